@@ -19,10 +19,10 @@ __all__ = [
     "guids",
     "typed_values",
     "u8s",
-    "utf16_units",
     "u16s",
     "u32s",
     "u64s",
+    "utf16_units",
     "values_for",
     "wire_strings",
 ]

@@ -1,4 +1,4 @@
-"""PTP data types: strings, typed values, arrays, DateTime strings, GUIDs (protocol.md §1.3-1.5, §1.9)."""
+"""PTP data types: strings, values, arrays, DateTime strings, GUIDs (protocol.md §1.3-1.5, §1.9)."""
 
 from __future__ import annotations
 

@@ -101,6 +101,7 @@ _SCALAR_WRITERS: dict[int, Callable[[Writer, int], None]] = {
     DataType.UINT128: Writer.u128,
 }
 
+
 def _type_name(datatype: int) -> str:
     try:
         return DataType(datatype).name
@@ -326,9 +327,7 @@ def format_datetime(dt: datetime, *, tenths: bool = False) -> str:
     (sub-tenth precision is dropped, never rounded up). Raises :class:`LocalProtocolError` for
     a zone offset that is not a whole number of minutes.
     """
-    text = (
-        f"{dt.year:04d}{dt.month:02d}{dt.day:02d}T{dt.hour:02d}{dt.minute:02d}{dt.second:02d}"
-    )
+    text = f"{dt.year:04d}{dt.month:02d}{dt.day:02d}T{dt.hour:02d}{dt.minute:02d}{dt.second:02d}"
     if tenths:
         text += f".{dt.microsecond // 100_000}"
     offset = dt.utcoffset()
