@@ -1,0 +1,779 @@
+"""PTP/IP (CIPA DC-005) packet framing.
+
+Theory of operation
+-------------------
+A PTP/IP initiator opens two TCP connections to the responder (port 15740): the command/data
+connection and the event connection. Both carry the same kind of packet: an 8-byte header
+(u32 total length including the header, u32 packet type) followed by a type-specific payload,
+all little-endian. There are fourteen packet types
+(:class:`~openwpd.protocol.codes.PtpIpPacketType`), each modelled here by one frozen dataclass with ``build() -> bytes``; :func:`parse_packet`
+turns the bytes of one whole packet back into that dataclass.
+
+TCP delivers a byte stream, not packets, so :class:`PacketFramer` cuts the stream into whole
+packets: ``feed()`` whatever the socket returned, then take packets with ``next_packet()`` or
+by iterating. It refuses lengths below the header size and above a configurable ceiling
+before buffering anything, so a hostile peer cannot make us allocate gigabytes.
+
+A data phase is Start Data (transaction id, u64 total length), zero or more Data packets and one
+End Data packet carrying the last (possibly empty) chunk. :func:`iter_data_packets` produces
+that sequence for a sender from any iterable of byte chunks, and :class:`DataPhaseAssembler`
+checks it on the receiving side, including gphoto's quirk of sending a lone Start Data for an
+empty data phase.
+
+Friendly names in the Init packets are *not* PTP strings: they are plain UTF-16LE followed by a
+NUL code unit, with no length prefix. They are encoded and decoded here.
+
+Malformed input from the peer always raises
+:class:`~openwpd.protocol.errors.RemoteProtocolError`; building a packet from invalid values
+raises :class:`~openwpd.protocol.errors.LocalProtocolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from openwpd.protocol._buffer import Reader, Writer
+from openwpd.protocol.codes import InitFailReason, PtpIpPacketType
+from openwpd.protocol.errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "DEFAULT_DATA_PAYLOAD",
+    "DEFAULT_MAX_PACKET_SIZE",
+    "GUID_SIZE",
+    "HEADER_SIZE",
+    "MAX_EVENT_PARAMS",
+    "MAX_OPERATION_PARAMS",
+    "PROTOCOL_VERSION",
+    "UNKNOWN_DATA_LENGTH",
+    "Cancel",
+    "Data",
+    "DataPhaseAssembler",
+    "EndData",
+    "Event",
+    "InitCommandAck",
+    "InitCommandRequest",
+    "InitEventAck",
+    "InitEventRequest",
+    "InitFail",
+    "OperationRequest",
+    "OperationResponse",
+    "Packet",
+    "PacketFramer",
+    "ProbeRequest",
+    "ProbeResponse",
+    "StartData",
+    "iter_data_packets",
+    "parse_packet",
+]
+
+#: Size of the packet header: u32 length (including the header) + u32 packet type.
+HEADER_SIZE = 8
+#: Size of the initiator/responder GUID in the Init packets.
+GUID_SIZE = 16
+#: Protocol version 1.0 (major in the high 16 bits), bytes ``00 00 01 00`` on the wire.
+PROTOCOL_VERSION = 0x00010000
+#: Start Data total length meaning "not known in advance".
+UNKNOWN_DATA_LENGTH = 0xFFFFFFFFFFFFFFFF
+#: Most parameters in an Operation Request or Operation Response.
+MAX_OPERATION_PARAMS = 5
+#: Most parameters in an Event packet.
+MAX_EVENT_PARAMS = 3
+#: Default largest packet :class:`PacketFramer` accepts: a 16 MiB Data payload plus its
+#: header and transaction id. Real peers use 64 KiB - 1 MiB packets.
+DEFAULT_MAX_PACKET_SIZE = 16 * 1024 * 1024 + HEADER_SIZE + 4
+#: Default payload size of the Data/End Data packets :func:`iter_data_packets` emits
+#: (gphoto uses the same).
+DEFAULT_DATA_PAYLOAD = 64 * 1024
+
+_NUL = b"\x00\x00"
+
+
+def _packet(ptype: PtpIpPacketType, writer: Writer | None = None) -> bytes:
+    """Prefix ``writer``'s bytes with the 8-byte header of a ``ptype`` packet."""
+    body = writer.getvalue() if writer is not None else b""
+    head = Writer()
+    head.u32(HEADER_SIZE + len(body), "packet length")
+    head.u32(ptype, "packet type")
+    return head.getvalue() + body
+
+
+def _write_guid(writer: Writer, guid: bytes) -> None:
+    if not isinstance(guid, bytes | bytearray) or len(guid) != GUID_SIZE:
+        raise LocalProtocolError(f"a PTP/IP GUID is {GUID_SIZE} bytes, got {guid!r}")
+    writer.write_bytes(guid)
+
+
+def _write_name(writer: Writer, name: str) -> None:
+    if not isinstance(name, str) or "\x00" in name:
+        raise LocalProtocolError(f"invalid PTP/IP friendly name {name!r}")
+    try:
+        encoded = name.encode("utf-16-le")
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"friendly name {name!r} is not valid Unicode") from exc
+    writer.write_bytes(encoded)
+    writer.write_bytes(_NUL)
+
+
+def _read_name_and_version(reader: Reader, *, require_nul: bool) -> tuple[str, int]:
+    """Read ``name · NUL · u32 version`` filling the rest of the payload.
+
+    The version is taken from the last four bytes. The name is the UTF-16LE code units up to
+    the first NUL unit; units after that NUL are ignored (padding). Without a NUL the whole
+    region is the name when ``require_nul`` is false, and an error otherwise.
+    """
+    region_size = reader.remaining - 4
+    if region_size < 0:
+        raise RemoteProtocolError("packet too short for a friendly name and protocol version")
+    region = reader.read_bytes(region_size, "friendly name")
+    version = reader.u32("protocol version")
+    if region_size % 2:
+        raise RemoteProtocolError("friendly name is not a whole number of UTF-16 code units")
+    end = next((i for i in range(0, region_size, 2) if region[i : i + 2] == _NUL), None)
+    if end is None:
+        if require_nul:
+            raise RemoteProtocolError("friendly name is not NUL-terminated")
+        end = region_size
+    # A name is for display only: a malformed surrogate is replaced, not a reason to fail.
+    return region[:end].decode("utf-16-le", errors="replace"), version
+
+
+def _write_params(writer: Writer, params: tuple[int, ...], limit: int, what: str) -> None:
+    if len(params) > limit:
+        raise LocalProtocolError(f"{what} carries at most {limit} parameters, got {len(params)}")
+    for index, value in enumerate(params):
+        writer.u32(value, f"parameter {index + 1}")
+
+
+def _read_params(reader: Reader, limit: int, what: str) -> tuple[int, ...]:
+    count, rest = divmod(reader.remaining, 4)
+    if rest or count > limit:
+        raise RemoteProtocolError(
+            f"{what} has {reader.remaining} parameter bytes, not 4n with n <= {limit}"
+        )
+    return tuple(reader.u32(f"parameter {i + 1}") for i in range(count))
+
+
+# --------------------------------------------------------------------------------------------
+# The fourteen packet types
+
+
+@dataclass(frozen=True, slots=True)
+class InitCommandRequest:
+    """Init Command Request (I→R, command connection): who the initiator is.
+
+    ``friendly_name`` must not contain NUL (it is the terminator). On parse the name is
+    accepted without a terminator (we are the responder: be lenient with initiators).
+    """
+
+    guid: bytes
+    friendly_name: str
+    protocol_version: int = PROTOCOL_VERSION
+
+    def build(self) -> bytes:
+        """Wire bytes. LocalProtocolError for a GUID not 16 bytes or a name with NUL."""
+        writer = Writer()
+        _write_guid(writer, self.guid)
+        _write_name(writer, self.friendly_name)
+        writer.u32(self.protocol_version, "protocol version")
+        return _packet(PtpIpPacketType.INIT_COMMAND_REQUEST, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> InitCommandRequest:
+        guid = reader.read_bytes(GUID_SIZE, "GUID")
+        name, version = _read_name_and_version(reader, require_nul=False)
+        return cls(guid, name, version)
+
+
+@dataclass(frozen=True, slots=True)
+class InitCommandAck:
+    """Init Command Ack (R→I, command connection): the connection number and who we are.
+
+    On parse the name's NUL terminator is mandatory, as gphoto requires it; a responder that
+    omits it is reported as malformed.
+    """
+
+    connection_number: int
+    guid: bytes
+    friendly_name: str
+    protocol_version: int = PROTOCOL_VERSION
+
+    def build(self) -> bytes:
+        """Wire bytes. LocalProtocolError for a GUID not 16 bytes or a name with NUL."""
+        writer = Writer()
+        writer.u32(self.connection_number, "connection number")
+        _write_guid(writer, self.guid)
+        _write_name(writer, self.friendly_name)
+        writer.u32(self.protocol_version, "protocol version")
+        return _packet(PtpIpPacketType.INIT_COMMAND_ACK, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> InitCommandAck:
+        number = reader.u32("connection number")
+        guid = reader.read_bytes(GUID_SIZE, "GUID")
+        name, version = _read_name_and_version(reader, require_nul=True)
+        return cls(number, guid, name, version)
+
+
+@dataclass(frozen=True, slots=True)
+class InitEventRequest:
+    """Init Event Request (I→R, event connection): binds it to the command connection."""
+
+    connection_number: int
+
+    def build(self) -> bytes:
+        """Wire bytes."""
+        writer = Writer()
+        writer.u32(self.connection_number, "connection number")
+        return _packet(PtpIpPacketType.INIT_EVENT_REQUEST, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> InitEventRequest:
+        return cls(reader.u32("connection number"))
+
+
+@dataclass(frozen=True, slots=True)
+class InitEventAck:
+    """Init Event Ack (R→I, event connection): the handshake is done."""
+
+    def build(self) -> bytes:
+        """Wire bytes (the bare 8-byte header)."""
+        return _packet(PtpIpPacketType.INIT_EVENT_ACK)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> InitEventAck:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class InitFail:
+    """Init Fail (R→I, either connection): the responder refuses the initiator.
+
+    ``reason`` is an :class:`~openwpd.protocol.codes.InitFailReason` value; unknown values
+    from a peer are kept as plain ints.
+    """
+
+    reason: int = InitFailReason.UNSPECIFIED
+
+    def build(self) -> bytes:
+        """Wire bytes."""
+        writer = Writer()
+        writer.u32(self.reason, "init fail reason")
+        return _packet(PtpIpPacketType.INIT_FAIL, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> InitFail:
+        return cls(reader.u32("init fail reason"))
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRequest:
+    """Operation Request (I→R, command connection): one PTP operation with 0..5 parameters.
+
+    ``data_phase_info`` is a :class:`~openwpd.protocol.codes.DataPhaseInfo` value. gphoto
+    sends 1 for "no data" as well as "data in" and ptpy may send anything, so a responder must
+    not rely on it; any u32 is accepted on parse.
+    """
+
+    data_phase_info: int
+    code: int
+    transaction_id: int
+    params: tuple[int, ...] = ()
+
+    def build(self) -> bytes:
+        """Wire bytes, with exactly the parameters given (LocalProtocolError for more than 5)."""
+        writer = Writer()
+        writer.u32(self.data_phase_info, "data phase info")
+        writer.u16(self.code, "operation code")
+        writer.u32(self.transaction_id, "transaction id")
+        _write_params(writer, self.params, MAX_OPERATION_PARAMS, "an operation request")
+        return _packet(PtpIpPacketType.OPERATION_REQUEST, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> OperationRequest:
+        info = reader.u32("data phase info")
+        code = reader.u16("operation code")
+        tid = reader.u32("transaction id")
+        params = _read_params(reader, MAX_OPERATION_PARAMS, "operation request")
+        return cls(info, code, tid, params)
+
+    def param(self, index: int) -> int:
+        """Parameter ``index`` (0-based); parameters the peer did not send read as 0."""
+        return self.params[index] if 0 <= index < len(self.params) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResponse:
+    """Operation Response (R→I, command connection): response code and 0..5 parameters."""
+
+    code: int
+    transaction_id: int
+    params: tuple[int, ...] = ()
+
+    def build(self) -> bytes:
+        """Wire bytes (LocalProtocolError for more than 5 parameters)."""
+        writer = Writer()
+        writer.u16(self.code, "response code")
+        writer.u32(self.transaction_id, "transaction id")
+        _write_params(writer, self.params, MAX_OPERATION_PARAMS, "an operation response")
+        return _packet(PtpIpPacketType.OPERATION_RESPONSE, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> OperationResponse:
+        code = reader.u16("response code")
+        tid = reader.u32("transaction id")
+        params = _read_params(reader, MAX_OPERATION_PARAMS, "operation response")
+        return cls(code, tid, params)
+
+    def param(self, index: int) -> int:
+        """Parameter ``index`` (0-based); parameters the peer did not send read as 0."""
+        return self.params[index] if 0 <= index < len(self.params) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Event (R→I, event connection): event code, transaction id and 0..3 parameters."""
+
+    code: int
+    transaction_id: int
+    params: tuple[int, ...] = ()
+
+    def build(self) -> bytes:
+        """Wire bytes (LocalProtocolError for more than 3 parameters)."""
+        writer = Writer()
+        writer.u16(self.code, "event code")
+        writer.u32(self.transaction_id, "transaction id")
+        _write_params(writer, self.params, MAX_EVENT_PARAMS, "an event")
+        return _packet(PtpIpPacketType.EVENT, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> Event:
+        code = reader.u16("event code")
+        tid = reader.u32("transaction id")
+        return cls(code, tid, _read_params(reader, MAX_EVENT_PARAMS, "event"))
+
+    def param(self, index: int) -> int:
+        """Parameter ``index`` (0-based); parameters the peer did not send read as 0."""
+        return self.params[index] if 0 <= index < len(self.params) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class StartData:
+    """Start Data (data sender, command connection): a data phase of ``total_length`` bytes.
+
+    ``total_length`` is a u64; :data:`UNKNOWN_DATA_LENGTH` means "not known in advance".
+    Note that gphoto only reads and writes the low 32 bits.
+    """
+
+    transaction_id: int
+    total_length: int
+
+    def build(self) -> bytes:
+        """Wire bytes."""
+        writer = Writer()
+        writer.u32(self.transaction_id, "transaction id")
+        writer.u64(self.total_length, "total data length")
+        return _packet(PtpIpPacketType.START_DATA, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> StartData:
+        tid = reader.u32("transaction id")
+        return cls(tid, reader.u64("total data length"))
+
+
+def _build_payload_packet(ptype: PtpIpPacketType, tid: int, payload: bytes) -> bytes:
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise LocalProtocolError(f"data payload must be bytes, got {type(payload).__name__}")
+    writer = Writer()
+    writer.u32(tid, "transaction id")
+    writer.write_bytes(payload)
+    return _packet(ptype, writer)
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """Data (data sender, command connection): a chunk of the current data phase."""
+
+    transaction_id: int
+    payload: bytes
+
+    def build(self) -> bytes:
+        """Wire bytes."""
+        return _build_payload_packet(PtpIpPacketType.DATA, self.transaction_id, self.payload)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> Data:
+        tid = reader.u32("transaction id")
+        return cls(tid, reader.read_rest())
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Cancel (either side, command and/or event connection): cancel transaction ``tid``."""
+
+    transaction_id: int
+
+    def build(self) -> bytes:
+        """Wire bytes."""
+        writer = Writer()
+        writer.u32(self.transaction_id, "transaction id")
+        return _packet(PtpIpPacketType.CANCEL, writer)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> Cancel:
+        return cls(reader.u32("transaction id"))
+
+
+@dataclass(frozen=True, slots=True)
+class EndData:
+    """End Data (data sender, command connection): the last (possibly empty) chunk."""
+
+    transaction_id: int
+    payload: bytes = b""
+
+    def build(self) -> bytes:
+        """Wire bytes."""
+        return _build_payload_packet(PtpIpPacketType.END_DATA, self.transaction_id, self.payload)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> EndData:
+        tid = reader.u32("transaction id")
+        return cls(tid, reader.read_rest())
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRequest:
+    """Probe Request (event connection): are you alive? Answer with a Probe Response."""
+
+    def build(self) -> bytes:
+        """Wire bytes (the bare 8-byte header)."""
+        return _packet(PtpIpPacketType.PROBE_REQUEST)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> ProbeRequest:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResponse:
+    """Probe Response (event connection): the answer to a Probe Request."""
+
+    def build(self) -> bytes:
+        """Wire bytes (the bare 8-byte header)."""
+        return _packet(PtpIpPacketType.PROBE_RESPONSE)
+
+    @classmethod
+    def _parse(cls, reader: Reader) -> ProbeResponse:
+        return cls()
+
+
+#: Any PTP/IP packet.
+Packet = (
+    InitCommandRequest
+    | InitCommandAck
+    | InitEventRequest
+    | InitEventAck
+    | InitFail
+    | OperationRequest
+    | OperationResponse
+    | Event
+    | StartData
+    | Data
+    | Cancel
+    | EndData
+    | ProbeRequest
+    | ProbeResponse
+)
+
+_PARSERS: dict[int, Callable[[Reader], Packet]] = {
+    PtpIpPacketType.INIT_COMMAND_REQUEST: InitCommandRequest._parse,
+    PtpIpPacketType.INIT_COMMAND_ACK: InitCommandAck._parse,
+    PtpIpPacketType.INIT_EVENT_REQUEST: InitEventRequest._parse,
+    PtpIpPacketType.INIT_EVENT_ACK: InitEventAck._parse,
+    PtpIpPacketType.INIT_FAIL: InitFail._parse,
+    PtpIpPacketType.OPERATION_REQUEST: OperationRequest._parse,
+    PtpIpPacketType.OPERATION_RESPONSE: OperationResponse._parse,
+    PtpIpPacketType.EVENT: Event._parse,
+    PtpIpPacketType.START_DATA: StartData._parse,
+    PtpIpPacketType.DATA: Data._parse,
+    PtpIpPacketType.CANCEL: Cancel._parse,
+    PtpIpPacketType.END_DATA: EndData._parse,
+    PtpIpPacketType.PROBE_REQUEST: ProbeRequest._parse,
+    PtpIpPacketType.PROBE_RESPONSE: ProbeResponse._parse,
+}
+
+
+def _read_header(data: bytes | bytearray | memoryview, start: int = 0) -> tuple[int, int]:
+    """(length, type) of the packet at ``start``, both validated except the upper bound."""
+    reader = Reader(data, start)
+    length = reader.u32("packet length")
+    ptype = reader.u32("packet type")
+    if length < HEADER_SIZE:
+        raise RemoteProtocolError(f"PTP/IP packet length {length} is smaller than its header")
+    if ptype not in _PARSERS:
+        raise RemoteProtocolError(f"unknown PTP/IP packet type {ptype}")
+    return length, ptype
+
+
+def parse_packet(data: bytes | bytearray | memoryview) -> Packet:
+    """Parse exactly one whole packet.
+
+    Raises RemoteProtocolError if the length field disagrees with ``len(data)``, the type is
+    unknown, or the payload is malformed for its type (too short, trailing bytes where the
+    layout is fixed, a parameter count that is not 0..5 -- 0..3 for events --, an Init Command
+    Ack name without NUL terminator).
+    """
+    length, ptype = _read_header(data)
+    if length != len(data):
+        raise RemoteProtocolError(
+            f"PTP/IP packet length field says {length} bytes, {len(data)} bytes given"
+        )
+    reader = Reader(data, HEADER_SIZE)
+    packet = _PARSERS[ptype](reader)
+    if not reader.at_end():
+        raise RemoteProtocolError(
+            f"{reader.remaining} unexpected trailing bytes in a "
+            f"{PtpIpPacketType(ptype).name} packet"
+        )
+    return packet
+
+
+# --------------------------------------------------------------------------------------------
+# Framing a TCP byte stream
+
+
+class PacketFramer:
+    """Cuts a TCP byte stream into whole PTP/IP packets.
+
+    ``feed()`` any bytes received, then call :meth:`next_packet` until it returns None (or
+    iterate the framer, which does the same). Any number of packets per ``feed`` and packets
+    split at any byte are handled. A packet header announcing fewer than 8 bytes, more than
+    ``max_packet_size`` bytes or an unknown type raises RemoteProtocolError as soon as the
+    header has arrived, before its body is buffered. Any RemoteProtocolError leaves the framer
+    broken: later calls raise it again, since the stream cannot be resynchronised.
+
+    The buffer is a bytearray consumed through an offset and compacted only once the consumed
+    part dominates, so framing stays linear in the bytes received.
+    """
+
+    def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
+        if not isinstance(max_packet_size, int) or max_packet_size < HEADER_SIZE:
+            raise LocalProtocolError(f"invalid max packet size {max_packet_size!r}")
+        self._max = max_packet_size
+        self._buf = bytearray()
+        self._start = 0
+        self._error: RemoteProtocolError | None = None
+
+    @property
+    def max_packet_size(self) -> int:
+        """The largest packet accepted, header included."""
+        return self._max
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as packets."""
+        return len(self._buf) - self._start
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append received bytes. Raises the stored error if the framer is broken."""
+        if self._error is not None:
+            raise self._error
+        self._buf += data
+
+    def next_packet(self) -> Packet | None:
+        """The next whole packet, or None if more bytes are needed.
+
+        Raises RemoteProtocolError for a malformed packet (see the class docstring).
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._next()
+        except RemoteProtocolError as exc:
+            self._error = exc
+            raise
+
+    def _next(self) -> Packet | None:
+        available = len(self._buf) - self._start
+        if available < HEADER_SIZE:
+            return None
+        length, _ = _read_header(self._buf, self._start)
+        if length > self._max:
+            raise RemoteProtocolError(
+                f"PTP/IP packet of {length} bytes exceeds the {self._max}-byte limit"
+            )
+        if available < length:
+            return None
+        end = self._start + length
+        packet = parse_packet(memoryview(self._buf)[self._start : end])
+        self._start = end
+        self._compact()
+        return packet
+
+    def _compact(self) -> None:
+        # Dropping the consumed prefix copies what follows it; doing so only when the prefix is
+        # at least half the buffer keeps the total copying linear.
+        if self._start == len(self._buf):
+            self._buf.clear()
+            self._start = 0
+        elif self._start >= len(self._buf) // 2:
+            del self._buf[: self._start]
+            self._start = 0
+
+    def __iter__(self) -> Iterator[Packet]:
+        """Yield every whole packet buffered so far."""
+        while (packet := self.next_packet()) is not None:
+            yield packet
+
+
+# --------------------------------------------------------------------------------------------
+# Data phases
+
+
+def iter_data_packets(
+    transaction_id: int,
+    total_length: int,
+    chunks: Iterable[bytes | bytearray | memoryview],
+    *,
+    max_payload: int = DEFAULT_DATA_PAYLOAD,
+) -> Iterator[bytes]:
+    """The packets of one data phase, as wire bytes: Start Data, Data..., End Data.
+
+    Chunks of any size are re-chunked into payloads of at most ``max_payload`` bytes; the last
+    payload rides in End Data (an empty End Data follows Start Data for a total of 0). At most
+    one payload's worth of bytes is held back, to know which one is last.
+
+    ``total_length`` may be :data:`UNKNOWN_DATA_LENGTH`; otherwise the chunks must add up to
+    exactly that many bytes: LocalProtocolError as soon as they exceed it, or before End Data
+    if they fall short (the packets already yielded stand -- the caller must cancel).
+    LocalProtocolError also for ``max_payload`` < 1 or a total that is not a u64.
+    """
+    if not isinstance(max_payload, int) or max_payload < 1:
+        raise LocalProtocolError(f"invalid max payload {max_payload!r}")
+    start = StartData(transaction_id, total_length).build()
+    return _iter_data_packets(start, transaction_id, total_length, chunks, max_payload)
+
+
+def _iter_data_packets(
+    start: bytes,
+    tid: int,
+    total: int,
+    chunks: Iterable[bytes | bytearray | memoryview],
+    max_payload: int,
+) -> Iterator[bytes]:
+    yield start
+    known = total != UNKNOWN_DATA_LENGTH
+    held: bytes | None = None  # a full payload that is not known yet to be the last
+    buf = bytearray()  # a partial payload being assembled from small chunks
+    sent = 0
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        sent += len(view)
+        if known and sent > total:
+            raise LocalProtocolError(f"data phase announced {total} bytes, got at least {sent}")
+        while view:
+            take = min(max_payload - len(buf), len(view))
+            if buf or take < max_payload:
+                buf += view[:take]
+                view = view[take:]
+                if len(buf) < max_payload:
+                    break
+                piece = bytes(buf)
+                buf.clear()
+            else:  # a whole payload straight from the chunk, without staging it in buf
+                piece = bytes(view[:max_payload])
+                view = view[max_payload:]
+            if held is not None:
+                yield Data(tid, held).build()
+            held = piece
+    if known and sent != total:
+        raise LocalProtocolError(f"data phase announced {total} bytes, got {sent}")
+    if buf:
+        if held is not None:
+            yield Data(tid, held).build()
+        held = bytes(buf)
+    yield EndData(tid, held if held is not None else b"").build()
+
+
+class DataPhaseAssembler:
+    """Checks the Data/End Data packets of one incoming data phase; does not store them.
+
+    Built from the Start Data packet (:meth:`from_start`, or the transaction id and total
+    length). Feed it every Data and End Data packet of the phase; :meth:`feed` returns the
+    payload for the caller to consume (write to a file, parse...), so memory use is bounded by
+    one packet.
+
+    The phase is :attr:`complete` when End Data has arrived or, for a known total, as soon as
+    the byte count reaches it -- which, for a total of 0, is at once: gphoto sends a lone Start
+    Data for an empty data phase and no End Data. Some senders still send an End Data after all
+    bytes arrived (an empty one, or the one after Data packets carrying everything); one such
+    empty End Data for this transaction after :attr:`complete` is accepted by :meth:`feed` and
+    ignored, and whoever drops the assembler at completion must skip such a stray empty End Data
+    itself before expecting the Operation Response.
+
+    Raises RemoteProtocolError for a packet of another transaction, bytes beyond the total,
+    an End Data before the total was reached, or any packet after completion other than that
+    one stray empty End Data.
+    """
+
+    def __init__(self, transaction_id: int, total_length: int) -> None:
+        self.transaction_id = transaction_id
+        self.total_length = total_length
+        self._received = 0
+        self._ended = False
+        self._stray_seen = False
+
+    @classmethod
+    def from_start(cls, start: StartData) -> DataPhaseAssembler:
+        """The assembler for the phase that ``start`` opens."""
+        return cls(start.transaction_id, start.total_length)
+
+    @property
+    def known_length(self) -> bool:
+        """False when the total length is :data:`UNKNOWN_DATA_LENGTH`."""
+        return self.total_length != UNKNOWN_DATA_LENGTH
+
+    @property
+    def received(self) -> int:
+        """Payload bytes received so far."""
+        return self._received
+
+    @property
+    def complete(self) -> bool:
+        """True once the whole phase has arrived (see the class docstring)."""
+        return self._ended or (self.known_length and self._received == self.total_length)
+
+    def feed(self, packet: Data | EndData) -> bytes:
+        """Account for one Data or End Data packet and return its payload.
+
+        Returns ``b""`` for a tolerated stray empty End Data after completion.
+        """
+        if packet.transaction_id != self.transaction_id:
+            raise RemoteProtocolError(
+                f"data for transaction {packet.transaction_id} during the data phase of "
+                f"transaction {self.transaction_id}"
+            )
+        if self.complete:
+            if isinstance(packet, EndData) and not packet.payload and not self._stray_seen:
+                self._stray_seen = True
+                self._ended = True
+                return b""
+            raise RemoteProtocolError(
+                f"{type(packet).__name__} packet after the data phase of transaction "
+                f"{self.transaction_id} was complete"
+            )
+        size = len(packet.payload)
+        if self.known_length and self._received + size > self.total_length:
+            raise RemoteProtocolError(
+                f"data phase announced {self.total_length} bytes, got at least "
+                f"{self._received + size}"
+            )
+        self._received += size
+        if isinstance(packet, EndData):
+            if self.known_length and self._received != self.total_length:
+                raise RemoteProtocolError(
+                    f"data phase ended after {self._received} of {self.total_length} bytes"
+                )
+            self._ended = True
+        return packet.payload
+
