@@ -616,8 +616,10 @@ class TransactionMachine:
         if not local:
             self._events.append(DataFinished(txn.tid, txn.transferred))
 
-    def _on_finish(self, msg: Message, local: bool) -> None:
+    def _on_finish(self, msg: Message, local: bool) -> State | None:
         assert isinstance(msg, Response) and self._txn is not None
+        if not local and msg.tid is not None and msg.tid < self._txn.tid:
+            return self.state  # a stale response of an earlier transaction (§3.2): discard
         self._check_tid(msg, local)
         code = self._txn.code
         ok = msg.code == ResponseCode.OK
@@ -632,6 +634,7 @@ class TransactionMachine:
         if not local:
             assert msg.tid is not None
             self._events.append(ResponseReceived(msg.code, msg.tid, msg.params))
+        return None
 
     def _open_session(self, msg: Response) -> None:
         assert self._txn is not None
@@ -642,18 +645,20 @@ class TransactionMachine:
         else:
             self.session_id = self._open_session_param or 1
 
-    def _on_finish_after_data(self, msg: Message, local: bool) -> None:
+    def _on_finish_after_data(self, msg: Message, local: bool) -> State | None:
         # A response straight after the data, with no End Data (some devices over PTP/IP): fine
         # when every announced byte arrived.
         txn = self._txn
-        assert txn is not None
+        assert txn is not None and isinstance(msg, Response)
+        if msg.tid is not None and msg.tid < txn.tid:
+            return self.state
         if txn.total_length is None or txn.transferred != txn.total_length:
-            raise RemoteProtocolError(
+            raise (LocalProtocolError if local else RemoteProtocolError)(
                 f"response arrived after {txn.transferred} of "
                 f"{txn.total_length if txn.total_length is not None else 'unknown'} data bytes"
             )
         self._events.append(DataFinished(txn.tid, txn.transferred))
-        self._on_finish(msg, local)
+        return self._on_finish(msg, local)
 
     def _on_event(self, msg: Message, local: bool) -> None:
         assert isinstance(msg, Event) and msg.tid is not None
