@@ -154,9 +154,7 @@ def _build_params_container(
             f"got {len(values)}"
         )
     writer = Writer()
-    writer.write_bytes(
-        ContainerHeader(HEADER_SIZE + 4 * len(values), ctype, code, tid).build()
-    )
+    writer.write_bytes(ContainerHeader(HEADER_SIZE + 4 * len(values), ctype, code, tid).build())
     for index, value in enumerate(values):
         writer.u32(value, f"parameter {index + 1}")
     return writer.getvalue()
@@ -487,9 +485,7 @@ class BulkInFramer:
             pos = self._fill_pending(transfer, pos)
             header_only = self._try_complete(out) and pos == size
         if self._pending and short:
-            raise RemoteProtocolError(
-                f"transfer ended {len(self._pending)} bytes into a container"
-            )
+            raise RemoteProtocolError(f"transfer ended {len(self._pending)} bytes into a container")
         return out
 
     def _fill_pending(self, transfer: bytes, pos: int) -> int:
@@ -644,6 +640,9 @@ def _iter_data_transfers(
 ) -> Iterator[bytes]:
     buf = bytearray(header)
     sent = 0  # payload bytes taken from chunks so far
+    while len(buf) >= transfer_size:  # full-speed endpoints: MPS 8 is smaller than a header
+        yield bytes(buf[:transfer_size])
+        del buf[:transfer_size]
     for chunk in chunks:
         view = memoryview(chunk).cast("B")
         sent += len(view)

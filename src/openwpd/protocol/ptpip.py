@@ -6,8 +6,9 @@ A PTP/IP initiator opens two TCP connections to the responder (port 15740): the 
 connection and the event connection. Both carry the same kind of packet: an 8-byte header
 (u32 total length including the header, u32 packet type) followed by a type-specific payload,
 all little-endian. There are fourteen packet types
-(:class:`~openwpd.protocol.codes.PtpIpPacketType`), each modelled here by one frozen dataclass with ``build() -> bytes``; :func:`parse_packet`
-turns the bytes of one whole packet back into that dataclass.
+(:class:`~openwpd.protocol.codes.PtpIpPacketType`), each modelled here by one frozen dataclass
+with ``build() -> bytes``; :func:`parse_packet` turns the bytes of one whole packet back into
+that dataclass.
 
 TCP delivers a byte stream, not packets, so :class:`PacketFramer` cuts the stream into whole
 packets: ``feed()`` whatever the socket returned, then take packets with ``next_packet()`` or
@@ -776,4 +777,3 @@ class DataPhaseAssembler:
                 )
             self._ended = True
         return packet.payload
-
