@@ -597,8 +597,7 @@ class TransactionMachine:
         if txn.total_length is not None and txn.transferred + size > txn.total_length:
             error = LocalProtocolError if local else RemoteProtocolError
             raise error(
-                f"data phase overflow: {txn.transferred + size} bytes, "
-                f"announced {txn.total_length}"
+                f"data phase overflow: {txn.transferred + size} bytes, announced {txn.total_length}"
             )
         txn.transferred += size
         if not local and size:
@@ -610,9 +609,7 @@ class TransactionMachine:
         txn = self._txn
         if txn.total_length is not None and txn.transferred != txn.total_length:
             error = LocalProtocolError if local else RemoteProtocolError
-            raise error(
-                f"data phase ended after {txn.transferred} of {txn.total_length} bytes"
-            )
+            raise error(f"data phase ended after {txn.transferred} of {txn.total_length} bytes")
         if not local:
             self._events.append(DataFinished(txn.tid, txn.transferred))
 
