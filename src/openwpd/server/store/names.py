@@ -1,0 +1,137 @@
+"""File names: what the store accepts from initiators, what it serves, and its own temp files.
+
+Names from initiators are validated before anything touches the disk (:func:`validate_name`).
+Names found on disk that MTP cannot carry (not valid Unicode, or longer than a PTP string can
+hold) are simply not served (:func:`is_servable`). The store's own temporary files all match
+:func:`is_temp_name` and are never listed, watched or accepted as a client name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from typing import cast
+
+from openwpd.protocol import codes
+from openwpd.protocol.codes import ObjectFormatCode
+
+from .errors import InvalidNameError
+
+#: A PTP string holds at most 255 UTF-16 code units *including* the terminating NUL
+#: (reference §1.4, §7.1), so a file name can have at most 254.
+MAX_NAME_UNITS = 254
+
+TEMP_PREFIX = ".openwpd-"
+TEMP_SUFFIX = ".part"
+
+
+def utf16_units(name: str) -> int:
+    """Number of UTF-16 code units ``name`` takes on the wire."""
+    return len(name) + sum(1 for ch in name if ord(ch) > 0xFFFF)
+
+
+def _has_lone_surrogate(name: str) -> bool:
+    # Python strings decoded with surrogateescape (undecodable bytes on POSIX) or built from
+    # broken UTF-16 contain U+D800..U+DFFF; they cannot be sent as UTF-16 nor stored as UTF-8.
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in name)
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the store's own temporary files (uploads, edits, copies in progress)."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def new_temp_name(kind: str) -> str:
+    """A fresh hidden temporary name such as ``.openwpd-upload-3f9c....part``."""
+    return f"{TEMP_PREFIX}{kind}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
+
+
+def is_servable(name: str) -> bool:
+    """Whether a name found on disk can be served over MTP (see the module docstring)."""
+    return (
+        not is_temp_name(name)
+        and not _has_lone_surrogate(name)
+        and utf16_units(name) <= MAX_NAME_UNITS
+    )
+
+
+def validate_name(name: str) -> None:
+    """Raise :class:`InvalidNameError` unless ``name`` is a safe single path component.
+
+    Refused: ``""``, ``.``, ``..``, any ``/`` or NUL (and ``\\`` on Windows), lone surrogates,
+    more than :data:`MAX_NAME_UNITS` UTF-16 units, and the store's temp-file pattern.
+    """
+    if name in ("", ".", ".."):
+        raise InvalidNameError(f"{name!r} is not a file name")
+    if "/" in name or "\0" in name or (os.sep == "\\" and "\\" in name):
+        raise InvalidNameError(f"{name!r} contains a path separator or NUL")
+    if _has_lone_surrogate(name):
+        raise InvalidNameError(f"{name!r} is not valid Unicode")
+    if utf16_units(name) > MAX_NAME_UNITS:
+        raise InvalidNameError(f"name longer than {MAX_NAME_UNITS} UTF-16 code units")
+    if is_temp_name(name):
+        raise InvalidNameError(f"{name!r} is reserved for the device's temporary files")
+
+
+# Temporary extension table, used only until protocol.codes grows format_for_filename().
+_FALLBACK_FORMATS: dict[str, ObjectFormatCode] = {
+    "txt": ObjectFormatCode.TEXT,
+    "htm": ObjectFormatCode.HTML,
+    "html": ObjectFormatCode.HTML,
+    "wav": ObjectFormatCode.WAV,
+    "mp3": ObjectFormatCode.MP3,
+    "avi": ObjectFormatCode.AVI,
+    "mpg": ObjectFormatCode.MPEG,
+    "mpeg": ObjectFormatCode.MPEG,
+    "mov": ObjectFormatCode.QUICKTIME,
+    "jpg": ObjectFormatCode.EXIF_JPEG,
+    "jpeg": ObjectFormatCode.EXIF_JPEG,
+    "bmp": ObjectFormatCode.BMP,
+    "gif": ObjectFormatCode.GIF,
+    "png": ObjectFormatCode.PNG,
+    "tif": ObjectFormatCode.TIFF,
+    "tiff": ObjectFormatCode.TIFF,
+    "dng": ObjectFormatCode.DNG,
+    "heic": ObjectFormatCode.HEIF,
+    "wma": ObjectFormatCode.WMA,
+    "ogg": ObjectFormatCode.OGG,
+    "aac": ObjectFormatCode.AAC,
+    "flac": ObjectFormatCode.FLAC,
+    "m4a": ObjectFormatCode.M4A,
+    "wmv": ObjectFormatCode.WMV,
+    "mp4": ObjectFormatCode.MP4_CONTAINER,
+    "3gp": ObjectFormatCode.THREE_GP,
+    "m3u": ObjectFormatCode.M3U_PLAYLIST,
+    "xml": ObjectFormatCode.XML_DOCUMENT,
+    "doc": ObjectFormatCode.MS_WORD,
+    "xls": ObjectFormatCode.MS_EXCEL,
+    "ppt": ObjectFormatCode.MS_POWERPOINT,
+    "vcf": ObjectFormatCode.VCARD3,
+    "ics": ObjectFormatCode.ICALENDAR,
+}
+
+
+def _fallback_format(name: str) -> ObjectFormatCode:
+    _, dot, ext = name.rpartition(".")
+    if not dot:
+        return ObjectFormatCode.UNDEFINED
+    return _FALLBACK_FORMATS.get(ext.lower(), ObjectFormatCode.UNDEFINED)
+
+
+def _pick_format_function() -> Callable[[str], ObjectFormatCode]:
+    found = getattr(codes, "format_for_filename", None)
+    if callable(found):
+        return cast(Callable[[str], ObjectFormatCode], found)
+    return _fallback_format
+
+
+_format_for_filename = _pick_format_function()
+
+
+def format_for(name: str, is_folder: bool) -> ObjectFormatCode:
+    """The ObjectFormat of an object: ASSOCIATION for folders, else by file extension
+    (UNDEFINED when the extension is unknown)."""
+    if is_folder:
+        return ObjectFormatCode.ASSOCIATION
+    return _format_for_filename(name)

@@ -1,0 +1,153 @@
+"""Persistent device state: PUIDs and the device GUID, kept in the user's state directory.
+
+The served folders are never written to for bookkeeping. A small SQLite database in the state
+directory maps (storage root real path, folder path relative to it, name) to a random 128-bit
+PersistentUniqueObjectIdentifier, so the same file keeps its PUID across restarts; renames and
+moves made through the store rewrite the rows (a folder's whole subtree in one UPDATE), so they
+keep it too. Paths are stored with ``/`` separators on every OS.
+
+Subtree rewrites select descendants with a half-open range on the folder column: every path
+below ``a/b`` starts with ``a/b/`` and ``/`` + 1 is ``0``, so ``'a/b/' <= dir < 'a/b0'`` (SQLite
+compares TEXT bytewise, which for UTF-8 is code-point order).
+
+The connection is shared between the server thread and the watcher thread; the store calls it
+only while holding its own lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS puid (
+    root TEXT NOT NULL,
+    dir TEXT NOT NULL,
+    name TEXT NOT NULL,
+    puid BLOB NOT NULL,
+    PRIMARY KEY (root, dir, name)
+) WITHOUT ROWID;
+"""
+
+DB_NAME = "objects.sqlite3"
+
+
+def default_state_dir() -> Path:
+    """``platformdirs.user_state_dir("openwpd")`` (falls back to ``$XDG_STATE_HOME/openwpd`` or
+    ``~/.local/state/openwpd`` if platformdirs is missing)."""
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - platformdirs is a declared dependency
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "openwpd"
+    return Path(platformdirs.user_state_dir("openwpd"))
+
+
+def _new_puid() -> int:
+    # uuid4 is 122 random bits; never 0, which some initiators treat as "no PUID".
+    return uuid.uuid4().int
+
+
+def join(dir_: str, name: str) -> str:
+    """Relative path of ``name`` inside relative folder ``dir_`` ('' is the storage root)."""
+    return f"{dir_}/{name}" if dir_ else name
+
+
+def _subtree_bounds(path: str) -> tuple[str, str]:
+    return path + "/", path + "0"
+
+
+class StateDB:
+    """The state database. Not thread-safe by itself: callers serialise access."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            state_dir / DB_NAME, check_same_thread=False, isolation_level=None
+        )
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        self._db.close()
+
+    def meta_bytes(self, key: str, factory: bytes) -> bytes:
+        """The stored value for ``key``; stores ``factory`` first if there is none."""
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, factory))
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0])
+
+    def puids_for_dir(self, root: str, dir_: str, names: Iterable[str]) -> dict[str, int]:
+        """PUIDs of ``names`` in folder ``dir_``; names without one get a fresh PUID, stored."""
+        known = {
+            name: int.from_bytes(blob, "big")
+            for name, blob in self._db.execute(
+                "SELECT name, puid FROM puid WHERE root = ? AND dir = ?", (root, dir_)
+            )
+        }
+        fresh = {name: _new_puid() for name in names if name not in known}
+        if fresh:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
+                    ((root, dir_, n, p.to_bytes(16, "big")) for n, p in fresh.items()),
+                )
+            known.update(fresh)
+        return known
+
+    def new_object(self, root: str, dir_: str, name: str) -> int:
+        """A fresh PUID for an object just created at ``dir_/name``: stale rows for that path
+        (and, for a folder, below it) left by objects deleted behind our back are dropped."""
+        puid = _new_puid()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._forget(root, dir_, name)
+            self._db.execute(
+                "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
+                (root, dir_, name, puid.to_bytes(16, "big")),
+            )
+        return puid
+
+    def forget(self, root: str, dir_: str, name: str) -> None:
+        """Drop the rows of ``dir_/name`` and of everything below it."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._forget(root, dir_, name)
+
+    def _forget(self, root: str, dir_: str, name: str) -> None:
+        path = join(dir_, name)
+        low, high = _subtree_bounds(path)
+        self._db.execute(
+            "DELETE FROM puid WHERE root = ? AND dir = ? AND name = ?", (root, dir_, name)
+        )
+        self._db.execute(
+            "DELETE FROM puid WHERE root = ? AND (dir = ? OR (dir >= ? AND dir < ?))",
+            (root, path, low, high),
+        )
+
+    def move(self, old: tuple[str, str, str], new: tuple[str, str, str]) -> None:
+        """Carry the PUIDs of ``(root, dir, name)`` ``old`` and its subtree over to ``new``."""
+        root, dir_, name = old
+        new_root, new_dir, new_name = new
+        old_path = join(dir_, name)
+        new_path = join(new_dir, new_name)
+        low, high = _subtree_bounds(old_path)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._forget(new_root, new_dir, new_name)
+            self._db.execute(
+                "UPDATE puid SET root = ?, dir = ?, name = ? "
+                "WHERE root = ? AND dir = ? AND name = ?",
+                (new_root, new_dir, new_name, root, dir_, name),
+            )
+            # dir is either exactly old_path or starts with old_path/; swap that prefix.
+            self._db.execute(
+                "UPDATE OR REPLACE puid SET root = ?, dir = ? || substr(dir, ?) "
+                "WHERE root = ? AND (dir = ? OR (dir >= ? AND dir < ?))",
+                (new_root, new_path, len(old_path) + 1, root, old_path, low, high),
+            )

@@ -1,0 +1,180 @@
+"""Folder watching (watchdog), debounced, for events about changes made by other programs.
+
+Theory of operation. The watcher never interprets file-system events itself. Each raw event
+only marks a name dirty: ``(folder path, entry name)``. After the folder has been quiet for
+``debounce`` seconds (or ``max_delay`` after the first mark, for a file that keeps growing),
+the whole batch is handed to the store, which re-``stat``s each dirty name and compares it with
+its cache. Changes made *through* the store have already updated that cache under the store's
+lock, so they compare equal and produce no second event; the store's temp files are dropped
+here by name. Reading a file raises only "opened"/"closed_no_write" events, which are ignored,
+so serving data never feeds back into the watcher.
+
+Only folders whose children have been listed are watched, each with its own non-recursive
+watch (no recursive watch, which would walk the whole tree up front). Every watch costs an
+inotify instance on Linux (128 per user by default), so at most ``max_watches`` are kept, least
+recently listed first out; the store re-scans an evicted folder the next time it is listed.
+
+Threads: watchdog's observer thread calls :meth:`FolderWatcher._on_fs_event`; a flusher thread
+calls ``on_batch``. The server runs on asyncio in another thread and must hop the store's
+callbacks onto its loop (``loop.call_soon_threadsafe``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+
+from .names import is_temp_name
+
+log = logging.getLogger(__name__)
+
+#: Raw event types that can change what a folder serves. "opened" and "closed_no_write"
+#: (caused by our own reads) are deliberately absent.
+_RELEVANT = frozenset({"created", "deleted", "modified", "moved", "closed", "attrib"})
+
+Batch = dict[str, set[str]]
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, sink: Callable[[FileSystemEvent], None]) -> None:
+        self._sink = sink
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self._sink(event)
+
+
+class FolderWatcher:
+    """Watches individual folders and reports dirty entry names in debounced batches.
+
+    ``on_batch(batch)`` receives ``{folder path: {entry names}}`` on the flusher thread.
+    """
+
+    def __init__(
+        self,
+        on_batch: Callable[[Batch], None],
+        *,
+        debounce: float = 0.2,
+        max_delay: float = 1.0,
+        max_watches: int = 32,
+    ) -> None:
+        self._on_batch = on_batch
+        self._debounce = debounce
+        self._max_delay = max_delay
+        self._max_watches = max(1, max_watches)
+        self._observer: BaseObserver = Observer()
+        self._handler = _Handler(self._on_fs_event)
+        self._watches: OrderedDict[int, ObservedWatch] = OrderedDict()
+        self._cond = threading.Condition()
+        self._dirty: Batch = {}
+        self._first = 0.0
+        self._last = 0.0
+        self._stopping = False
+        self._flusher = threading.Thread(target=self._run, name="openwpd-store-watch", daemon=True)
+
+    def start(self) -> None:
+        """Start the observer and the flusher threads."""
+        self._observer.start()
+        self._flusher.start()
+
+    def stop(self) -> None:
+        """Stop both threads; pending dirty names are dropped. Idempotent."""
+        with self._cond:
+            if self._stopping:
+                return
+            self._stopping = True
+            self._cond.notify_all()
+        self._flusher.join()
+        self._observer.stop()
+        self._observer.join()
+
+    # -- watch set (called by the store, under its lock) -------------------------------------
+
+    def watch(self, key: int, path: str) -> bool:
+        """Watch folder ``path`` (non-recursively) under ``key``; evicts the least recently
+        used watch beyond ``max_watches``. Returns False if the folder cannot be watched."""
+        if self.touch(key):
+            return True
+        try:
+            self._watches[key] = self._observer.schedule(self._handler, path, recursive=False)
+        except OSError as exc:
+            log.warning("cannot watch %s: %s", path, exc)
+            return False
+        while len(self._watches) > self._max_watches:
+            old_key = next(iter(self._watches))
+            self.unwatch(old_key)
+        return True
+
+    def touch(self, key: int) -> bool:
+        """Mark ``key`` as recently used; True if it is watched."""
+        if key in self._watches:
+            self._watches.move_to_end(key)
+            return True
+        return False
+
+    def unwatch(self, key: int) -> None:
+        """Stop watching ``key`` (no-op if it is not watched)."""
+        watch = self._watches.pop(key, None)
+        if watch is not None:
+            # KeyError: the emitter already went away with its deleted folder.
+            with contextlib.suppress(KeyError):
+                self._observer.unschedule(watch)
+
+    def watched(self) -> list[int]:
+        """The watched keys, least recently used first."""
+        return list(self._watches)
+
+    # -- event intake (observer thread) ------------------------------------------------------
+
+    def _on_fs_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _RELEVANT:
+            return
+        if event.is_directory and event.event_type in ("modified", "attrib", "closed"):
+            return  # a folder's own timestamps are not tracked; its entries raise their own
+        paths = [os.fsdecode(event.src_path)]
+        if event.dest_path:
+            paths.append(os.fsdecode(event.dest_path))
+        now = time.monotonic()
+        with self._cond:
+            for path in paths:
+                folder, name = os.path.split(path)
+                if not name or is_temp_name(name):
+                    continue
+                if not self._dirty:
+                    self._first = now
+                self._dirty.setdefault(folder, set()).add(name)
+                self._last = now
+            self._cond.notify_all()
+
+    # -- flusher thread -----------------------------------------------------------------------
+
+    def _next_batch(self) -> Batch | None:
+        with self._cond:
+            while not self._dirty and not self._stopping:
+                self._cond.wait()
+            while not self._stopping:
+                now = time.monotonic()
+                quiet = now - self._last
+                waited = now - self._first
+                if quiet >= self._debounce or waited >= self._max_delay:
+                    break
+                self._cond.wait(min(self._debounce - quiet, self._max_delay - waited))
+            if self._stopping:
+                return None
+            batch, self._dirty = self._dirty, {}
+            return batch
+
+    def _run(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            try:
+                self._on_batch(batch)
+            except Exception:
+                log.exception("store watcher: failed to apply a batch of changes")

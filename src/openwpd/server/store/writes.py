@@ -1,0 +1,216 @@
+"""Two-phase writes: uploads (:class:`PendingObject`) and in-place edits (:class:`EditSession`).
+
+Both follow Android's begin/end model so that a cancelled or failed transfer leaves nothing:
+
+* An upload reserves its handle and name at ``begin_create`` (SendObjectInfo) and writes into a
+  hidden temp file *inside the destination folder* (same file system, so the final step is a
+  rename). ``commit()`` renames it into place and makes the object visible; ``abort()`` removes
+  the temp file. The temp name matches :func:`.names.is_temp_name`, so it is never listed.
+* An edit (BeginEditObject) copies the file to a temp file next to it -- O(size) at begin, the
+  price of leaving the original untouched until EndEditObject. ``commit()`` replaces the
+  original with the copy (``os.replace``: atomic; the file gets a new inode, so hard links to
+  the old one keep the old content); ``abort()`` throws the copy away.
+
+Any OS error while writing aborts the transfer and raises a :class:`StoreError`
+(``STORE_FULL`` for a full disk or when the write would eat into the storage's reserve).
+Both objects are context managers: leaving the ``with`` block without ``commit()`` aborts.
+Neither is thread-safe on its own: one transfer is driven by one session.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO, Self
+
+from openwpd.protocol.codes import ResponseCode
+
+from .errors import StoreError, from_os_error
+from .objects import StoredObject
+
+if TYPE_CHECKING:
+    from .core import ObjectStore
+    from .storage import Storage
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    COMMITTED = "committed"
+    ABORTED = "aborted"
+
+
+def _check_room(storage: Storage, growth: int) -> None:
+    if growth > 0 and growth > storage.free_bytes:
+        raise StoreError(ResponseCode.STORE_FULL, f"storage 0x{storage.id:08X} is full")
+
+
+class _Transfer:
+    """What uploads and edits share: the temp file, the state, the error policy."""
+
+    def __init__(self, store: ObjectStore, storage: Storage, handle: int) -> None:
+        self._store = store
+        self._storage = storage
+        self.handle = handle
+        self._state = _State.OPEN
+        self._file: BinaryIO | None = None
+        self._size = 0
+
+    @property
+    def is_open(self) -> bool:
+        """True until ``commit()`` or ``abort()``."""
+        return self._state is _State.OPEN
+
+    @property
+    def size(self) -> int:
+        """Current length of the data written so far (end of the furthest write)."""
+        return self._size
+
+    def _set_committed(self) -> None:
+        self._state = _State.COMMITTED
+
+    def _set_aborted(self) -> bool:
+        """Move to ABORTED; False if the transfer was already finished."""
+        if self._state is not _State.OPEN:
+            return False
+        self._state = _State.ABORTED
+        return True
+
+    def _check_open(self) -> None:
+        if self._state is not _State.OPEN:
+            raise StoreError(ResponseCode.GENERAL_ERROR, f"transfer already {self._state.value}")
+
+    def _write(self, offset: int | None, data: bytes) -> None:
+        self._check_open()
+        if offset is not None and offset < 0:
+            raise StoreError(ResponseCode.INVALID_PARAMETER, "negative offset")
+        if self._file is None:
+            raise StoreError(ResponseCode.INVALID_PARAMETER, "a folder has no data")
+        try:
+            start = self._size if offset is None else offset
+            _check_room(self._storage, start + len(data) - self._size)
+            if offset is not None:
+                self._file.seek(offset)
+            self._file.write(data)
+        except StoreError:
+            self.abort()
+            raise
+        except OSError as exc:
+            self.abort()
+            raise from_os_error(exc, "write") from exc
+        self._size = max(self._size, start + len(data))
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        """Write ``data`` at byte ``offset`` (a gap reads back as zeros)."""
+        self._write(offset, data)
+
+    def abort(self) -> None:
+        """Throw the transfer away; nothing of it stays on disk. Idempotent."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state is _State.OPEN:
+            self.abort()
+
+
+class PendingObject(_Transfer):
+    """An upload between SendObjectInfo and the end of SendObject.
+
+    ``handle`` is reserved (answer it in SendObjectInfo's response) but :meth:`ObjectStore.get`
+    does not know it until :meth:`commit`. ``declared_size`` is what the initiator announced
+    (None if unknown, e.g. ObjectInfo size 0xFFFFFFFF); the store does not enforce it --
+    the handler compares it with :attr:`size` and aborts a short transfer.
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        storage: Storage,
+        handle: int,
+        *,
+        key: int,
+        name: str,
+        is_folder: bool,
+        declared_size: int | None,
+        mtime: datetime | None,
+        temp_path: Path | None,
+        file: BinaryIO | None,
+    ) -> None:
+        super().__init__(store, storage, handle)
+        self.storage_id = storage.id
+        self.name = name
+        self.is_folder = is_folder
+        self.declared_size = declared_size
+        self.mtime = mtime
+        self._key = key
+        self._temp_path = temp_path
+        self._file = file
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk`` to the data."""
+        self._write(None, chunk)
+
+    def commit(self) -> StoredObject:
+        """Rename the data into place (or create the folder), apply the initiator's
+        DateModified, make the object visible and return it. With no data written the file
+        is empty. On failure the upload is aborted and a :class:`StoreError` raised
+        (:class:`NameExistsError` if another program took the name meanwhile)."""
+        return self._store._commit_pending(self)
+
+    def abort(self) -> None:
+        """Delete the temp file and release the name; the handle is never reused."""
+        self._store._abort_pending(self)
+
+
+class EditSession(_Transfer):
+    """An Android edit session (BeginEditObject ... EndEditObject) on a copy of the file."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        storage: Storage,
+        handle: int,
+        temp_path: Path,
+        *,
+        file: BinaryIO,
+        size: int,
+    ) -> None:
+        super().__init__(store, storage, handle)
+        self._temp_path = temp_path
+        self._file = file
+        self._size = size
+
+    def truncate(self, length: int) -> None:
+        """Cut (or zero-extend) the data to ``length`` bytes (TruncateObject)."""
+        self._check_open()
+        if length < 0:
+            raise StoreError(ResponseCode.INVALID_PARAMETER, "negative length")
+        try:
+            _check_room(self._storage, length - self._size)
+            assert self._file is not None
+            self._file.truncate(length)
+        except StoreError:
+            self.abort()
+            raise
+        except OSError as exc:
+            self.abort()
+            raise from_os_error(exc, "truncate") from exc
+        self._size = length
+
+    def commit(self) -> StoredObject:
+        """Replace the original with the edited copy (EndEditObject); returns the updated
+        object. On failure the edit is aborted and the original stays as it was."""
+        return self._store._commit_edit(self)
+
+    def abort(self) -> None:
+        """Drop the edited copy; the original is untouched. Idempotent."""
+        self._store._abort_edit(self)
