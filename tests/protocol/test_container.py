@@ -344,10 +344,12 @@ def data_container(code: int, tid: int, payload: bytes) -> bytes:
     return build_data_header(code, tid, len(payload)) + payload
 
 
-def collect(framer: BulkInFramer, transfers: Iterable[bytes]) -> list[FramedPiece]:
+def collect(
+    framer: BulkInFramer, transfers: Iterable[bytes], read_size: int | None = None
+) -> list[FramedPiece]:
     out: list[FramedPiece] = []
     for transfer in transfers:
-        out.extend(framer.feed(transfer))
+        out.extend(framer.feed(transfer, read_size=read_size))
     return out
 
 
@@ -445,6 +447,23 @@ def test_unknown_length_read_to_zlp() -> None:
         ContainerFinished(ContainerHeader.parse(header), 1012),
     ]
     assert framer.idle
+
+
+def test_zlp_inside_a_larger_read_ends_unknown_length_phase() -> None:
+    # MPS 8, 4-byte payload: 16 bytes = two full packets + ZLP. A 24-byte read returns the 16
+    # bytes; only the read size shows that the ZLP ended it.
+    header = build_data_header(OperationCode.GET_OBJECT, 1, None)
+    framer = BulkInFramer(8)
+    pieces = framer.feed(header + b"abcd", read_size=24)
+    assert pieces[-1] == ContainerFinished(ContainerHeader.parse(header), 4)
+    # Without the read size the same bytes look like a full transfer: the phase goes on.
+    framer = BulkInFramer(8)
+    assert framer.feed(header + b"abcd")[-1] == DataPayload(b"abcd")
+    assert framer.in_data_phase
+    # A read that filled its buffer exactly is not short.
+    framer = BulkInFramer(8)
+    framer.feed(header + b"abcd", read_size=16)
+    assert framer.in_data_phase
 
 
 def test_empty_data_phase() -> None:
@@ -777,7 +796,8 @@ def test_sender_to_framer_over_usb_model(
     )
     writes.append(build_response(ResponseCode.OK, 42))
     framer = BulkInFramer(mps)
-    pieces = collect(framer, usb_deliver(writes, mps, mps * read_factor))
+    read_size = mps * read_factor
+    pieces = collect(framer, usb_deliver(writes, mps, read_size), read_size)
     assert isinstance(pieces[0], ContainerStarted)
     assert pieces[0].header.transaction_id == 42
     assert payload_of(pieces) == payload

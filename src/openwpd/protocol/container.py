@@ -385,8 +385,9 @@ class BulkInFramer:
 
     Rules, from the USB Still Image class as peers actually implement it:
 
-    - A transfer that is empty or whose length is not a multiple of ``max_packet_size`` ended
-      with a short packet: the sender stopped there.
+    - A transfer that is empty, whose length is not a multiple of ``max_packet_size``, or that
+      is shorter than the ``read_size`` passed to :meth:`feed` ended with a short packet or
+      ZLP: the sender stopped there.
     - Command/response/event containers are returned whole. One that has not been completed
       when its transfer ends short is truncated (RemoteProtocolError).
     - A data container yields :class:`ContainerStarted`, then one :class:`DataPayload` per
@@ -454,24 +455,34 @@ class BulkInFramer:
             raise LocalProtocolError(f"invalid data payload length {payload_length!r}")
         self._hint = payload_length
 
-    def feed(self, transfer: bytes | bytearray | memoryview) -> list[FramedPiece]:
+    def feed(
+        self, transfer: bytes | bytearray | memoryview, *, read_size: int | None = None
+    ) -> list[FramedPiece]:
         """Frame the bytes of one completed transfer; return the pieces it completed.
+
+        ``read_size`` is the buffer size the read was submitted with, when the transport knows
+        it (libusb and FunctionFS do). A transfer shorter than that ended with a short packet
+        or a ZLP even if its length is a multiple of the max packet size -- the only way to see
+        a ZLP that ended a read in the middle of its buffer. Without ``read_size`` only empty
+        transfers and lengths that are not a multiple of the max packet size count as short.
 
         Raises RemoteProtocolError when the stream is malformed (and stays broken, see the
         class docstring).
         """
         if self._error is not None:
             raise self._error
+        data = bytes(transfer) if not isinstance(transfer, bytes) else transfer
+        size = len(data)
+        short = size == 0 or size % self._mps != 0 or (read_size is not None and size < read_size)
         try:
-            return self._feed(bytes(transfer) if not isinstance(transfer, bytes) else transfer)
+            return self._feed(data, short)
         except RemoteProtocolError as exc:
             self._error = exc
             raise
 
-    def _feed(self, transfer: bytes) -> list[FramedPiece]:
+    def _feed(self, transfer: bytes, short: bool) -> list[FramedPiece]:
         out: list[FramedPiece] = []
         size = len(transfer)
-        short = size % self._mps != 0 or size == 0
         pos = 0
         header_only = False  # this transfer completed a data header and carried no payload
         while True:
