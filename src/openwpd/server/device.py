@@ -1,0 +1,206 @@
+"""The virtual MTP device: folders served as storages, reachable over PTP/IP.
+
+:class:`VirtualDevice` ties the pieces together: the object store (``server/store``), the device
+properties, the handler registry (``server/handlers``), one :class:`DeviceSession` per connected
+initiator, and the fan-out of events (changes made through any session, or to the folders on disk
+by other programs) to every session.
+
+Identity: the device GUID, and the serial number derived from it, live in the user's state
+directory with the store's other state, so a device serving the same folders keeps its identity
+across restarts and never writes into the folders it serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from openwpd.protocol import ptpip
+from openwpd.protocol.codes import EventCode, ObjectFormatCode
+from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
+from openwpd.protocol.messages import Event
+from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
+from openwpd.server.properties import DeviceProperties
+from openwpd.server.registry import supported_operations
+from openwpd.server.session import DeviceSession
+from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
+from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
+
+log = logging.getLogger("openwpd.server")
+
+MANUFACTURER = "openwpd"
+MODEL = "Virtual MTP Device"
+VERSION = "0.1"
+
+#: The vendor extensions we announce (reference §6.9: every item ends with ';'). We do not
+#: announce android.com: libmtp would then stop using GetObjectPropList with us (§1.7); the
+#: Android operations are still listed in OperationsSupported, which is what initiators check.
+VENDOR_EXTENSIONS = {"microsoft.com": "1.0"}
+
+EVENTS_SUPPORTED = (
+    EventCode.OBJECT_ADDED,
+    EventCode.OBJECT_REMOVED,
+    EventCode.STORE_ADDED,
+    EventCode.STORE_REMOVED,
+    EventCode.DEVICE_PROP_CHANGED,
+    EventCode.OBJECT_INFO_CHANGED,
+    EventCode.STORAGE_INFO_CHANGED,
+    EventCode.OBJECT_PROP_CHANGED,
+)
+
+_EVENT_FOR = {
+    StoreEventKind.OBJECT_ADDED: EventCode.OBJECT_ADDED,
+    StoreEventKind.OBJECT_REMOVED: EventCode.OBJECT_REMOVED,
+    StoreEventKind.OBJECT_INFO_CHANGED: EventCode.OBJECT_INFO_CHANGED,
+    StoreEventKind.STORAGE_INFO_CHANGED: EventCode.STORAGE_INFO_CHANGED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSpec:
+    """A folder to serve: ``DIR[:NAME][:ro]`` on the command line."""
+
+    path: Path
+    name: str | None = None
+    read_only: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> StorageSpec:
+        """``DIR``, ``DIR:NAME``, ``DIR:ro``, ``DIR:NAME:ro`` (a Windows drive colon is kept)."""
+        parts = text.split(":")
+        if len(parts) > 1 and len(parts[0]) == 1 and parts[0].isalpha():  # C:\...
+            parts = [parts[0] + ":" + parts[1], *parts[2:]]
+        path, rest = parts[0], parts[1:]
+        read_only = False
+        if rest and rest[-1].lower() == "ro":
+            read_only = True
+            rest = rest[:-1]
+        name = ":".join(rest) or None
+        return cls(Path(path), name, read_only)
+
+
+class VirtualDevice:
+    """A folder-backed MTP device. Use :meth:`serve` to listen on PTP/IP."""
+
+    def __init__(
+        self,
+        storages: Sequence[StorageSpec],
+        *,
+        friendly_name: str = "openwpd virtual device",
+        state_dir: Path | None = None,
+        verbose: bool = False,
+        strict_tids: bool = True,
+        watch: bool = True,
+    ) -> None:
+        self.store = ObjectStore(state_dir=state_dir)
+        for spec in storages:
+            self.store.add_storage(spec.path, spec.name, spec.read_only)
+        self.properties = DeviceProperties(friendly_name, self._on_property_changed)
+        self.verbose = verbose
+        self.strict_tids = strict_tids
+        self.sessions: set[DeviceSession] = set()
+        self._listener: PtpIpListener | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watch = watch
+        self._unsubscribe = self.store.subscribe(self._on_store_event)
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def guid(self) -> bytes:
+        return self.store.device_guid
+
+    @property
+    def serial_number(self) -> str:
+        return self.guid.hex().upper()
+
+    @property
+    def friendly_name(self) -> str:
+        return self.properties.friendly_name
+
+    def device_info(self) -> DeviceInfo:
+        """The DeviceInfo dataset, derived from the handler registry and the properties."""
+        return DeviceInfo(
+            vendor_extension_desc=format_vendor_extensions(VENDOR_EXTENSIONS),
+            operations_supported=supported_operations(),
+            events_supported=tuple(sorted(EVENTS_SUPPORTED)),
+            device_properties_supported=self.properties.supported(),
+            capture_formats=(),
+            playback_formats=tuple(sorted(ObjectFormatCode)),
+            manufacturer=MANUFACTURER,
+            model=MODEL,
+            device_version=VERSION,
+            serial_number=self.serial_number,
+        )
+
+    # -- serving ----------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        allowed_guids: Sequence[bytes] | None = None,
+    ) -> tuple[str, int]:
+        """Start listening for PTP/IP initiators; returns the real (host, port)."""
+        self._loop = asyncio.get_running_loop()
+        self._listener = PtpIpListener(
+            ResponderIdentity(self.guid, self.friendly_name),
+            self._start_session,
+            allowed_guids=allowed_guids,
+        )
+        if self._watch:
+            self.store.start_watching()
+        return await self._listener.start(host, port)
+
+    def _start_session(
+        self, link: PtpIpLink, request: ptpip.InitCommandRequest
+    ) -> asyncio.Task[None]:
+        session = DeviceSession(self, link, request.friendly_name or "initiator")
+        self.sessions.add(session)
+        if self.verbose:
+            log.info("initiator %r connected (GUID %s)", request.friendly_name, request.guid.hex())
+        return asyncio.create_task(session.run(), name=f"session-{link.name}")
+
+    def session_ended(self, session: DeviceSession) -> None:
+        self.sessions.discard(session)
+        if self.verbose:
+            log.info("%s disconnected", session.initiator)
+
+    async def aclose(self) -> None:
+        """Stop listening, end every session (pending uploads roll back), stop watching."""
+        if self._listener is not None:
+            await self._listener.aclose()
+            self._listener = None
+        self.store.stop_watching()
+        self._unsubscribe()
+        self.store.close()
+
+    # -- events -----------------------------------------------------------------------------
+
+    def broadcast(self, code: EventCode, params: tuple[int, ...] = ()) -> None:
+        """Send an event to every open session (call on the event loop)."""
+        for session in list(self.sessions):
+            session.post_event(Event(code, params))
+
+    def _on_store_event(self, event: StoreEvent) -> None:
+        # store events may come from the folder watcher's thread
+        code = _EVENT_FOR[event.kind]
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.broadcast(code, (event.target,))
+        else:
+            loop.call_soon_threadsafe(self.broadcast, code, (event.target,))
+
+    def _on_property_changed(self, code: int) -> None:
+        if self._loop is not None:
+            self.broadcast(EventCode.DEVICE_PROP_CHANGED, (code,))

@@ -1,0 +1,94 @@
+"""Finding, describing and rearranging objects: GetNumObjects, GetObjectHandles, GetObjectInfo,
+GetThumb, DeleteObject, MoveObject, CopyObject."""
+
+from __future__ import annotations
+
+from openwpd.protocol.codes import ALL, OperationCode, ResponseCode
+from openwpd.protocol.datasets import build_uint32_array
+from openwpd.server.context import MtpError, OperationContext, Reply
+from openwpd.server.objinfo import object_info, parent_param
+from openwpd.server.registry import handles
+from openwpd.server.store import PartialDeletionError, StoredObject, StoreError
+from openwpd.server.thumbs import read_thumbnail, thumbnail_info
+
+
+def find_objects(
+    ctx: OperationContext, storage_id: int, fmt: int, parent: int
+) -> list[StoredObject]:
+    """GetObjectHandles/GetNumObjects semantics (§2.12, §2.14): storage ALL = every storage,
+    format 0 = any, parent 0xFFFFFFFF = the root level, 0 = the whole hierarchy."""
+    store = ctx.device.store
+    if storage_id == 0:
+        raise MtpError(ResponseCode.INVALID_STORAGE_ID, "StorageID 0")
+    if parent == 0:
+        return store.all_objects(storage_id, fmt)
+    return store.children(storage_id, parent, fmt)
+
+
+@handles(OperationCode.GET_NUM_OBJECTS)
+async def get_num_objects(ctx: OperationContext) -> Reply:
+    return Reply((len(find_objects(ctx, ctx.p(1), ctx.p(2), ctx.p(3))),))
+
+
+@handles(OperationCode.GET_OBJECT_HANDLES)
+async def get_object_handles(ctx: OperationContext) -> None:
+    objs = find_objects(ctx, ctx.p(1), ctx.p(2), ctx.p(3))
+    await ctx.send_data(build_uint32_array([o.handle for o in objs]))
+
+
+@handles(OperationCode.GET_OBJECT_INFO)
+async def get_object_info(ctx: OperationContext) -> None:
+    store = ctx.device.store
+    obj = store.get(ctx.p(1))
+    path = None if obj.is_folder else str(store.path_of(obj.handle))
+    await ctx.send_data(object_info(obj, path).to_bytes())
+
+
+@handles(OperationCode.GET_THUMB)
+async def get_thumb(ctx: OperationContext) -> None:
+    store = ctx.device.store
+    obj = store.get(ctx.p(1))
+    if obj.is_folder:
+        raise MtpError(ResponseCode.NO_THUMBNAIL_PRESENT)
+    path = str(store.path_of(obj.handle))
+    thumb = thumbnail_info(path, obj.size, obj.mtime.timestamp())
+    if thumb is None:
+        raise MtpError(ResponseCode.NO_THUMBNAIL_PRESENT)
+    await ctx.send_data(read_thumbnail(path, thumb))
+
+
+@handles(OperationCode.DELETE_OBJECT)
+async def delete_object(ctx: OperationContext) -> None:
+    store = ctx.device.store
+    handle, fmt = ctx.p(1), ctx.p(2)
+    if handle != ALL:
+        if fmt:
+            raise MtpError(ResponseCode.SPECIFICATION_BY_FORMAT_UNSUPPORTED)
+        store.delete(handle)
+        return
+    # every object (of a format): delete the roots' children; a format filter applies per object
+    failed = False
+    targets = store.all_objects(ALL, fmt) if fmt else store.children(ALL, ALL)
+    for obj in targets:
+        try:
+            store.delete(obj.handle)
+        except PartialDeletionError:
+            failed = True
+        except StoreError as exc:
+            if exc.code != ResponseCode.INVALID_OBJECT_HANDLE:  # gone with its folder: fine
+                failed = True
+    if failed:
+        raise MtpError(ResponseCode.PARTIAL_DELETION)
+
+
+@handles(OperationCode.MOVE_OBJECT)
+async def move_object(ctx: OperationContext) -> None:
+    storage_id = ctx.p(2) or ctx.device.store.get(ctx.p(1)).storage_id
+    ctx.device.store.move(ctx.p(1), storage_id, parent_param(ctx.p(3)))
+
+
+@handles(OperationCode.COPY_OBJECT)
+async def copy_object(ctx: OperationContext) -> Reply:
+    storage_id = ctx.p(2) or ctx.device.store.get(ctx.p(1)).storage_id
+    copy = ctx.device.store.copy(ctx.p(1), storage_id, parent_param(ctx.p(3)))
+    return Reply((copy.handle,))

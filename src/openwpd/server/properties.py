@@ -1,0 +1,143 @@
+"""Device properties of the virtual device (GetDevicePropDesc/Value, Set..., Reset...).
+
+BatteryLevel (read-only, settable from Python so test rigs can simulate a draining battery),
+DeviceFriendlyName, SynchronizationPartner and DateTime (read/write, as Android exposes the first
+two; DateTime is kept as an offset from the host clock so the device's clock keeps running).
+Values are typed per reference §2.10; a set with a value of the wrong shape answers
+InvalidDevicePropValue; every change raises DevicePropChanged in every session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from openwpd.protocol._buffer import Reader, Writer
+from openwpd.protocol.codes import DataType, DevicePropCode, GetSet, ResponseCode
+from openwpd.protocol.datasets import DevicePropDesc, RangeForm
+from openwpd.protocol.datatypes import (
+    Value,
+    format_datetime,
+    parse_datetime,
+    read_value,
+    write_value,
+)
+from openwpd.protocol.errors import RemoteProtocolError
+from openwpd.server.context import MtpError
+
+
+@dataclass
+class _Prop:
+    code: DevicePropCode
+    datatype: DataType
+    writable: bool
+    default: Value
+    form: RangeForm | None = None
+
+
+class DeviceProperties:
+    """The device's properties and their current values."""
+
+    def __init__(self, friendly_name: str, on_change: Callable[[int], None]) -> None:
+        self._on_change = on_change
+        self._props: dict[int, _Prop] = {
+            p.code: p
+            for p in (
+                _Prop(
+                    DevicePropCode.BATTERY_LEVEL, DataType.UINT8, False, 100, RangeForm(0, 100, 1)
+                ),
+                _Prop(DevicePropCode.DEVICE_FRIENDLY_NAME, DataType.STR, True, friendly_name),
+                _Prop(DevicePropCode.SYNCHRONIZATION_PARTNER, DataType.STR, True, ""),
+                _Prop(DevicePropCode.DATE_TIME, DataType.STR, True, ""),
+            )
+        }
+        self._values: dict[int, Value] = {code: p.default for code, p in self._props.items()}
+        self._clock_offset = timedelta()
+
+    def supported(self) -> tuple[int, ...]:
+        return tuple(sorted(self._props))
+
+    @property
+    def friendly_name(self) -> str:
+        return str(self._values[DevicePropCode.DEVICE_FRIENDLY_NAME])
+
+    @property
+    def battery_level(self) -> int:
+        return int(self._values[DevicePropCode.BATTERY_LEVEL])  # type: ignore[arg-type]
+
+    @battery_level.setter
+    def battery_level(self, level: int) -> None:
+        """Simulate the battery (0..100); raises ValueError outside that range."""
+        if not 0 <= level <= 100:
+            raise ValueError("battery level is 0..100")
+        self._set(DevicePropCode.BATTERY_LEVEL, level)
+
+    def _prop(self, code: int) -> _Prop:
+        prop = self._props.get(code)
+        if prop is None:
+            raise MtpError(ResponseCode.DEVICE_PROP_NOT_SUPPORTED, f"property 0x{code:04X}")
+        return prop
+
+    def value(self, code: int) -> Value:
+        self._prop(code)
+        if code == DevicePropCode.DATE_TIME:
+            return format_datetime(datetime.now() + self._clock_offset)
+        return self._values[code]
+
+    def desc(self, code: int) -> DevicePropDesc:
+        prop = self._prop(code)
+        return DevicePropDesc(
+            code=code,
+            datatype=prop.datatype,
+            getset=GetSet.GET_SET if prop.writable else GetSet.GET,
+            factory_default=prop.default,
+            current=self.value(code),
+            form=prop.form,
+        )
+
+    def value_bytes(self, code: int) -> bytes:
+        writer = Writer()
+        write_value(writer, self._prop(code).datatype, self.value(code))
+        return writer.getvalue()
+
+    def set_from_wire(self, code: int, data: bytes) -> None:
+        """SetDevicePropValue: decode ``data`` per the property's type and apply it."""
+        prop = self._prop(code)
+        if not prop.writable:
+            raise MtpError(ResponseCode.ACCESS_DENIED, f"{prop.code.name} is read-only")
+        try:
+            value = read_value(Reader(data), prop.datatype)
+        except RemoteProtocolError as exc:
+            raise MtpError(ResponseCode.INVALID_DEVICE_PROP_FORMAT, str(exc)) from None
+        if code == DevicePropCode.DATE_TIME:
+            assert isinstance(value, str)
+            try:
+                when = parse_datetime(value)
+            except RemoteProtocolError as exc:
+                raise MtpError(ResponseCode.INVALID_DEVICE_PROP_VALUE, str(exc)) from None
+            if when is None:
+                raise MtpError(ResponseCode.INVALID_DEVICE_PROP_VALUE, "empty date")
+            if when.tzinfo is not None:
+                when = when.astimezone().replace(tzinfo=None)
+            self._clock_offset = when - datetime.now()
+            self._on_change(code)
+            return
+        if code == DevicePropCode.DEVICE_FRIENDLY_NAME and not value:
+            raise MtpError(ResponseCode.INVALID_DEVICE_PROP_VALUE, "empty friendly name")
+        self._set(code, value)
+
+    def reset(self, code: int) -> None:
+        """ResetDevicePropValue (0xFFFFFFFF = every property)."""
+        codes = list(self._props) if code == 0xFFFFFFFF else [self._prop(code).code]
+        for c in codes:
+            if c == DevicePropCode.DATE_TIME:
+                self._clock_offset = timedelta()
+                self._on_change(c)
+            elif self._props[c].writable:
+                self._set(c, self._props[c].default)
+
+    def _set(self, code: int, value: Value) -> None:
+        if self._values.get(code) != value:
+            self._values[code] = value
+            self._on_change(code)

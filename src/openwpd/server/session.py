@@ -1,0 +1,254 @@
+"""One initiator's session with the virtual device.
+
+Theory of operation
+-------------------
+:class:`DeviceSession` owns a link (PTP/IP today) and a responder
+:class:`~openwpd.protocol.transaction.TransactionMachine`. Its loop takes messages from the link,
+feeds them to the machine and, for each operation, runs the registered handler as a task.
+
+Cancel: the link reports a Cancel packet the moment it arrives (``on_cancel``), from either
+connection. The session feeds it to the machine; if it names the transaction in flight, the
+handler's task is cancelled at its next ``await`` (after the packet being written, so PTP/IP
+framing stays intact), its ``finally`` blocks roll back (a pending upload is aborted), and the
+session answers TransactionCancelled (0x201F) with that transaction's ID. Data of the cancelled
+transaction still in flight is discarded by the machine. The session then serves the next
+operation as usual (protocol.md §5.6).
+
+Failure paths: a handler that fails before reading the data phase it was owed gets that phase
+drained before the response (§3.3). A handler that fails in the middle of sending a data phase
+cannot answer any more (the initiator is counting bytes): the link is closed. A dropped
+connection cancels the handler the same way a Cancel does, so uploads roll back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from openwpd.protocol.codes import OperationCode, ResponseCode, describe
+from openwpd.protocol.errors import OpenWpdError, RemoteProtocolError, TransportError
+from openwpd.protocol.messages import (
+    CancelRequested,
+    CancelTransaction,
+    Event,
+    MachineEvent,
+    Message,
+    OperationReceived,
+    Response,
+)
+from openwpd.protocol.transaction import CancelFlow, Role, State, TransactionMachine
+from openwpd.server.context import MtpError, OperationContext, Reply
+from openwpd.server.registry import HANDLERS
+from openwpd.server.store import PendingObject, StoreError
+
+if TYPE_CHECKING:
+    from openwpd.server.device import VirtualDevice
+    from openwpd.transport.ptpip import PtpIpLink
+
+log = logging.getLogger("openwpd.server")
+
+_ALWAYS_ALLOWED = (OperationCode.GET_DEVICE_INFO, OperationCode.OPEN_SESSION)
+EVENT_QUEUE_DEPTH = 1024
+
+
+class DeviceSession:
+    """Serves one link until it closes. Created by the device for each initiator."""
+
+    def __init__(self, device: VirtualDevice, link: PtpIpLink, initiator: str) -> None:
+        self.device = device
+        self.link = link
+        self.initiator = initiator
+        self.machine = TransactionMachine(Role.RESPONDER, CancelFlow.PTPIP)
+        link.on_cancel = self._on_cancel
+        self._handler: asyncio.Task[Reply | None] | None = None
+        self._cancelled_tid: int | None = None
+        self._events: asyncio.Queue[Event] = asyncio.Queue(EVENT_QUEUE_DEPTH)
+        #: per-session state the handlers keep between operations (edit sessions...)
+        self.state: dict[str, object] = {}
+        self._pending_upload: PendingObject | None = None
+        self._created_without_data = False
+
+    @property
+    def session_id(self) -> int | None:
+        return self.machine.session_id
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until the link closes or breaks; always cleans up."""
+        sender = asyncio.create_task(self._send_events(), name=f"{self.link.name}-events")
+        try:
+            while True:
+                msg = await self.link.receive()
+                for event in self.machine.receive(msg, self.now()):
+                    if isinstance(event, OperationReceived):
+                        await self._transact(event)
+                    # anything else outside a transaction was a straggler the machine ignored
+        except (TransportError, RemoteProtocolError) as exc:
+            log.debug("%s: session ends: %s", self.link.name, exc)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+            await self._abandon_handler()
+            self.drop_pending_upload()
+            self.device.session_ended(self)
+            await self.link.aclose()
+
+    async def _abandon_handler(self) -> None:
+        if self._handler is not None and not self._handler.done():
+            self._handler.cancel()
+            with contextlib.suppress(BaseException):
+                await self._handler
+
+    def _on_cancel(self, tid: int) -> None:
+        """Called by the link the moment a Cancel packet arrives (either connection)."""
+        if self.machine.state in (State.CLOSED, State.ERROR):
+            return
+        try:
+            events: list[MachineEvent] = self.machine.receive(CancelTransaction(tid), self.now())
+        except RemoteProtocolError:  # pragma: no cover - a cancel is legal in every live state
+            return
+        if any(isinstance(e, CancelRequested) for e in events):
+            self._cancelled_tid = tid
+            if self._handler is not None and not self._handler.done():
+                self._handler.cancel()
+
+    async def _transact(self, op: OperationReceived) -> None:
+        ctx = OperationContext(self.device, self, op.code, op.tid, op.params)
+        if op.code != OperationCode.SEND_OBJECT:
+            # SendObject must directly follow its SendObjectInfo (Android, §3.3)
+            self.drop_pending_upload()
+        if self.device.verbose:
+            log.info(
+                "%s: %s %s",
+                self.initiator,
+                describe(OperationCode, op.code),
+                " ".join(f"0x{p:X}" for p in op.params),
+            )
+        registration = HANDLERS.get(op.code)
+        reply: Reply | None = None
+        code: ResponseCode = ResponseCode.OK
+        params: tuple[int, ...] = ()
+        if registration is None:
+            code = ResponseCode.OPERATION_NOT_SUPPORTED
+        elif registration.needs_session and not self.machine.session_open:
+            code = ResponseCode.SESSION_NOT_OPEN
+        elif not op.tid_ok and self.device.strict_tids:
+            code = ResponseCode.INVALID_TRANSACTION_ID
+        else:
+            self._cancelled_tid = None
+            self._handler = asyncio.create_task(registration.handler(ctx))
+            await asyncio.wait([self._handler])
+            task, self._handler = self._handler, None
+            if task.cancelled() or self._cancelled_tid == op.tid:
+                if not task.cancelled():
+                    with contextlib.suppress(BaseException):
+                        task.result()
+                await self._finish_cancel()
+                return
+            exc = task.exception()
+            if exc is None:
+                reply = task.result()
+            elif isinstance(exc, MtpError):
+                code, params = exc.code, exc.params
+            elif isinstance(exc, StoreError):
+                code = exc.code
+            elif isinstance(exc, TransportError | RemoteProtocolError):
+                raise exc
+            else:
+                log.exception(
+                    "%s: handler for %s failed",
+                    self.link.name,
+                    describe(OperationCode, op.code),
+                    exc_info=exc,
+                )
+                code = ResponseCode.GENERAL_ERROR
+            if code is not ResponseCode.OK and self.device.verbose:
+                log.info("%s:   -> %s %s", self.initiator, code.name, exc or "")
+        if self.machine.state is State.DATA_IN:
+            # failed while sending data: there is no way to answer any more
+            raise TransportError(f"{self.link.name}: handler failed in the middle of sending data")
+        if registration is not None and registration.data_out and not ctx.data_done:
+            with contextlib.suppress(MtpError):
+                await ctx.receive_data(limit=0)
+            if self.machine.state is State.CANCELLING:
+                await self._finish_cancel()
+                return
+        if reply is not None:
+            code, params = reply.code, reply.params
+        await self.send(Response(code, params))
+
+    async def _finish_cancel(self) -> None:
+        if self.machine.state is State.CANCELLING:
+            response = self.machine.complete_cancel(self.now())
+            if response is not None:
+                await self.link.send(response)
+        self._cancelled_tid = None
+
+    # -- SendObjectInfo -> SendObject -------------------------------------------------------
+
+    def set_pending_upload(self, pending: PendingObject) -> None:
+        """Remember the upload SendObject will fill (replacing and aborting an older one)."""
+        self.drop_pending_upload()
+        self._pending_upload = pending
+
+    def take_pending_upload(self) -> PendingObject | None:
+        pending, self._pending_upload = self._pending_upload, None
+        return pending
+
+    def drop_pending_upload(self) -> None:
+        """Abort the upload announced by SendObjectInfo, if SendObject never came."""
+        pending, self._pending_upload = self._pending_upload, None
+        if pending is not None and pending.is_open:
+            pending.abort()
+        self._created_without_data = False
+
+    def mark_created_without_data(self) -> None:
+        """SendObjectInfo created the object itself (a folder, an empty file): an empty
+        SendObject may follow and is accepted."""
+        self._created_without_data = True
+
+    def take_created_without_data(self) -> bool:
+        created, self._created_without_data = self._created_without_data, False
+        return created
+
+    # -- I/O helpers for handlers -----------------------------------------------------------
+
+    async def send(self, msg: Message) -> None:
+        """Record ``msg`` with the machine and put it on the wire."""
+        await self.link.send(self.machine.send(msg, self.now()))
+
+    async def next_data_events(self) -> list[MachineEvent]:
+        """The machine's events for the next message of a data phase from the initiator."""
+        msg = await self.link.receive()
+        events = self.machine.receive(msg, self.now())
+        if any(isinstance(e, OperationReceived) for e in events):
+            raise RemoteProtocolError("a new operation arrived in the middle of a data phase")
+        return events
+
+    # -- events -----------------------------------------------------------------------------
+
+    def post_event(self, event: Event) -> None:
+        """Queue an event for this initiator (never blocks; drops when the initiator lags)."""
+        if not self.machine.session_open:
+            return
+        try:
+            self._events.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("%s: event queue full, dropping %r", self.link.name, event)
+
+    async def _send_events(self) -> None:
+        with contextlib.suppress(OpenWpdError):
+            while True:
+                event = await self._events.get()
+                if self.machine.state in (State.CLOSED, State.ERROR):
+                    return
+                await self.link.send(self.machine.send(event, self.now()))
