@@ -83,12 +83,12 @@ class _Transfer:
 
     def _write(self, offset: int | None, data: bytes) -> None:
         self._check_open()
-        if offset is not None and offset < 0:
-            raise StoreError(ResponseCode.INVALID_PARAMETER, "negative offset")
-        if self._file is None:
-            raise StoreError(ResponseCode.INVALID_PARAMETER, "a folder has no data")
+        start = self._size if offset is None else offset
         try:
-            start = self._size if offset is None else offset
+            if start < 0:
+                raise StoreError(ResponseCode.INVALID_PARAMETER, "negative offset")
+            if self._file is None:
+                raise StoreError(ResponseCode.INVALID_PARAMETER, "a folder has no data")
             _check_room(self._storage, start + len(data) - self._size)
             if offset is not None:
                 self._file.seek(offset)
@@ -192,9 +192,9 @@ class EditSession(_Transfer):
     def truncate(self, length: int) -> None:
         """Cut (or zero-extend) the data to ``length`` bytes (TruncateObject)."""
         self._check_open()
-        if length < 0:
-            raise StoreError(ResponseCode.INVALID_PARAMETER, "negative length")
         try:
+            if length < 0:
+                raise StoreError(ResponseCode.INVALID_PARAMETER, "negative length")
             _check_room(self._storage, length - self._size)
             assert self._file is not None
             self._file.truncate(length)
