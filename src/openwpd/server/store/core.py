@@ -456,7 +456,7 @@ class ObjectStore:
                 raise StoreError(ResponseCode.DEVICE_BUSY, "an edit is already open")
             path = self._obj_path(obj)
             self._confine(path, obj.storage_id)
-            if not os.access(path, os.W_OK):
+            if os.path.exists(path) and not os.access(path, os.W_OK):
                 raise StoreError(ResponseCode.OBJECT_WRITE_PROTECTED, f"{obj.name} is read-only")
             if obj.size > storage.free_bytes:
                 raise StoreError(ResponseCode.STORE_FULL, "no room for the edit copy")
