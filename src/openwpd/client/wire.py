@@ -1,0 +1,289 @@
+"""One transaction at a time on a link, with protocol-level cancel: the engine under the client.
+
+Theory of operation
+-------------------
+:class:`TransactionRunner` owns an initiator
+:class:`~openwpd.protocol.transaction.TransactionMachine` and a link (PTP/IP today), and runs
+exactly one transaction at a time through :meth:`TransactionRunner.transact`. A transaction's
+data phase is streamed both ways: data we send comes from ``bytes`` or any (async) iterable of
+chunks; data we receive goes to a ``sink`` callable chunk by chunk, so a 10 GiB object never sits
+in memory.
+
+Cancel: if the task running :meth:`transact` is cancelled (``asyncio`` cancellation, which is
+how the client's ``handle.cancel()`` and ``task.cancel()`` reach it), the runner cancels the
+transaction *on the wire*: it tells the machine, sends what the machine asks for (a Cancel packet
+on both PTP/IP connections), keeps reading and discarding that transaction's data until its
+response arrives, and only then lets the cancellation propagate. The session is idle and usable
+afterwards. This cleanup is shielded from further cancellation (STYLE.md, httpcore). If the
+device does not finish the cancel within the machine's budget, or the link breaks, the runner is
+*broken*: it raises :class:`~openwpd.protocol.errors.SessionReset` / the transport error for
+this and every later call, and the owner (the client's Connection) escalates.
+
+The machine's timers (response timeout, cancel budget) are serviced by reading with a timeout
+equal to the next deadline; the machine never reads a clock, this shell does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from openwpd.protocol.errors import (
+    LocalProtocolError,
+    OpenWpdError,
+    ReadTimeout,
+    RemoteProtocolError,
+    SessionReset,
+)
+from openwpd.protocol.messages import (
+    CancelFailed,
+    DataChunk,
+    DataFinished,
+    DataReceived,
+    DataStarted,
+    EndData,
+    EventReceived,
+    MachineEvent,
+    Message,
+    Operation,
+    ResponseReceived,
+    SendCancel,
+    StartData,
+    TransactionCancelled,
+    TransactionTimedOut,
+)
+from openwpd.protocol.transaction import CancelFlow, Role, State, Timeouts, TransactionMachine
+
+#: Payload bytes per data packet we send.
+SEND_CHUNK = 1024 * 1024
+
+DataSource = bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
+Sink = Callable[[bytes], object]
+
+
+class Link(Protocol):
+    """What the runner needs of a transport link (``transport.ptpip.PtpIpLink`` is one)."""
+
+    name: str
+
+    async def receive(self, timeout: float | None = None) -> Message: ...
+
+    async def send(self, msg: Message, *, data_follows: bool = False) -> None: ...
+
+    async def send_cancel(self, action: SendCancel) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one transaction: the response code and parameters, the data received
+    (when no sink was given) and how many data bytes moved."""
+
+    code: int
+    params: tuple[int, ...]
+    data: bytes
+    transferred: int
+    tid: int
+
+
+class TransactionRunner:
+    """Runs transactions one at a time on ``link``; see the module docstring."""
+
+    def __init__(
+        self,
+        link: Link,
+        *,
+        timeouts: Timeouts | None = None,
+        on_event: Callable[[EventReceived], None] | None = None,
+        cancel_flow: CancelFlow = CancelFlow.PTPIP,
+    ) -> None:
+        self.link = link
+        self.machine = TransactionMachine(Role.INITIATOR, cancel_flow, timeouts or Timeouts())
+        self.on_event = on_event
+        self._lock = asyncio.Lock()
+        self._broken: OpenWpdError | None = None
+
+    @property
+    def broken(self) -> OpenWpdError | None:
+        """The sticky error once the runner can no longer be used, else None."""
+        return self._broken
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    async def transact(
+        self,
+        code: int,
+        params: tuple[int, ...] = (),
+        *,
+        data: DataSource | None = None,
+        data_length: int | None = None,
+        sink: Sink | None = None,
+    ) -> Result:
+        """Run one transaction. ``data``: the data phase we send (``data_length`` announces its
+        size for iterables; bytes know theirs). ``sink`` receives incoming data chunk by chunk;
+        without it the data is collected into ``Result.data``.
+
+        Raises the transport's errors (sticky), RemoteProtocolError, SessionReset when a cancel
+        or timeout could not be recovered, ReadTimeout when the device was silent past the
+        response timeout but recovered (the session is usable), and ``asyncio.CancelledError``
+        after a cancel that was carried out on the wire (the session is usable).
+        """
+        async with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            op = self._send(Operation(code, params))
+            assert op.tid is not None
+            tid = op.tid
+            try:
+                return await self._run(tid, op, data, data_length, sink)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._cancel_on_wire())
+                raise
+            except TransactionTimeout:
+                await asyncio.shield(self._cancel_on_wire())
+                raise ReadTimeout(f"{self.link.name}: the device did not answer in time") from None
+            except OpenWpdError as exc:
+                if not isinstance(exc, LocalProtocolError):
+                    self._break(exc)
+                raise
+
+    def _send(self, msg: Message) -> Message:
+        return self.machine.send(msg, self.now())
+
+    async def _run(
+        self,
+        tid: int,
+        op: Message,
+        data: DataSource | None,
+        data_length: int | None,
+        sink: Sink | None,
+    ) -> Result:
+        await self.link.send(op, data_follows=data is not None)
+        if data is not None:
+            await self._send_data(data, data_length)
+        collected: list[bytes] = []
+        transferred = 0
+        while True:
+            for event in await self._next_events():
+                if isinstance(event, DataReceived):
+                    chunk = bytes(event.data)
+                    transferred += len(chunk)
+                    if sink is None:
+                        collected.append(chunk)
+                    else:
+                        result = sink(chunk)
+                        if asyncio.iscoroutine(result):
+                            await result
+                elif isinstance(event, ResponseReceived):
+                    return Result(event.code, event.params, b"".join(collected), transferred, tid)
+                elif isinstance(event, DataStarted | DataFinished):
+                    continue
+                elif isinstance(event, TransactionTimedOut):
+                    raise TransactionTimeout
+                else:  # pragma: no cover - nothing else reaches here while a transaction runs
+                    raise RemoteProtocolError(f"unexpected {event!r}")
+
+    async def _send_data(self, data: DataSource, length: int | None) -> None:
+        if isinstance(data, bytes | bytearray | memoryview):
+            view = memoryview(data)
+            await self.link.send(self._send(StartData(len(view))))
+            for i in range(0, len(view), SEND_CHUNK):
+                await self.link.send(self._send(DataChunk(view[i : i + SEND_CHUNK])))
+        else:
+            await self.link.send(self._send(StartData(length)))
+            if isinstance(data, AsyncIterable):
+                async for chunk in data:
+                    await self._send_chunk(chunk)
+            else:
+                for chunk in data:
+                    await self._send_chunk(chunk)
+        await self.link.send(self._send(EndData()))
+
+    async def _send_chunk(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        for i in range(0, len(view), SEND_CHUNK):
+            await self.link.send(self._send(DataChunk(view[i : i + SEND_CHUNK])))
+
+    async def _next_events(self) -> list[MachineEvent]:
+        """Read until the machine has something to say (servicing its timers meanwhile)."""
+        while True:
+            deadline = self.machine.get_timer()
+            timeout = None if deadline is None else max(0.0, deadline - self.now())
+            try:
+                msg = await self.link.receive(timeout)
+            except ReadTimeout:
+                events = self.machine.handle_timer(self.now())
+            else:
+                events = self.machine.receive(msg, self.now())
+            events = self._dispatch_events(events)
+            await self._do_actions()
+            if events:
+                return events
+
+    def _dispatch_events(self, events: list[MachineEvent]) -> list[MachineEvent]:
+        """Hand device events to ``on_event``; return the rest."""
+        rest: list[MachineEvent] = []
+        for event in events:
+            if isinstance(event, EventReceived):
+                if self.on_event is not None:
+                    self.on_event(event)
+            else:
+                rest.append(event)
+        return rest
+
+    async def _do_actions(self) -> None:
+        for action in self.machine.pending_actions():
+            if isinstance(action, SendCancel):
+                await self.link.send_cancel(action)
+
+    async def _cancel_on_wire(self) -> None:
+        """Carry out the machine's cancel flow for the transaction in flight (shielded)."""
+        try:
+            self.machine.cancel(self.now())
+            await self._do_actions()
+            while self.machine.state is State.CANCELLING:
+                for event in await self._next_events():
+                    if isinstance(event, CancelFailed):
+                        raise SessionReset(
+                            f"{self.link.name}: the device did not recover from a cancel"
+                        )
+                    if isinstance(event, TransactionCancelled):
+                        return
+        except OpenWpdError as exc:
+            self._break(
+                exc
+                if isinstance(exc, SessionReset)
+                else SessionReset(f"{self.link.name}: the link failed while cancelling: {exc}")
+            )
+
+    def _break(self, exc: OpenWpdError) -> None:
+        if self._broken is None:
+            self._broken = exc
+
+    async def poll_events(self, timeout: float) -> None:
+        """Between transactions: read what arrives (events) for up to ``timeout`` seconds."""
+        async with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            with contextlib.suppress(ReadTimeout):
+                msg = await self.link.receive(timeout)
+                self._dispatch_events(self.machine.receive(msg, self.now()))
+
+    async def aclose(self) -> None:
+        """Close the link (always)."""
+        self.machine.close()
+        await self.link.aclose()
+
+
+class TransactionTimeout(Exception):
+    """Internal: the machine's response timeout fired (turned into ReadTimeout)."""
+
+
+__all__ = ["Link", "Result", "TransactionRunner"]

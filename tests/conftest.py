@@ -1,0 +1,58 @@
+"""Shared fixtures: a virtual device on an ephemeral loopback port over a temp folder, and a raw
+initiator (transaction runner) connected to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from openwpd.client.wire import TransactionRunner
+from openwpd.protocol.codes import OperationCode, ResponseCode
+from openwpd.protocol.transaction import Timeouts
+from openwpd.server.device import StorageSpec, VirtualDevice
+from openwpd.transport.ptpip import InitiatorIdentity, open_ptpip_link
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    """The folder the device serves (storage "Phone")."""
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+async def device(served: Path, tmp_path: Path) -> AsyncIterator[tuple[VirtualDevice, int]]:
+    dev = VirtualDevice(
+        [StorageSpec(served, "Phone")], state_dir=tmp_path / "state", friendly_name="test device"
+    )
+    _, port = await dev.serve("127.0.0.1", 0)
+    try:
+        yield dev, port
+    finally:
+        await dev.aclose()
+
+
+async def connect(
+    port: int, *, timeouts: Timeouts | None = None, name: str = "pytest"
+) -> TransactionRunner:
+    """A raw initiator with an open session."""
+    link, _ack = await open_ptpip_link(
+        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), name)
+    )
+    runner = TransactionRunner(link, timeouts=timeouts)
+    result = await runner.transact(OperationCode.OPEN_SESSION, (1,))
+    assert result.code == ResponseCode.OK
+    return runner
+
+
+@pytest.fixture
+async def runner(device: tuple[VirtualDevice, int]) -> AsyncIterator[TransactionRunner]:
+    r = await connect(device[1])
+    try:
+        yield r
+    finally:
+        await r.aclose()
