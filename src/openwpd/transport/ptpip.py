@@ -34,7 +34,7 @@ from openwpd.protocol.errors import (
     TransportError,
     WriteTimeout,
 )
-from openwpd.protocol.messages import Message, SendCancel
+from openwpd.protocol.messages import Event, Message, SendCancel
 from openwpd.protocol.ptpip_codec import Channel, PtpIpCodec
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,11 @@ class PtpIpLink:
     """Async message I/O over one PTP/IP link (command + event connection), either role.
 
     ``receive()`` returns the next message from the peer (from either connection), in order per
-    connection. ``send()`` encodes a message (its ``tid`` filled in by the machine) and writes it
-    to the right connection. ``on_cancel(tid)`` is called from the reader tasks the moment a
-    Cancel packet arrives. ``aclose()`` always releases both sockets.
+    connection; when ``on_event`` is set, Event messages go to it instead, the moment they
+    arrive (an initiator wants events while no transaction runs). ``send()`` encodes a message
+    (its ``tid`` filled in by the machine) and writes it to the right connection.
+    ``on_cancel(tid)`` is called from the reader tasks the moment a Cancel packet arrives.
+    ``aclose()`` always releases both sockets.
     """
 
     def __init__(
@@ -85,11 +87,13 @@ class PtpIpLink:
         *,
         cmd_framer: ptpip.PacketFramer | None = None,
         on_cancel: Callable[[int], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
         name: str = "ptpip",
     ) -> None:
         self.name = name
         self.codec = PtpIpCodec()
         self.on_cancel = on_cancel
+        self.on_event = on_event
         self._cmd_reader, self._cmd_writer = cmd
         self._event_writer: asyncio.StreamWriter | None = None
         self._queue: asyncio.Queue[Message | TransportError | RemoteProtocolError] = asyncio.Queue(
@@ -159,7 +163,10 @@ class PtpIpLink:
         if isinstance(packet, ptpip.Cancel) and self.on_cancel is not None:
             self.on_cancel(packet.transaction_id)
         for msg in self.codec.decode(packet, channel):
-            await self._queue.put(msg)
+            if isinstance(msg, Event) and self.on_event is not None:
+                self.on_event(msg)  # events bypass the transaction queue: no waiting for a reader
+            else:
+                await self._queue.put(msg)
 
     async def _fail(self, exc: TransportError | RemoteProtocolError) -> None:
         if self._error is None:
@@ -251,6 +258,7 @@ async def open_ptpip_link(
     event_port: int | None = None,
     timeout: float = HANDSHAKE_TIMEOUT,
     on_cancel: Callable[[int], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> tuple[PtpIpLink, ptpip.InitCommandAck]:
     """Connect as an initiator: command connection, Init Command, event connection, Init Event.
 
@@ -297,7 +305,11 @@ async def open_ptpip_link(
             raise
         raise ConnectError(f"ptpip://{host}:{port}: event handshake failed: {exc}") from None
     link = PtpIpLink(
-        (reader, writer), cmd_framer=framer, on_cancel=on_cancel, name=f"ptpip://{host}:{port}"
+        (reader, writer),
+        cmd_framer=framer,
+        on_cancel=on_cancel,
+        on_event=on_event,
+        name=f"ptpip://{host}:{port}",
     )
     link.attach_event_connection(ev_reader, ev_writer, ev_framer)
     return link, ack
