@@ -3,17 +3,14 @@ initiator (transaction runner) connected to it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from openwpd.client.wire import TransactionRunner
-from openwpd.protocol.codes import OperationCode, ResponseCode
-from openwpd.protocol.transaction import Timeouts
 from openwpd.server.device import StorageSpec, VirtualDevice
-from openwpd.transport.ptpip import InitiatorIdentity, open_ptpip_link
+from support import connect
 
 
 @pytest.fixture
@@ -34,19 +31,6 @@ async def device(served: Path, tmp_path: Path) -> AsyncIterator[tuple[VirtualDev
         yield dev, port
     finally:
         await dev.aclose()
-
-
-async def connect(
-    port: int, *, timeouts: Timeouts | None = None, name: str = "pytest"
-) -> TransactionRunner:
-    """A raw initiator with an open session."""
-    link, _ack = await open_ptpip_link(
-        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), name)
-    )
-    runner = TransactionRunner(link, timeouts=timeouts)
-    result = await runner.transact(OperationCode.OPEN_SESSION, (1,))
-    assert result.code == ResponseCode.OK
-    return runner
 
 
 @pytest.fixture
