@@ -1,0 +1,342 @@
+"""The in-memory tree: handles, lazy folder listings, paths, and reconciliation with the disk.
+
+Theory of operation.
+
+*Handles.* Every file or folder the store has seen gets a u32 handle from a counter: 1, 2, 3...
+never 0, never 0xFFFFFFFF, never reused (a deleted object's handle stays burned; an aborted
+upload's too). ``_objects`` maps handle -> :class:`StoredObject` snapshot, so a lookup is one
+dict access with no ``stat``.
+
+*Lazy listing.* Nothing is scanned up front. The first time a folder's children are asked for,
+the folder is read with one ``os.scandir`` (one ``stat`` per entry), its entries get handles and
+PUIDs, and ``_kids[key]`` (name -> handle) records it as listed. After that, listing it again is
+a walk over that dict. A folder is keyed by its handle; a storage root by ``-storage_id``.
+Paths are never stored: an object's path is rebuilt from its parent chain, so renaming a folder
+is O(1) for the cache (the PUID table is rewritten in one UPDATE).
+
+*Keeping the cache true.* Changes made through the store update the cache in the same locked
+section as the disk change. Changes made by other programs arrive from the watcher
+(:mod:`.watch`) as dirty names that are re-``stat``ed and compared with the cache
+(:meth:`TreeCache._reconcile_entry`); only real differences become events. A listed folder that
+is not (or no longer) watched while the watcher runs is re-scanned and diffed the next time it
+is listed.
+
+Everything here runs under the store's lock; :class:`~.core.ObjectStore` takes it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openwpd.protocol.codes import ALL, ResponseCode
+
+from .errors import NameExistsError, StoreError, from_os_error
+from .names import format_for
+from .objects import MAX_HANDLE, ROOT, StoredObject, StoreEvent, StoreEventKind
+from .scan import Entry, classify, is_inside, scan_dir
+from .state import StateDB
+from .storage import Storage
+from .watch import FolderWatcher
+
+
+def dt_from_ns(ns: int) -> datetime:
+    """A POSIX timestamp in nanoseconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def ns_from_dt(dt: datetime) -> int:
+    """Nanoseconds since the epoch; a naive datetime is local time, as MTP DateTime strings
+    without a zone are."""
+    return int(dt.timestamp() * 1_000_000) * 1000
+
+
+class TreeCache:
+    """The handle maps and the lazily listed folders of every storage (not thread-safe by
+    itself: callers hold the store's lock)."""
+
+    def __init__(self, state: StateDB) -> None:
+        self._state = state
+        self._storages: dict[int, Storage] = {}
+        self._objects: dict[int, StoredObject] = {}
+        self._kids: dict[int, dict[str, int]] = {}
+        self._reserved: set[tuple[int, str]] = set()
+        self._next_handle = 1
+        self._watcher: FolderWatcher | None = None
+
+    def storage(self, storage_id: int) -> Storage:
+        """The storage with that ID; ``INVALID_STORAGE_ID`` if there is none."""
+        storage = self._storages.get(storage_id)
+        if storage is None:
+            raise StoreError(ResponseCode.INVALID_STORAGE_ID, f"no storage 0x{storage_id:08X}")
+        return storage
+
+    def get(self, handle: int) -> StoredObject:
+        """The object with that handle (a dict lookup); ``INVALID_OBJECT_HANDLE`` if the
+        handle is unknown, deleted, or an upload not yet committed."""
+        obj = self._objects.get(handle)
+        if obj is None:
+            raise StoreError(ResponseCode.INVALID_OBJECT_HANDLE, f"no object 0x{handle:08X}")
+        return obj
+
+    # -- keys and paths -----------------------------------------------------------
+
+    def _alloc(self) -> int:
+        handle = self._next_handle
+        if handle > MAX_HANDLE:
+            raise StoreError(ResponseCode.GENERAL_ERROR, "out of object handles")
+        self._next_handle = handle + 1
+        return handle
+
+    def _storage_of_key(self, key: int) -> Storage:
+        sid = -key if key < 0 else self._objects[key].storage_id
+        return self._storages[sid]
+
+    @staticmethod
+    def _parent_key(obj: StoredObject) -> int:
+        return obj.parent or -obj.storage_id
+
+    def _rel_parts(self, handle: int) -> list[str]:
+        parts: list[str] = []
+        while handle:
+            obj = self._objects[handle]
+            parts.append(obj.name)
+            handle = obj.parent
+        parts.reverse()
+        return parts
+
+    def _dir_rel(self, key: int) -> str:
+        return "/".join(self._rel_parts(key)) if key > 0 else ""
+
+    def _dir_path(self, key: int) -> Path:
+        root = self._storage_of_key(key).root
+        return root.joinpath(*self._rel_parts(key)) if key > 0 else root
+
+    def _obj_path(self, obj: StoredObject) -> Path:
+        return self._dir_path(self._parent_key(obj)) / obj.name
+
+    def _confine(self, path: Path, storage_id: int) -> None:
+        root = str(self._storages[storage_id].root)
+        if not is_inside(os.path.realpath(path), root):
+            raise StoreError(ResponseCode.ACCESS_DENIED, f"{path} leads outside the storage")
+
+    def _file_object(self, handle: int) -> StoredObject:
+        obj = self.get(handle)
+        if obj.is_folder:
+            raise StoreError(ResponseCode.INVALID_PARAMETER, f"{obj.name} is a folder")
+        return obj
+
+    @staticmethod
+    def _writable(storage: Storage) -> None:
+        if storage.read_only:
+            raise StoreError(ResponseCode.STORE_READ_ONLY, f"{storage.description} is read-only")
+
+    def _dest_key(self, storage_id: int, parent: int) -> int:
+        if parent in (0, ROOT):
+            return -self.storage(storage_id).id
+        obj = self._objects.get(parent)
+        if obj is None or not obj.is_folder:
+            raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, f"0x{parent:08X} is not a folder")
+        if storage_id not in (0, ALL, obj.storage_id):
+            raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "folder is in another storage")
+        return parent
+
+    def _ready_dest(self, key: int, name: str, events: list[StoreEvent]) -> Path:
+        """Check that ``name`` is free in destination folder ``key``; return its path."""
+        kids = self._ensure_listed(key, events)
+        dir_path = self._dir_path(key)
+        self._confine(dir_path, self._storage_of_key(key).id)
+        if name in kids or (key, name) in self._reserved or os.path.lexists(dir_path / name):
+            raise NameExistsError(name)
+        return dir_path
+
+    def _in_subtree(self, key: int, top: int) -> bool:
+        while key > 0:
+            if key == top:
+                return True
+            key = self._objects[key].parent
+        return False
+
+    def _subtree(self, top: int) -> list[int]:
+        """Handles of the cached descendants of ``top`` (not ``top`` itself)."""
+        found: list[int] = []
+        stack = [top]
+        while stack:
+            kids = self._kids.get(stack.pop())
+            if kids:
+                found.extend(kids.values())
+                stack.extend(kids.values())
+        return found
+
+    # -- the cache ----------------------------------------------------------------
+
+    def _make(self, handle: int, key: int, entry: Entry, puid: int) -> StoredObject:
+        return StoredObject(
+            handle=handle,
+            storage_id=self._storage_of_key(key).id,
+            parent=max(key, 0),
+            name=entry.name,
+            is_folder=entry.is_folder,
+            size=entry.size,
+            mtime=dt_from_ns(entry.mtime_ns),
+            ctime=dt_from_ns(entry.ctime_ns),
+            format=format_for(entry.name, entry.is_folder),
+            puid=puid,
+        )
+
+    def _stat_entry(self, dir_path: Path, obj: StoredObject) -> Entry:
+        entry = classify(str(dir_path), obj.name, str(self._storages[obj.storage_id].root))
+        if entry is None:
+            raise StoreError(ResponseCode.GENERAL_ERROR, f"{obj.name} is no longer served")
+        return entry
+
+    def _register(self, key: int, entry: Entry, handle: int, *, fresh_puid: bool) -> StoredObject:
+        """Add the object ``entry`` of folder ``key`` to the cache. ``fresh_puid`` for objects
+        the store just created (stale PUID rows at that path are dropped)."""
+        root = str(self._storage_of_key(key).root)
+        rel = self._dir_rel(key)
+        if fresh_puid:
+            puid = self._state.new_object(root, rel, entry.name)
+        else:
+            puid = self._state.puids_for_dir(root, rel, [entry.name])[entry.name]
+        obj = self._make(handle, key, entry, puid)
+        self._objects[handle] = obj
+        self._kids[key][entry.name] = handle
+        return obj
+
+    def _created(self, key: int, name: str) -> Entry:
+        """Stat what the store just created at ``key/name``."""
+        entry = classify(str(self._dir_path(key)), name, str(self._storage_of_key(key).root))
+        if entry is None:
+            raise StoreError(ResponseCode.GENERAL_ERROR, f"{name} vanished")
+        return entry
+
+    def _ensure_listed(
+        self, key: int, events: list[StoreEvent], *, watch: bool = True
+    ) -> dict[str, int]:
+        kids = self._kids.get(key)
+        watcher = self._watcher
+        if kids is None:
+            if watch and watcher is not None:
+                # Watch before reading, so nothing that changes in between is missed.
+                watcher.watch(key, str(self._dir_path(key)))
+            try:
+                return self._list(key)
+            except StoreError:
+                if watcher is not None:
+                    watcher.unwatch(key)
+                raise
+        if watcher is not None and not watcher.touch(key):
+            if watch:
+                watcher.watch(key, str(self._dir_path(key)))
+            self._reconcile_dir(key, events)
+        return kids
+
+    def _list(self, key: int) -> dict[str, int]:
+        storage = self._storage_of_key(key)
+        dir_path = self._dir_path(key)
+        self._confine(dir_path, storage.id)
+        try:
+            entries = scan_dir(str(dir_path), str(storage.root))
+        except OSError as exc:
+            raise from_os_error(exc, "list") from exc
+        puids = self._state.puids_for_dir(
+            str(storage.root), self._dir_rel(key), [e.name for e in entries]
+        )
+        kids: dict[str, int] = {}
+        for entry in entries:
+            handle = self._alloc()
+            self._objects[handle] = self._make(handle, key, entry, puids[entry.name])
+            kids[entry.name] = handle
+        self._kids[key] = kids
+        return kids
+
+    def _forget(self, handle: int) -> None:
+        """Remove ``handle`` and its cached subtree from the maps and the PUID table."""
+        obj = self._objects[handle]
+        storage = self._storages[obj.storage_id]
+        key = self._parent_key(obj)
+        self._state.forget(str(storage.root), self._dir_rel(key), obj.name)
+        kids = self._kids.get(key)
+        if kids is not None and kids.get(obj.name) == handle:
+            del kids[obj.name]
+        for h in [handle, *self._subtree(handle)]:
+            self._objects.pop(h, None)
+            if self._kids.pop(h, None) is not None and self._watcher is not None:
+                self._watcher.unwatch(h)
+
+    def _drop(self, handle: int, events: list[StoreEvent], *, external: bool) -> None:
+        obj = self._objects[handle]
+        self._forget(handle)
+        events.append(StoreEvent(StoreEventKind.OBJECT_REMOVED, handle, external))
+        events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, obj.storage_id, external))
+
+    def _unwatch_subtree(self, top: int) -> None:
+        if self._watcher is None:
+            return
+        for key in self._watcher.watched():
+            if self._in_subtree(key, top):
+                self._watcher.unwatch(key)
+
+    def _reconcile_dir(self, key: int, events: list[StoreEvent]) -> None:
+        storage = self._storage_of_key(key)
+        dir_path = self._dir_path(key)
+        try:
+            self._confine(dir_path, storage.id)
+            entries = scan_dir(str(dir_path), str(storage.root))
+        except (OSError, StoreError):
+            return  # unreadable now: keep what we know; the parent's watch reports removal
+        seen = {e.name: e for e in entries}
+        for name, handle in list(self._kids[key].items()):
+            if name not in seen:
+                self._drop(handle, events, external=True)
+        for entry in entries:
+            self._reconcile_entry(key, entry.name, entry, events)
+
+    def _reconcile_entry(
+        self, key: int, name: str, entry: Entry | None, events: list[StoreEvent]
+    ) -> None:
+        kids = self._kids[key]
+        handle = kids.get(name)
+        if handle is not None:
+            old = self._objects[handle]
+            if entry is not None and old.is_folder == entry.is_folder:
+                mtime = dt_from_ns(entry.mtime_ns)
+                if old.is_folder or (old.size, old.mtime) == (entry.size, mtime):
+                    return
+                self._objects[handle] = replace(
+                    old, size=entry.size, mtime=mtime, ctime=dt_from_ns(entry.ctime_ns)
+                )
+                events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, handle, True))
+                events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, old.storage_id, True))
+                return
+            self._drop(handle, events, external=True)
+        if entry is None:
+            return
+        obj = self._register(key, entry, self._alloc(), fresh_puid=False)
+        events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, obj.handle, True))
+        events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, obj.storage_id, True))
+
+    def _keys_for_dir(self, dir_path: str) -> list[int]:
+        """Listed folder keys whose path is ``dir_path`` (several if storages nest)."""
+        found: list[int] = []
+        for storage in self._storages.values():
+            root = str(storage.root)
+            if dir_path == root:
+                rel = ""
+            elif is_inside(dir_path, root):
+                rel = dir_path[len(root.rstrip(os.sep)) + 1 :]
+            else:
+                continue
+            key = -storage.id
+            for part in rel.split(os.sep) if rel else []:
+                kids = self._kids.get(key)
+                if kids is None or part not in kids:
+                    break
+                key = kids[part]
+            else:
+                if key in self._kids:
+                    found.append(key)
+        return found

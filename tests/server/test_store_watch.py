@@ -1,0 +1,291 @@
+"""ObjectStore events for changes made on disk by other programs (watchdog), real folders."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from openwpd.server.store import ROOT, ObjectStore, StoreEvent, StoreEventKind
+from openwpd.server.store.watch import FolderWatcher
+
+ADDED, REMOVED, CHANGED, STORAGE = (
+    StoreEventKind.OBJECT_ADDED,
+    StoreEventKind.OBJECT_REMOVED,
+    StoreEventKind.OBJECT_INFO_CHANGED,
+    StoreEventKind.STORAGE_INFO_CHANGED,
+)
+
+
+class Recorder:
+    """Collects events from any thread; waits with a bounded poll."""
+
+    def __init__(self) -> None:
+        self.events: list[StoreEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: StoreEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def snapshot(self) -> list[StoreEvent]:
+        with self._lock:
+            return list(self.events)
+
+    def wait_for(self, pred: Callable[[StoreEvent], bool], timeout: float = 5.0) -> StoreEvent:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.snapshot():
+                if pred(e):
+                    return e
+            time.sleep(0.02)
+        raise AssertionError(f"no matching event within {timeout}s: {self.snapshot()}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ObjectStore]:
+    s = ObjectStore(state_dir=tmp_path / "state", debounce=0.05)
+    yield s
+    s.close()
+
+
+def settle(seconds: float = 0.6) -> None:
+    # Long enough for the watcher (debounce 0.05 s, max delay 1 s) to have flushed.
+    time.sleep(seconds)
+
+
+def test_file_created_changed_and_deleted_on_disk(store: ObjectStore, served: Path) -> None:
+    s = store.add_storage(served)
+    rec = Recorder()
+    store.subscribe(rec)
+    store.start_watching()
+    store.start_watching()  # idempotent
+    assert store.children(s.id, ROOT) == []
+    (served / "new.txt").write_text("made by another program")
+    added = rec.wait_for(lambda e: e.kind is ADDED)
+    assert added.external
+    obj = store.get(added.target)
+    assert (obj.name, obj.size, obj.parent) == ("new.txt", 23, 0)
+    assert [o.handle for o in store.children(s.id)] == [obj.handle]
+    rec.wait_for(lambda e: e.kind is STORAGE and e.target == s.id)
+
+    rec.clear()
+    with open(served / "new.txt", "a") as f:
+        f.write(" and appended")
+    rec.wait_for(lambda e: e.kind is CHANGED and e.target == obj.handle)
+    assert store.get(obj.handle).size == 36
+
+    rec.clear()
+    (served / "new.txt").unlink()
+    gone = rec.wait_for(lambda e: e.kind is REMOVED)
+    assert gone.target == obj.handle and gone.external
+    assert store.children(s.id) == []
+
+
+def test_changes_through_the_store_are_reported_once(store: ObjectStore, served: Path) -> None:
+    (served / "sub").mkdir()
+    (served / "f.txt").write_text("x")
+    s = store.add_storage(served)
+    store.start_watching()
+    objs = {o.name: o for o in store.children(s.id)}
+    store.children(s.id, objs["sub"].handle)
+    rec = Recorder()
+    store.subscribe(rec)
+    p = store.begin_create(s.id, ROOT, "up.bin", 3)
+    p.write(b"abc")
+    up = p.commit()
+    folder = store.create_folder(s.id, objs["sub"].handle, "made")
+    store.rename(objs["f.txt"].handle, "g.txt")
+    store.set_mtime(up.handle, up.mtime.replace(year=2001))
+    e = store.open_for_edit(up.handle)
+    e.write_at(0, b"X")
+    e.commit()
+    store.move(up.handle, s.id, objs["sub"].handle)
+    copy = store.copy(objs["sub"].handle, s.id, folder.handle)
+    store.delete(copy.handle)
+    settle()
+    assert not [e for e in rec.snapshot() if e.external], rec.snapshot()
+    kinds = [(e.kind, e.target) for e in rec.snapshot() if e.kind is not STORAGE]
+    assert kinds == [
+        (ADDED, up.handle),
+        (ADDED, folder.handle),
+        (CHANGED, objs["f.txt"].handle),
+        (CHANGED, up.handle),
+        (CHANGED, up.handle),
+        (CHANGED, up.handle),
+        (ADDED, copy.handle),
+        (REMOVED, copy.handle),
+    ]
+
+
+def test_temp_files_of_other_uploads_raise_no_events(store: ObjectStore, served: Path) -> None:
+    s = store.add_storage(served)
+    store.start_watching()
+    store.children(s.id)
+    rec = Recorder()
+    store.subscribe(rec)
+    p = store.begin_create(s.id, ROOT, "slow.bin", None)
+    p.write(b"x" * 100_000)
+    (served / ".openwpd-upload-feedfacefeedface.part").write_text("someone else's temp")
+    settle()
+    p.abort()
+    settle()
+    assert rec.snapshot() == []
+    (served / "after.txt").write_text("y")  # the watcher is still alive
+    rec.wait_for(lambda e: e.kind is ADDED)
+
+
+def test_nested_folder_and_subtree_removal(store: ObjectStore, served: Path) -> None:
+    (served / "a" / "b").mkdir(parents=True)
+    s = store.add_storage(served)
+    store.start_watching()
+    a = store.children(s.id)[0]
+    b = store.children(s.id, a.handle)[0]
+    store.children(s.id, b.handle)
+    rec = Recorder()
+    store.subscribe(rec)
+    (served / "a" / "b" / "deep.txt").write_text("deep")
+    added = rec.wait_for(lambda e: e.kind is ADDED)
+    assert store.get(added.target).parent == b.handle
+    rec.clear()
+    os.rename(served / "a" / "b", served / "a" / "b2")
+    rec.wait_for(lambda e: e.kind is REMOVED and e.target == b.handle)
+    new_b = rec.wait_for(lambda e: e.kind is ADDED)
+    assert store.get(new_b.target).name == "b2"
+    for h in (b.handle, added.target):
+        with pytest.raises(Exception):
+            store.get(h)
+    assert [o.name for o in store.children(s.id, new_b.target)] == ["deep.txt"]
+
+
+def test_folders_listed_before_watching_are_rescanned(store: ObjectStore, served: Path) -> None:
+    (served / "old.txt").write_text("old")
+    (served / "changes.txt").write_text("1")
+    s = store.add_storage(served)
+    objs = {o.name: o for o in store.children(s.id)}
+    rec = Recorder()
+    store.subscribe(rec)
+    (served / "old.txt").unlink()
+    (served / "new.txt").write_text("new")
+    (served / "changes.txt").write_text("12345")
+    assert {o.name for o in store.children(s.id)} == {"old.txt", "changes.txt"}  # not watching
+    store.start_watching()
+    assert {o.name for o in store.children(s.id)} == {"changes.txt", "new.txt"}
+    got = {(e.kind, e.external) for e in rec.snapshot()}
+    assert got == {(REMOVED, True), (ADDED, True), (CHANGED, True), (STORAGE, True)}
+    assert store.get(objs["changes.txt"].handle).size == 5
+
+
+def test_evicted_folders_are_rescanned_when_listed(tmp_path: Path, served: Path) -> None:
+    for n in ("a", "b", "c"):
+        (served / n).mkdir()
+    with ObjectStore(state_dir=tmp_path / "state", debounce=0.05, max_watched_folders=2) as st:
+        s = st.add_storage(served)
+        st.start_watching()
+        folders = {o.name: o.handle for o in st.children(s.id)}  # root watched
+        st.children(s.id, folders["a"])  # a watched
+        st.children(s.id, folders["b"])  # b watched, root evicted
+        assert st._watcher is not None
+        assert st._watcher.watched() == [folders["a"], folders["b"]]
+        rec = Recorder()
+        st.subscribe(rec)
+        (served / "late.txt").write_text("root is not watched now")
+        settle()
+        assert rec.snapshot() == []
+        assert "late.txt" in {o.name for o in st.children(s.id)}  # re-scanned on listing
+        assert rec.snapshot()[0].kind is ADDED
+        st.delete(folders["a"])
+        assert st._watcher.watched() == [folders["b"], -s.id]
+
+
+def test_stop_watching_and_close(store: ObjectStore, served: Path) -> None:
+    s = store.add_storage(served)
+    store.start_watching()
+    store.children(s.id)
+    rec = Recorder()
+    store.subscribe(rec)
+    store.stop_watching()
+    store.stop_watching()
+    (served / "unseen.txt").write_text("x")
+    settle()
+    assert rec.snapshot() == []
+
+
+def test_a_watched_folder_deleted_on_disk(store: ObjectStore, served: Path) -> None:
+    (served / "d").mkdir()
+    s = store.add_storage(served)
+    store.start_watching()
+    d = store.children(s.id)[0]
+    store.children(s.id, d.handle)
+    rec = Recorder()
+    store.subscribe(rec)
+    (served / "d").rmdir()
+    rec.wait_for(lambda e: e.kind is REMOVED and e.target == d.handle)
+    assert store.children(s.id) == []
+
+
+def test_watcher_unit_debounce_and_filtering(tmp_path: Path) -> None:
+    batches: list[dict[str, set[str]]] = []
+    w = FolderWatcher(batches.append, debounce=0.05, max_delay=0.3, max_watches=1)
+    w.start()
+    try:
+        assert w.watch(1, str(tmp_path))
+        assert w.watch(1, str(tmp_path))  # already watched
+        assert not w.watch(2, str(tmp_path / "missing"))
+        for i in range(5):
+            (tmp_path / f"f{i}.txt").write_text("x")
+        (tmp_path / ".openwpd-edit-0000.part").write_text("ignored")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not batches:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        merged: set[str] = set().union(*(b.get(str(tmp_path), set()) for b in batches))
+        assert merged == {f"f{i}.txt" for i in range(5)}
+        w.unwatch(1)
+        w.unwatch(1)
+        assert w.watched() == []
+    finally:
+        w.stop()
+        w.stop()
+
+
+def test_watcher_survives_a_failing_batch_handler(tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[int] = []
+
+    def boom(batch: dict[str, set[str]]) -> None:
+        calls.append(1)
+        raise RuntimeError("handler bug")
+
+    w = FolderWatcher(boom, debounce=0.02, max_delay=0.1)
+    w.start()
+    try:
+        w.watch(7, str(tmp_path))
+        (tmp_path / "a").write_text("x")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not calls:
+            time.sleep(0.02)
+        assert calls
+        (tmp_path / "b").write_text("x")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(calls) < 2:
+            time.sleep(0.02)
+        assert len(calls) >= 2
+    finally:
+        w.stop()
+    assert "failed to apply a batch" in caplog.text
