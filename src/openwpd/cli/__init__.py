@@ -14,9 +14,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import serve
+    from openwpd.cli import serve, tour
 
     main.add_command(serve.serve)
+    main.add_command(tour.tour)
 
 
 _register()
