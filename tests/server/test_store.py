@@ -30,7 +30,7 @@ UNICODE_NAMES = [
     "café crème.txt",
     "naïve résumé.jpg",
     "emoji 😀🎉.png",
-    'quote "double" and \'single\'.txt',
+    "quote \"double\" and 'single'.txt",
     "  leading and trailing spaces  ",
     "日本語のファイル.mp3",
 ]
@@ -155,8 +155,13 @@ def test_formats_follow_extensions(store: ObjectStore, served: Path) -> None:
     s = store.add_storage(served)
     fmt = {o.name: o.format for o in store.children(s.id)}
     # Reference §2.8: EXIF/JPEG 0x3801, Text 0x3004, MP3 0x3009, Undefined 0x3000.
-    assert fmt == {"a.JPG": 0x3801, "b.txt": 0x3004, "c.mp3": 0x3009, "d.unknownext": 0x3000,
-                   "noext": 0x3000}
+    assert fmt == {
+        "a.JPG": 0x3801,
+        "b.txt": 0x3004,
+        "c.mp3": 0x3009,
+        "d.unknownext": 0x3000,
+        "noext": 0x3000,
+    }
     assert names(store.children(s.id, ROOT, format=0x3004)) == {"b.txt"}
 
 
@@ -448,8 +453,12 @@ def test_recursive_delete(store: ObjectStore, served: Path) -> None:
     seen: list[StoreEvent] = []
     store.subscribe(seen.append)
     deleted = store.delete(top["docs"].handle)
-    expected = {top["docs"].handle, docs["a.txt"].handle, docs["deep"].handle,
-                *(o.handle for o in deep.values())}
+    expected = {
+        top["docs"].handle,
+        docs["a.txt"].handle,
+        docs["deep"].handle,
+        *(o.handle for o in deep.values()),
+    }
     assert set(deleted) == expected
     assert deleted[-1] == top["docs"].handle  # children before parents
     assert sorted(os.listdir(served)) == ["top.mp3"]
@@ -476,7 +485,10 @@ def test_deleting_something_already_gone_succeeds(store: ObjectStore, served: Pa
 
 def _chattr(flag: str, path: Path) -> bool:
     try:
-        return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
+        return (
+            subprocess.run(["chattr", flag, str(path)], check=False, capture_output=True).returncode
+            == 0
+        )
     except FileNotFoundError:
         return False
 
@@ -533,8 +545,7 @@ def test_rename(store: ObjectStore, served: Path) -> None:
     assert store.path_of(a.handle) == served.resolve() / "papers" / "a.jpg"
 
 
-def test_move_within_and_between_storages(store: ObjectStore, tmp_path: Path,
-                                          served: Path) -> None:
+def test_move_within_and_between_storages(store: ObjectStore, tmp_path: Path, served: Path) -> None:
     make_tree(served)
     other = tmp_path / "other"
     other.mkdir()
@@ -544,7 +555,10 @@ def test_move_within_and_between_storages(store: ObjectStore, tmp_path: Path,
     store.subscribe(seen.append)
     moved = store.move(objs["top.mp3"].handle, s.id, objs["deep"].handle)
     assert (moved.handle, moved.parent, moved.storage_id) == (
-        objs["top.mp3"].handle, objs["deep"].handle, s.id)
+        objs["top.mp3"].handle,
+        objs["deep"].handle,
+        s.id,
+    )
     assert (served / "docs" / "deep" / "top.mp3").read_bytes() == b"ID3"
     assert seen == [StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, moved.handle)]
     assert store.move(moved.handle, ALL, objs["deep"].handle) == moved  # same place: no-op
@@ -634,10 +648,14 @@ def test_copy_file_and_folder(store: ObjectStore, tmp_path: Path, served: Path) 
     assert c.puid != objs["docs"].puid and c.storage_id == o.id and c.is_folder
     assert (other / "docs" / "deep" / "deeper" / "c.bin").read_bytes() == b"c" * 10
     assert (served / "docs" / "deep" / "deeper" / "c.bin").read_bytes() == b"c" * 10
-    assert os.stat(other / "docs" / "a.txt").st_mtime_ns == os.stat(
-        served / "docs" / "a.txt").st_mtime_ns
-    assert seen == [StoreEvent(StoreEventKind.OBJECT_ADDED, c.handle),
-                    StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, o.id)]
+    assert (
+        os.stat(other / "docs" / "a.txt").st_mtime_ns
+        == os.stat(served / "docs" / "a.txt").st_mtime_ns
+    )
+    assert seen == [
+        StoreEvent(StoreEventKind.OBJECT_ADDED, c.handle),
+        StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, o.id),
+    ]
     copied = by_name(store.all_objects(o.id))
     assert set(copied) == {"docs", "a.txt", "deep", "b.jpg", "deeper", "c.bin"}
     assert not {x.puid for x in copied.values()} & {x.puid for x in objs.values()}
@@ -652,8 +670,9 @@ def test_copy_file_and_folder(store: ObjectStore, tmp_path: Path, served: Path) 
     assert [n for n in os.listdir(served / "docs" / "deep") if n.startswith(".")] == []
 
 
-def test_failed_copy_leaves_nothing(store: ObjectStore, tmp_path: Path, served: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_copy_leaves_nothing(
+    store: ObjectStore, tmp_path: Path, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_tree(served)
     other = tmp_path / "other"
     other.mkdir()
@@ -679,8 +698,9 @@ def test_failed_copy_leaves_nothing(store: ObjectStore, tmp_path: Path, served: 
     assert store.copy(docs.handle, o.id, ROOT).name == "docs"  # the name was released
 
 
-def test_copy_loses_the_race_for_its_name(store: ObjectStore, served: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_copy_loses_the_race_for_its_name(
+    store: ObjectStore, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (served / "f.txt").write_text("data")
     (served / "d").mkdir()
     s = store.add_storage(served)
@@ -700,8 +720,9 @@ def test_copy_loses_the_race_for_its_name(store: ObjectStore, served: Path,
     assert (served / "d" / "f.txt").read_text() == "theirs"
 
 
-def test_copy_destination_deleted_meanwhile(store: ObjectStore, served: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_copy_destination_deleted_meanwhile(
+    store: ObjectStore, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (served / "f.txt").write_text("data")
     (served / "d").mkdir()
     s = store.add_storage(served)
@@ -741,8 +762,9 @@ def test_set_mtime(store: ObjectStore, served: Path) -> None:
 # -- read-only storages -----------------------------------------------------------------------
 
 
-def test_read_only_storage_refuses_every_change(store: ObjectStore, tmp_path: Path,
-                                                served: Path) -> None:
+def test_read_only_storage_refuses_every_change(
+    store: ObjectStore, tmp_path: Path, served: Path
+) -> None:
     make_tree(served)
     rw = tmp_path / "rw"
     rw.mkdir()
@@ -788,8 +810,10 @@ def test_subscribers(store: ObjectStore, served: Path, caplog: pytest.LogCapture
     store.subscribe(broken)
     unsubscribe = store.subscribe(got.append)
     folder = store.create_folder(s.id, ROOT, "d")
-    assert got == [StoreEvent(StoreEventKind.OBJECT_ADDED, folder.handle),
-                   StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, s.id)]
+    assert got == [
+        StoreEvent(StoreEventKind.OBJECT_ADDED, folder.handle),
+        StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, s.id),
+    ]
     assert "subscriber failed" in caplog.text
     unsubscribe()
     unsubscribe()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from openwpd.protocol import codes
 from openwpd.protocol.codes import ObjectFormatCode, ResponseCode
 from openwpd.server.store import names
 from openwpd.server.store.errors import InvalidNameError, from_os_error
@@ -54,16 +53,6 @@ def test_format_for() -> None:
     assert names.format_for("x.PNG", False) == 0x380B
     assert names.format_for("song.flac", False) == 0xB906
     assert names.format_for("README", False) == 0x3000
-
-
-def test_format_function_prefers_codes(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake(name: str) -> ObjectFormatCode:
-        return ObjectFormatCode.SCRIPT
-
-    monkeypatch.setattr(codes, "format_for_filename", fake, raising=False)
-    assert names._pick_format_function() is fake
-    monkeypatch.delattr(codes, "format_for_filename")
-    assert names._pick_format_function() is names._fallback_format
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from openwpd.server.store import ROOT, ObjectStore, StoreEvent, StoreEventKind
+from openwpd.server.store import ROOT, ObjectStore, StoreError, StoreEvent, StoreEventKind
 from openwpd.server.store.watch import FolderWatcher
 
 ADDED, REMOVED, CHANGED, STORAGE = (
@@ -168,7 +168,7 @@ def test_nested_folder_and_subtree_removal(store: ObjectStore, served: Path) -> 
     new_b = rec.wait_for(lambda e: e.kind is ADDED)
     assert store.get(new_b.target).name == "b2"
     for h in (b.handle, added.target):
-        with pytest.raises(Exception):
+        with pytest.raises(StoreError):
             store.get(h)
     assert [o.name for o in store.children(s.id, new_b.target)] == ["deep.txt"]
 
@@ -264,8 +264,9 @@ def test_watcher_unit_debounce_and_filtering(tmp_path: Path) -> None:
         w.stop()
 
 
-def test_watcher_survives_a_failing_batch_handler(tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_watcher_survives_a_failing_batch_handler(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     calls: list[int] = []
 
     def boom(batch: dict[str, set[str]]) -> None:

@@ -68,16 +68,21 @@ def test_upload_commit_makes_it_visible_with_the_initiators_mtime(
     assert (served / "photo.jpg").read_bytes() == b"hello world"
     assert os.stat(served / "photo.jpg").st_mtime == when.timestamp()
     assert (obj.handle, obj.name, obj.size, obj.mtime, obj.parent) == (
-        p.handle, "photo.jpg", 11, when, 0)
+        p.handle,
+        "photo.jpg",
+        11,
+        when,
+        0,
+    )
     assert store.get(p.handle) == obj
     assert [o.handle for o in store.children(s.id)] == [p.handle]
-    assert events == [StoreEvent(StoreEventKind.OBJECT_ADDED, p.handle),
-                      StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, s.id)]
+    assert events == [
+        StoreEvent(StoreEventKind.OBJECT_ADDED, p.handle),
+        StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, s.id),
+    ]
 
 
-def test_upload_abort_leaves_nothing_and_burns_the_handle(
-    store: ObjectStore, served: Path
-) -> None:
+def test_upload_abort_leaves_nothing_and_burns_the_handle(store: ObjectStore, served: Path) -> None:
     (served / "keep.txt").write_text("keep")
     s = store.add_storage(served)
     before = everything(served)
@@ -323,8 +328,10 @@ def test_edit_commit(store: ObjectStore, served: Path) -> None:
         obj = e.commit()
     assert (served / "doc.txt").read_bytes() == b"01AB456789\0\0Z"
     assert obj.size == 13 and store.get(h).size == 13
-    assert events == [StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, h),
-                      StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, s.id)]
+    assert events == [
+        StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, h),
+        StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, s.id),
+    ]
     e2 = store.open_for_edit(h)
     e2.truncate(3)
     assert e2.commit().size == 3

@@ -346,8 +346,7 @@ class ObjectStore(TreeCache):
         with self._op() as events:
             p._check_open()
             try:
-                if p._file is not None:
-                    p._file.close()
+                p._close_file()
                 if p._key not in self._kids:
                     raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
                 dir_path = self._dir_path(p._key)
@@ -367,7 +366,7 @@ class ObjectStore(TreeCache):
                 if not p.is_folder:
                     os.rename(target, final)
                 obj = self._register(
-                    p._key, self._created(p._key, p.name), p.handle, fresh_puid=True
+                    p._key, self._restat(p._key, p.name), p.handle, fresh_puid=True
                 )
             except BaseException as exc:
                 self._abort_pending_locked(p)
@@ -388,8 +387,7 @@ class ObjectStore(TreeCache):
         if not p._set_aborted():
             return
         self._reserved.discard((p._key, p.name))
-        if p._file is not None:
-            p._file.close()
+        p._close_file()
         if p._temp_path is not None:
             # The folder may have been renamed or moved since: look for the temp file there.
             candidates = [p._temp_path]
@@ -436,13 +434,12 @@ class ObjectStore(TreeCache):
         with self._op() as events:
             s._check_open()
             try:
-                assert s._file is not None
-                s._file.close()
+                s._close_file()
                 old = self.get(s.handle)
                 path = self._obj_path(old)
                 self._confine(path.parent, old.storage_id)
                 os.replace(s._temp_path, path)
-                entry = self._stat_entry(path.parent, old)
+                entry = self._restat(self._parent_key(old), old.name)
                 new = replace(
                     old,
                     size=entry.size,
@@ -469,8 +466,7 @@ class ObjectStore(TreeCache):
         if not s._set_aborted():
             return
         self._editing.discard(s.handle)
-        if s._file is not None:
-            s._file.close()
+        s._close_file()
         with contextlib.suppress(OSError):
             os.unlink(s._temp_path)
 
@@ -656,7 +652,7 @@ class ObjectStore(TreeCache):
                     if isinstance(exc, OSError):
                         raise from_os_error(exc, "copy") from exc
                     raise
-                entry = self._created(dkey, obj.name)
+                entry = self._restat(dkey, obj.name)
                 new = self._register(dkey, entry, new_handle, fresh_puid=True)
                 events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, new.handle))
                 events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, new.storage_id))
@@ -678,7 +674,7 @@ class ObjectStore(TreeCache):
                 os.utime(path, ns=(ns, ns))
             except OSError as exc:
                 raise from_os_error(exc, "set the modification time") from exc
-            entry = self._stat_entry(path.parent, obj)
+            entry = self._restat(self._parent_key(obj), obj.name)
             new = replace(obj, mtime=dt_from_ns(entry.mtime_ns), ctime=dt_from_ns(entry.ctime_ns))
             self._objects[handle] = new
             events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, handle))
@@ -692,9 +688,8 @@ class ObjectStore(TreeCache):
                 for key in self._keys_for_dir(dir_path):
                     root = str(self._storage_of_key(key).root)
                     for name in sorted(names):
-                        if key in self._kids:  # an earlier name may have dropped the folder
-                            entry = classify(dir_path, name, root)
-                            self._reconcile_entry(key, name, entry, events)
+                        entry = classify(dir_path, name, root)
+                        self._reconcile_entry(key, name, entry, events)
 
 
 def _one_storage_event_each(events: list[StoreEvent]) -> list[StoreEvent]:

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
-from typing import cast
 
-from openwpd.protocol import codes
-from openwpd.protocol.codes import ObjectFormatCode
+from openwpd.protocol.codes import ObjectFormatCode, format_for_filename
 
 from .errors import InvalidNameError
 
@@ -74,64 +71,9 @@ def validate_name(name: str) -> None:
         raise InvalidNameError(f"{name!r} is reserved for the device's temporary files")
 
 
-# Temporary extension table, used only until protocol.codes grows format_for_filename().
-_FALLBACK_FORMATS: dict[str, ObjectFormatCode] = {
-    "txt": ObjectFormatCode.TEXT,
-    "htm": ObjectFormatCode.HTML,
-    "html": ObjectFormatCode.HTML,
-    "wav": ObjectFormatCode.WAV,
-    "mp3": ObjectFormatCode.MP3,
-    "avi": ObjectFormatCode.AVI,
-    "mpg": ObjectFormatCode.MPEG,
-    "mpeg": ObjectFormatCode.MPEG,
-    "mov": ObjectFormatCode.QUICKTIME,
-    "jpg": ObjectFormatCode.EXIF_JPEG,
-    "jpeg": ObjectFormatCode.EXIF_JPEG,
-    "bmp": ObjectFormatCode.BMP,
-    "gif": ObjectFormatCode.GIF,
-    "png": ObjectFormatCode.PNG,
-    "tif": ObjectFormatCode.TIFF,
-    "tiff": ObjectFormatCode.TIFF,
-    "dng": ObjectFormatCode.DNG,
-    "heic": ObjectFormatCode.HEIF,
-    "wma": ObjectFormatCode.WMA,
-    "ogg": ObjectFormatCode.OGG,
-    "aac": ObjectFormatCode.AAC,
-    "flac": ObjectFormatCode.FLAC,
-    "m4a": ObjectFormatCode.M4A,
-    "wmv": ObjectFormatCode.WMV,
-    "mp4": ObjectFormatCode.MP4_CONTAINER,
-    "3gp": ObjectFormatCode.THREE_GP,
-    "m3u": ObjectFormatCode.M3U_PLAYLIST,
-    "xml": ObjectFormatCode.XML_DOCUMENT,
-    "doc": ObjectFormatCode.MS_WORD,
-    "xls": ObjectFormatCode.MS_EXCEL,
-    "ppt": ObjectFormatCode.MS_POWERPOINT,
-    "vcf": ObjectFormatCode.VCARD3,
-    "ics": ObjectFormatCode.ICALENDAR,
-}
-
-
-def _fallback_format(name: str) -> ObjectFormatCode:
-    _, dot, ext = name.rpartition(".")
-    if not dot:
-        return ObjectFormatCode.UNDEFINED
-    return _FALLBACK_FORMATS.get(ext.lower(), ObjectFormatCode.UNDEFINED)
-
-
-def _pick_format_function() -> Callable[[str], ObjectFormatCode]:
-    found = getattr(codes, "format_for_filename", None)
-    if callable(found):
-        return cast(Callable[[str], ObjectFormatCode], found)
-    return _fallback_format
-
-
-_format_for_filename = _pick_format_function()
-
-
 def format_for(name: str, is_folder: bool) -> ObjectFormatCode:
     """The ObjectFormat of an object: ASSOCIATION for folders, else by file extension
-    (UNDEFINED when the extension is unknown)."""
+    (:func:`~openwpd.protocol.codes.format_for_filename`; UNDEFINED when unknown)."""
     if is_folder:
         return ObjectFormatCode.ASSOCIATION
-    return _format_for_filename(name)
+    return format_for_filename(name)

@@ -186,12 +186,6 @@ class TreeCache:
             puid=puid,
         )
 
-    def _stat_entry(self, dir_path: Path, obj: StoredObject) -> Entry:
-        entry = classify(str(dir_path), obj.name, str(self._storages[obj.storage_id].root))
-        if entry is None:
-            raise StoreError(ResponseCode.GENERAL_ERROR, f"{obj.name} is no longer served")
-        return entry
-
     def _register(self, key: int, entry: Entry, handle: int, *, fresh_puid: bool) -> StoredObject:
         """Add the object ``entry`` of folder ``key`` to the cache. ``fresh_puid`` for objects
         the store just created (stale PUID rows at that path are dropped)."""
@@ -206,8 +200,8 @@ class TreeCache:
         self._kids[key][entry.name] = handle
         return obj
 
-    def _created(self, key: int, name: str) -> Entry:
-        """Stat what the store just created at ``key/name``."""
+    def _restat(self, key: int, name: str) -> Entry:
+        """Stat what the store just created or changed at ``key/name``."""
         entry = classify(str(self._dir_path(key)), name, str(self._storage_of_key(key).root))
         if entry is None:
             raise StoreError(ResponseCode.GENERAL_ERROR, f"{name} vanished")
@@ -259,9 +253,8 @@ class TreeCache:
         storage = self._storages[obj.storage_id]
         key = self._parent_key(obj)
         self._state.forget(str(storage.root), self._dir_rel(key), obj.name)
-        kids = self._kids.get(key)
-        if kids is not None and kids.get(obj.name) == handle:
-            del kids[obj.name]
+        # The parent of a known object is always listed.
+        del self._kids[key][obj.name]
         for h in [handle, *self._subtree(handle)]:
             self._objects.pop(h, None)
             if self._kids.pop(h, None) is not None and self._watcher is not None:

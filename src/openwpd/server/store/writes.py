@@ -20,6 +20,7 @@ Neither is thread-safe on its own: one transfer is driven by one session.
 from __future__ import annotations
 
 import enum
+from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -46,7 +47,7 @@ def _check_room(storage: Storage, growth: int) -> None:
         raise StoreError(ResponseCode.STORE_FULL, f"storage 0x{storage.id:08X} is full")
 
 
-class _Transfer:
+class _Transfer(ABC):
     """What uploads and edits share: the temp file, the state, the error policy."""
 
     def __init__(self, store: ObjectStore, storage: Storage, handle: int) -> None:
@@ -105,9 +106,13 @@ class _Transfer:
         """Write ``data`` at byte ``offset`` (a gap reads back as zeros)."""
         self._write(offset, data)
 
+    @abstractmethod
     def abort(self) -> None:
         """Throw the transfer away; nothing of it stays on disk. Idempotent."""
-        raise NotImplementedError
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
     def __enter__(self) -> Self:
         return self
@@ -186,7 +191,7 @@ class EditSession(_Transfer):
     ) -> None:
         super().__init__(store, storage, handle)
         self._temp_path = temp_path
-        self._file = file
+        self._file: BinaryIO = file
         self._size = size
 
     def truncate(self, length: int) -> None:
@@ -196,7 +201,6 @@ class EditSession(_Transfer):
             if length < 0:
                 raise StoreError(ResponseCode.INVALID_PARAMETER, "negative length")
             _check_room(self._storage, length - self._size)
-            assert self._file is not None
             self._file.truncate(length)
         except StoreError:
             self.abort()
