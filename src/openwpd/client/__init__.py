@@ -1,1 +1,31 @@
-"""The async MTP initiator: one session per device shared by many handles (see DESIGN.md)."""
+"""The async MTP initiator: one session per device shared by many handles (see DESIGN.md).
+
+``async with open_connection("ptpip://host") as conn`` opens the session; ``conn.open_handle()``
+gives a handle with its own queue of operations and its own ``cancel()``. Modules:
+:mod:`.connection` (the session, recovery), :mod:`.handle` (the operations),
+:mod:`.scheduler` (turns), :mod:`.listing`, :mod:`.transfer`, :mod:`.entries`, :mod:`.events`,
+:mod:`.policy` (which operations to use), :mod:`.urls` (transports), :mod:`.wire` (one
+transaction at a time with protocol-level cancel).
+"""
+
+from openwpd.client.connection import Connection, open_connection
+from openwpd.client.entries import Entry, Storage
+from openwpd.client.events import DeviceEvent, EventStream
+from openwpd.client.handle import ExecuteResult, Handle
+from openwpd.client.policy import DevicePolicy, Quirks
+from openwpd.client.urls import DeviceUrl, parse_device_url
+
+__all__ = [
+    "Connection",
+    "DeviceEvent",
+    "DevicePolicy",
+    "DeviceUrl",
+    "Entry",
+    "EventStream",
+    "ExecuteResult",
+    "Handle",
+    "Quirks",
+    "Storage",
+    "open_connection",
+    "parse_device_url",
+]

@@ -1,0 +1,525 @@
+"""A handle: one WPD-style client of the shared session, with its own queue and its own cancel.
+
+Theory of operation
+-------------------
+A :class:`Handle` is what WPD calls a device handle (one ``Open``): any number of them share the
+connection's MTP session. Every method is an operation that runs in the caller's task; each of
+its transactions waits for the handle's turn (FIFO per handle, round-robin across handles; see
+:mod:`openwpd.client.scheduler`).
+
+``await handle.cancel()`` is WPD's ``Cancel``: every operation of this handle that is waiting
+fails at once with :class:`~openwpd.protocol.errors.Cancelled` (``hresult`` 0x800704C7), the
+handle's transaction on the wire (if it owns it) is cancelled *on the wire*, and operations of the
+handle that are between two transactions fail at their next one. It returns when the session is
+idle again; other handles' operations then go on. Operations started after the cancel run
+normally. Cancelling the asyncio task of one operation cancels just that operation the same way
+(it raises ``CancelledError``, as asyncio requires).
+
+Where an object is expected, an :class:`~openwpd.client.entries.Entry` or a path
+(``"/<storage description>/a/b"``) is accepted; where a parent folder is expected, a
+:class:`~openwpd.client.entries.Storage` (its root), an entry of a folder, or a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import io
+import logging
+import os
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO
+
+from openwpd.client import listing, transfer
+from openwpd.client.connection import OpScope, wait_quietly
+from openwpd.client.entries import (
+    Entry,
+    Storage,
+    entry_from_info,
+    entry_from_props,
+    split_path,
+)
+from openwpd.client.events import EventStream
+from openwpd.client.transfer import Progress, encode_value
+from openwpd.client.wire import DataSource
+from openwpd.protocol._buffer import Reader
+from openwpd.protocol.codes import (
+    ALL,
+    OBJECT_PROP_TYPES,
+    ObjectPropCode,
+    OperationCode,
+    ResponseCode,
+)
+from openwpd.protocol.datasets import (
+    DevicePropDesc,
+    ObjectInfo,
+    ObjectPropDesc,
+    StorageInfo,
+    parse_uint16_array,
+    parse_uint32_array,
+)
+from openwpd.protocol.datatypes import Value, read_value
+from openwpd.protocol.errors import (
+    Cancelled,
+    LocalProtocolError,
+    RemoteProtocolError,
+    ResponseError,
+)
+
+if TYPE_CHECKING:
+    from openwpd.client.connection import Connection
+
+log = logging.getLogger("openwpd.client")
+
+_O = OperationCode
+_P = ObjectPropCode
+
+ObjectRef = Entry | str
+ParentRef = Entry | Storage | str
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteResult:
+    """The outcome of a raw operation: response ``code`` and ``params``, and the ``data`` the
+    device sent (empty when it sent none)."""
+
+    code: int
+    params: tuple[int, ...]
+    data: bytes
+
+
+class Handle:
+    """One client of the connection's MTP session; see the module docstring.
+
+    Obtain it with :meth:`Connection.open_handle`; close it with :meth:`aclose` (or ``async
+    with``), which cancels what is pending on it.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._epoch = 0
+        self._closed = False
+        self._inflight: asyncio.Task[object] | None = None
+        self._streams: set[EventStream] = set()
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _op(self) -> OpScope:
+        if self._closed:
+            raise LocalProtocolError("the handle is closed")
+        return OpScope(self)
+
+    # -- cancel and close -------------------------------------------------------------------
+
+    async def cancel(self) -> None:
+        """Cancel every pending operation of this handle (they raise Cancelled); returns once
+        the handle's transaction, if it was on the wire, is finished (cancelled on the wire, or
+        escalated after the recovery budget). Never raises; a no-op when nothing is pending."""
+        self._epoch += 1
+        self._conn._scheduler.fail_waiting(self, Cancelled)
+        task = self._inflight
+        if task is not None and not task.done():
+            task.cancel()
+            await wait_quietly(task)
+
+    async def aclose(self) -> None:
+        """Cancel what is pending, end this handle's event streams, detach from the connection.
+        Idempotent."""
+        if self._closed:
+            return
+        await self.cancel()
+        self._closed = True
+        for stream in list(self._streams):
+            await stream.aclose()
+        self._conn._forget(self)
+
+    async def __aenter__(self) -> Handle:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- events -----------------------------------------------------------------------------
+
+    def events(self) -> EventStream:
+        """Every device event from now on (an async iterator; ends when this handle or the
+        connection closes). Events arrive whether or not a transaction runs."""
+        stream = self._conn._hub.subscribe()
+        self._streams.add(stream)
+        return stream
+
+    # -- storages and paths -----------------------------------------------------------------
+
+    async def storages(self) -> builtins.list[Storage]:
+        """The device's storages (GetStorageIDs + GetStorageInfo). Storages whose info cannot be
+        read (a removed card) are left out and logged."""
+        op = self._op()
+        ids = parse_uint32_array((await op.run(_O.GET_STORAGE_IDS)).data)
+        result: builtins.list[Storage] = []
+        for storage_id in ids:
+            try:
+                res = await op.run(_O.GET_STORAGE_INFO, (storage_id,))
+                result.append(Storage.from_info(storage_id, StorageInfo.from_bytes(res.data)))
+            except (ResponseError, RemoteProtocolError) as exc:
+                log.warning("skipping storage 0x%08X: %s", storage_id, exc)
+        return result
+
+    async def resolve(self, path: str) -> Entry | Storage:
+        """The object at ``path`` (``"/<storage description>/a/b"``); ``"/<storage>"`` alone is
+        the :class:`Storage`. Raises ResponseError(INVALID_OBJECT_HANDLE) when a component does
+        not exist (INVALID_STORAGE_ID for an unknown storage) and LocalProtocolError for a
+        malformed path."""
+        storage_name, names = split_path(path)
+        storage = await self._storage_named(storage_name)
+        current: Entry | Storage = storage
+        for name in names:
+            if isinstance(current, Entry) and not current.is_folder:
+                raise ResponseError(
+                    ResponseCode.INVALID_PARENT_OBJECT, f"{current.path!r} is not a folder"
+                )
+            found: Entry | None = None
+            async with aclosing(self.list(current)) as children:
+                async for child in children:
+                    if child.name == name:
+                        found = child
+                        break
+            if found is None:
+                raise ResponseError(ResponseCode.INVALID_OBJECT_HANDLE, f"{path!r} not found")
+            current = found
+        return current
+
+    async def _storage_named(self, name: str) -> Storage:
+        for storage in await self.storages():
+            if storage.description == name:
+                return storage
+        raise ResponseError(ResponseCode.INVALID_STORAGE_ID, f"no storage called {name!r}")
+
+    async def _object(self, target: ObjectRef) -> Entry:
+        if isinstance(target, Entry):
+            return target
+        if isinstance(target, str):
+            found = await self.resolve(target)
+            if isinstance(found, Entry):
+                return found
+            raise LocalProtocolError(f"{target!r} is a storage, not an object")
+        raise TypeError(f"expected an Entry or a path, not {type(target).__name__}")
+
+    async def _parent(self, target: ParentRef) -> tuple[int, int, str | None]:
+        """(StorageID, parent handle with 0 = root, path of the parent or None)."""
+        if isinstance(target, str):
+            target = await self.resolve(target)
+        if isinstance(target, Storage):
+            return target.id, 0, target.path
+        if isinstance(target, Entry):
+            if not target.is_folder:
+                raise LocalProtocolError(f"{target.name!r} is not a folder")
+            return target.storage_id, target.handle, target.path
+        raise TypeError(f"expected a Storage, an Entry or a path, not {type(target).__name__}")
+
+    # -- listing ----------------------------------------------------------------------------
+
+    async def list(self, parent: ParentRef) -> AsyncGenerator[Entry, None]:
+        """The children of ``parent``, yielded as they arrive (see
+        :mod:`openwpd.client.listing`). Objects the device cannot describe are skipped and
+        logged. Leaving the loop early cancels the rest of the listing on the wire."""
+        storage_id, parent_handle, parent_path = await self._parent(parent)
+        op = self._op()
+        if self._conn.policy.prop_list:
+            async with aclosing(
+                listing.list_with_prop_list(op, storage_id, parent_handle)
+            ) as objects:
+                async for handle, props in objects:
+                    try:
+                        yield entry_from_props(handle, props, parent_path)
+                    except RemoteProtocolError as exc:
+                        log.warning("skipping object 0x%08X: %s", handle, exc)
+            return
+        async with aclosing(listing.list_with_object_info(op, storage_id, parent_handle)) as infos:
+            async for handle, info, size in infos:
+                entry = entry_from_info(
+                    handle, info, None if parent_path is None else f"{parent_path}/{info.filename}"
+                )
+                if size is not None:
+                    entry = _with_size(entry, size)
+                yield entry
+
+    async def entry(self, target: int | ObjectRef) -> Entry:
+        """A fresh :class:`Entry` for an object handle, an entry (re-read) or a path."""
+        if isinstance(target, str):
+            return await self._object(target)
+        handle = target.handle if isinstance(target, Entry) else target
+        path = target.path if isinstance(target, Entry) else None
+        op = self._op()
+        info = ObjectInfo.from_bytes((await op.run(_O.GET_OBJECT_INFO, (handle,))).data)
+        entry = entry_from_info(handle, info, path)
+        if info.size_is_clamped:
+            size = await listing.object_size(op, handle)
+            if size is not None:
+                entry = _with_size(entry, size)
+        return entry
+
+    async def object_info(self, target: ObjectRef) -> ObjectInfo:
+        """The raw ObjectInfo dataset of an object."""
+        entry = await self._object(target)
+        res = await self._op().run(_O.GET_OBJECT_INFO, (entry.handle,))
+        return ObjectInfo.from_bytes(res.data)
+
+    # -- data -------------------------------------------------------------------------------
+
+    async def download(
+        self,
+        target: ObjectRef,
+        dest: str | os.PathLike[str] | BinaryIO,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Copy an object (or ``length`` bytes from ``offset``) to ``dest``: a path (written
+        through a temporary file, renamed when complete: a failed or cancelled download leaves
+        nothing), or a writable binary file object (written as the data comes). Returns the
+        number of bytes written. ``progress(done, total)`` is called as data arrives."""
+        entry = await self._object(target)
+        op = self._op()
+        if isinstance(dest, str | os.PathLike):
+            return await transfer.download_to_path(
+                op, entry, dest, offset=offset, length=length, progress=progress
+            )
+        return await transfer.read_into(
+            op, entry, dest, offset=offset, length=length, progress=progress
+        )
+
+    async def read(self, target: ObjectRef, offset: int = 0, length: int | None = None) -> bytes:
+        """``length`` bytes (None: to the end) of an object from ``offset``, in memory."""
+        entry = await self._object(target)
+        buf = io.BytesIO()
+        await transfer.read_into(self._op(), entry, buf, offset=offset, length=length)
+        return buf.getvalue()
+
+    async def upload(
+        self,
+        src: str | os.PathLike[str] | BinaryIO,
+        parent: ParentRef,
+        *,
+        name: str | None = None,
+        mtime: datetime | None = None,
+        size: int | None = None,
+        progress: Progress | None = None,
+    ) -> Entry:
+        """Create a new file in ``parent`` from a local path or a readable binary file object
+        and return its entry. The name defaults to the local file's name and the modification
+        time to its mtime (a file object needs ``name``; its size is taken from ``size`` or by
+        seeking). A failed or cancelled upload leaves nothing on the device."""
+        storage_id, parent_handle, parent_path = await self._parent(parent)
+        op = self._op()
+        if isinstance(src, str | os.PathLike):
+            path = Path(src)
+            stat = path.stat()
+            name = name or path.name
+            if mtime is None:
+                mtime = datetime.fromtimestamp(stat.st_mtime)
+            with open(path, "rb") as f:
+                handle = await transfer.upload(
+                    op,
+                    f,
+                    stat.st_size if size is None else size,
+                    storage_id,
+                    parent_handle,
+                    name,
+                    mtime=mtime,
+                    progress=progress,
+                )
+        else:
+            if not name:
+                raise LocalProtocolError("uploading a file object needs name=")
+            if size is None:
+                here = src.tell()
+                size = src.seek(0, os.SEEK_END) - here
+                src.seek(here)
+            handle = await transfer.upload(
+                op, src, size, storage_id, parent_handle, name, mtime=mtime, progress=progress
+            )
+        return await self._entry_at(handle, parent_path)
+
+    async def _entry_at(self, handle: int, parent_path: str | None) -> Entry:
+        entry = await self.entry(handle)
+        if parent_path is None:
+            return entry
+        return _with_path(entry, f"{parent_path}/{entry.name}")
+
+    async def thumbnail(self, target: ObjectRef) -> bytes:
+        """The object's thumbnail (GetThumb). Raises ResponseError(NO_THUMBNAIL_PRESENT)."""
+        entry = await self._object(target)
+        return (await self._op().run(_O.GET_THUMB, (entry.handle,))).data
+
+    # -- changing the tree ------------------------------------------------------------------
+
+    async def mkdir(self, parent: ParentRef, name: str) -> Entry:
+        """Create a folder ``name`` in ``parent``; returns its entry."""
+        storage_id, parent_handle, parent_path = await self._parent(parent)
+        op = self._op()
+        async with op.turn():
+            handle = await transfer.create_object(
+                op, storage_id, parent_handle, name, size=0, mtime=None, is_folder=True
+            )
+        return await self._entry_at(handle, parent_path)
+
+    async def delete(self, target: ObjectRef) -> None:
+        """Delete an object (a folder with everything in it)."""
+        entry = await self._object(target)
+        await self._op().run(_O.DELETE_OBJECT, (entry.handle, 0))
+
+    async def move(self, target: ObjectRef, parent: ParentRef) -> Entry:
+        """Move an object into ``parent``; returns its new entry."""
+        entry = await self._object(target)
+        storage_id, parent_handle, parent_path = await self._parent(parent)
+        await self._op().run(
+            _O.MOVE_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+        )
+        return await self._entry_at(entry.handle, parent_path)
+
+    async def copy(self, target: ObjectRef, parent: ParentRef) -> Entry:
+        """Copy an object into ``parent``; returns the copy's entry."""
+        entry = await self._object(target)
+        storage_id, parent_handle, parent_path = await self._parent(parent)
+        res = await self._op().run(
+            _O.COPY_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+        )
+        return await self._entry_at(res.params[0], parent_path)
+
+    async def rename(self, target: ObjectRef, new_name: str) -> Entry:
+        """Rename an object (SetObjectPropValue of ObjectFileName); returns its new entry."""
+        entry = await self._object(target)
+        await self.set_property(entry, _P.OBJECT_FILE_NAME, new_name)
+        parent_path = entry.path.rsplit("/", 1)[0] if entry.path else None
+        return await self._entry_at(entry.handle, parent_path)
+
+    # -- properties -------------------------------------------------------------------------
+
+    async def property_desc(self, code: int, object_format: int = 0) -> ObjectPropDesc:
+        """The device's ObjectPropDesc of property ``code`` for ``object_format`` (cached)."""
+        key = ("object-prop-desc", code, object_format)
+        cached = self._conn.cache.get(key)
+        if isinstance(cached, ObjectPropDesc):
+            return cached
+        res = await self._op().run(_O.GET_OBJECT_PROP_DESC, (code, object_format))
+        desc = ObjectPropDesc.from_bytes(res.data)
+        self._conn.cache[key] = desc
+        return desc
+
+    async def properties_supported(self, object_format: int = 0) -> tuple[int, ...]:
+        """Property codes the device supports for ``object_format`` (GetObjectPropsSupported)."""
+        res = await self._op().run(_O.GET_OBJECT_PROPS_SUPPORTED, (object_format,))
+        return parse_uint16_array(res.data)
+
+    async def _object_prop_type(self, code: int, object_format: int) -> int:
+        if self._conn.supports(_O.GET_OBJECT_PROP_DESC):
+            try:
+                return (await self.property_desc(code, object_format)).datatype
+            except ResponseError as exc:
+                log.info("no ObjectPropDesc for 0x%04X: %s", code, exc)
+        try:
+            return int(OBJECT_PROP_TYPES[ObjectPropCode(code)])
+        except (KeyError, ValueError):
+            raise LocalProtocolError(f"the data type of property 0x{code:04X} is unknown") from None
+
+    async def get_property(self, target: ObjectRef, code: int) -> Value:
+        """One property of an object (GetObjectPropValue), decoded with the device's type."""
+        entry = await self._object(target)
+        datatype = await self._object_prop_type(code, entry.format)
+        res = await self._op().run(_O.GET_OBJECT_PROP_VALUE, (entry.handle, code))
+        return read_value(Reader(res.data), datatype)
+
+    async def set_property(self, target: ObjectRef, code: int, value: Value) -> None:
+        """Set one property of an object (SetObjectPropValue), encoded with the device's type."""
+        entry = await self._object(target)
+        datatype = await self._object_prop_type(code, entry.format)
+        await self._op().run(
+            _O.SET_OBJECT_PROP_VALUE, (entry.handle, code), data=encode_value(datatype, value)
+        )
+
+    async def get_properties(self, target: ObjectRef) -> dict[int, Value]:
+        """Every property of an object in one GetObjectPropList (depth 0)."""
+        entry = await self._object(target)
+        parser = listing.PropListParser()
+        objects: builtins.list[listing.ObjectProps] = []
+
+        def sink(chunk: bytes) -> None:
+            objects.extend(parser.feed(chunk))
+
+        await self._op().run(_O.GET_OBJECT_PROP_LIST, (entry.handle, 0, ALL, 0, 0), sink=sink)
+        objects.extend(parser.finish())
+        result: dict[int, Value] = {}
+        for handle, props in objects:
+            if handle == entry.handle:
+                result.update(props)
+        return result
+
+    async def device_property_desc(self, code: int) -> DevicePropDesc:
+        """The DevicePropDesc of device property ``code`` (with its current value)."""
+        res = await self._op().run(_O.GET_DEVICE_PROP_DESC, (code,))
+        return DevicePropDesc.from_bytes(res.data)
+
+    async def _device_prop_type(self, code: int) -> int:
+        key = ("device-prop-type", code)
+        cached = self._conn.cache.get(key)
+        if isinstance(cached, int):
+            return cached
+        datatype = (await self.device_property_desc(code)).datatype
+        self._conn.cache[key] = datatype
+        return datatype
+
+    async def get_device_property(self, code: int) -> Value:
+        """The current value of device property ``code`` (GetDevicePropValue)."""
+        datatype = await self._device_prop_type(code)
+        res = await self._op().run(_O.GET_DEVICE_PROP_VALUE, (code,))
+        return read_value(Reader(res.data), datatype)
+
+    async def set_device_property(self, code: int, value: Value) -> None:
+        """Set device property ``code`` (SetDevicePropValue)."""
+        datatype = await self._device_prop_type(code)
+        await self._op().run(_O.SET_DEVICE_PROP_VALUE, (code,), data=encode_value(datatype, value))
+
+    async def reset_device_property(self, code: int) -> None:
+        """Reset device property ``code`` to its factory default (ResetDevicePropValue)."""
+        await self._op().run(_O.RESET_DEVICE_PROP_VALUE, (code,))
+
+    # -- pass-through -----------------------------------------------------------------------
+
+    async def execute(
+        self, operation: int, params: tuple[int, ...] = (), *, data: DataSource | None = None
+    ) -> ExecuteResult:
+        """Run any operation as it is (WPD's MTP pass-through): ``data`` is sent as the data
+        phase when given; data the device sends is returned. A non-OK response is returned, not
+        raised; cancel, transport errors and resets raise as for every operation."""
+        if len(params) > 5:
+            raise LocalProtocolError("an operation has at most 5 parameters")
+        res = await self._op().run(operation, tuple(params), data=data, check=False)
+        return ExecuteResult(res.code, res.params, res.data)
+
+
+def _with_size(entry: Entry, size: int) -> Entry:
+    return replace(entry, size=size, size_exact=True)
+
+
+def _with_path(entry: Entry, path: str) -> Entry:
+    return replace(entry, path=path)
+
+
+__all__ = ["ExecuteResult", "Handle"]

@@ -1,0 +1,78 @@
+"""What the client may ask of a device: one policy object read by every operation.
+
+Theory of operation
+-------------------
+Which MTP operations a device offers decides how the client does things: listing through
+GetObjectPropList or GetObjectHandles + GetObjectInfo, downloads in GetPartialObject64 /
+GetPartialObject windows or one GetObject, uploads through an edit session (SendPartialObject
+windows) or one SendObject data phase. Those choices are made here, once, from DeviceInfo's
+OperationsSupported minus the operations a :class:`Quirks` profile disables (STYLE.md rule 7:
+quirks are declarative profiles read by one policy object, not conditionals spread around).
+Tests use ``Quirks(disabled_operations=...)`` to exercise every fallback against the real device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openwpd.protocol.codes import OperationCode
+from openwpd.protocol.datasets import DeviceInfo
+
+_O = OperationCode
+
+#: Default data-phase window of a windowed transfer: small enough that other handles get a turn
+#: every few milliseconds on a fast link, large enough that per-transaction costs stay small.
+DEFAULT_WINDOW = 8 * 1024 * 1024
+
+#: Operations a windowed upload needs (besides creating the object and deleting it on failure).
+EDIT_OPERATIONS = (_O.BEGIN_EDIT_OBJECT, _O.SEND_PARTIAL_OBJECT, _O.END_EDIT_OBJECT)
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """A declarative device profile. ``disabled_operations``: operations the client must not
+    use even though the device lists them. ``window``: bytes per windowed transaction."""
+
+    disabled_operations: frozenset[int] = field(default_factory=frozenset)
+    window: int = DEFAULT_WINDOW
+
+
+class DevicePolicy:
+    """The client's choices for one device (DeviceInfo + Quirks)."""
+
+    def __init__(self, info: DeviceInfo, quirks: Quirks | None = None) -> None:
+        self.quirks = quirks or Quirks()
+        self.operations = frozenset(info.operations_supported) - self.quirks.disabled_operations
+        if self.quirks.window <= 0:
+            raise ValueError("the transfer window must be positive")
+        self.window = self.quirks.window
+
+    def supports(self, op: int) -> bool:
+        """True when the device offers ``op`` and no quirk disables it."""
+        return op in self.operations
+
+    @property
+    def prop_list(self) -> bool:
+        """List and describe objects with GetObjectPropList."""
+        return self.supports(_O.GET_OBJECT_PROP_LIST)
+
+    @property
+    def send_prop_list(self) -> bool:
+        """Create objects with SendObjectPropList (64-bit size) instead of SendObjectInfo."""
+        return self.supports(_O.SEND_OBJECT_PROP_LIST)
+
+    @property
+    def partial_read(self) -> int | None:
+        """The windowed read operation (GetPartialObject64 first), or None for GetObject only."""
+        for op in (_O.GET_PARTIAL_OBJECT_64, _O.GET_PARTIAL_OBJECT):
+            if self.supports(op):
+                return op
+        return None
+
+    @property
+    def windowed_upload(self) -> bool:
+        """Upload through create-empty + BeginEdit + SendPartialObject windows + EndEdit."""
+        return all(self.supports(op) for op in EDIT_OPERATIONS) and self.supports(_O.DELETE_OBJECT)
+
+
+__all__ = ["DEFAULT_WINDOW", "DevicePolicy", "Quirks"]

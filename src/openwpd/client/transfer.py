@@ -1,0 +1,391 @@
+"""Moving object data: downloads and range reads, uploads; windowed so other handles get turns.
+
+Theory of operation
+-------------------
+Downloads read in windows of ``policy.window`` bytes: GetPartialObject64 when the device has it
+(any offset), else GetPartialObject (offsets below 4 GiB), else one GetObject (whose bytes before
+the requested range are dropped, and after it ignored). Each window is its own transaction at the
+handle's turn, and the data goes straight from the link to the destination through a sink, so
+memory stays flat whatever the size. A download stops at the entry's size when it is exact, and
+otherwise when a window comes back short.
+
+Downloading to a path writes a temporary file next to the target and renames it into place only
+when every byte arrived (then applies the device's DateModified); any failure or cancel removes
+the temporary file, so there is never a partial file under the target name. A caller's own file
+object receives the bytes as they come and is left as it is.
+
+Uploads, when the device has the Android edit operations (BeginEditObject, SendPartialObject,
+EndEditObject): create the object empty (SendObjectPropList, else SendObjectInfo + an empty
+SendObject in the same turn), open an edit, send SendPartialObject windows, end the edit, then set
+DateModified (the edit commit stamps the time of the commit). Otherwise: SendObjectPropList (64-bit
+size) or SendObjectInfo (size clamped at 4 GiB), directly followed by SendObject with the whole
+data phase, in one turn, since MTP allows nothing between the two (other handles wait for the
+whole upload on such devices). In both cases a failure or cancel after the object exists deletes
+it (as an internal step no cancel can stop, bounded by the response timeout), so nothing is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from openwpd.client.connection import OpScope, wait_quietly
+from openwpd.client.entries import Entry
+from openwpd.protocol._buffer import Writer
+from openwpd.protocol.codes import (
+    ALL,
+    AssociationType,
+    DataType,
+    ObjectFormatCode,
+    ObjectPropCode,
+    OperationCode,
+    ResponseCode,
+)
+from openwpd.protocol.datasets import ObjectInfo, ObjectPropList, PropListElement
+from openwpd.protocol.datatypes import Value, format_datetime, write_value
+from openwpd.protocol.errors import (
+    LocalProtocolError,
+    OpenWpdError,
+    ResponseError,
+)
+
+log = logging.getLogger("openwpd.client")
+
+#: ``progress(bytes_done, bytes_total)``; the total is None when unknown.
+Progress = Callable[[int, int | None], object]
+
+READ_CHUNK = 1024 * 1024
+_U32_LIMIT = 1 << 32
+
+_O = OperationCode
+_P = ObjectPropCode
+
+
+# --- downloads ---------------------------------------------------------------------------------
+
+
+async def read_into(
+    op: OpScope,
+    entry: Entry,
+    out: BinaryIO,
+    *,
+    offset: int = 0,
+    length: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Write ``length`` bytes (None: to the end) of ``entry`` from ``offset`` into ``out``;
+    returns the bytes written. Raises LocalProtocolError for a folder or a negative range."""
+    if entry.is_folder:
+        raise LocalProtocolError(f"{entry.name!r} is a folder")
+    if offset < 0 or (length is not None and length < 0):
+        raise LocalProtocolError("offset and length must not be negative")
+    end: int | None = None if length is None else offset + length
+    if entry.size_exact:
+        end = entry.size if end is None else min(end, entry.size)
+    total = None if end is None else max(0, end - offset)
+    done = 0
+
+    def sink(chunk: bytes) -> None:
+        nonlocal done
+        out.write(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+
+    read_op = op.conn.policy.partial_read
+    if read_op == _O.GET_PARTIAL_OBJECT and (end is None or end > _U32_LIMIT):
+        read_op = None  # GetPartialObject cannot address past 4 GiB
+    if read_op is None:
+        return await _read_whole(op, entry, out, offset, total, progress)
+    window = op.conn.policy.window
+    position = offset
+    while end is None or position < end:
+        want = window if end is None else min(window, end - position)
+        before = done
+        params: tuple[int, ...] = (
+            (entry.handle, position & 0xFFFFFFFF, position >> 32, want)
+            if read_op == _O.GET_PARTIAL_OBJECT_64
+            else (entry.handle, position, want)
+        )
+        await op.run(read_op, params, sink=sink)
+        got = done - before
+        position += got
+        if got < want:
+            break
+    if total is not None and done < total:
+        log.info("%s: %d of %d bytes (the object shrank?)", entry.name, done, total)
+    return done
+
+
+async def _read_whole(
+    op: OpScope,
+    entry: Entry,
+    out: BinaryIO,
+    offset: int,
+    total: int | None,
+    progress: Progress | None,
+) -> int:
+    """GetObject, keeping only [offset, offset + total)."""
+    seen = 0
+    done = 0
+
+    def sink(chunk: bytes) -> None:
+        nonlocal seen, done
+        start = max(0, offset - seen)
+        seen += len(chunk)
+        if start >= len(chunk):
+            return
+        piece = chunk[start:]
+        if total is not None:
+            piece = piece[: total - done]
+        if piece:
+            out.write(piece)
+            done += len(piece)
+            if progress is not None:
+                progress(done, total)
+
+    await op.run(_O.GET_OBJECT, (entry.handle,), sink=sink)
+    return done
+
+
+async def download_to_path(
+    op: OpScope,
+    entry: Entry,
+    target: str | os.PathLike[str],
+    *,
+    offset: int = 0,
+    length: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Download into a temp file next to ``target``, rename on success (see the module
+    docstring); returns the bytes written."""
+    target = Path(target)
+    fd, temp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".openwpd-part"
+    )
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            done = await read_into(op, entry, out, offset=offset, length=length, progress=progress)
+        if entry.modified is not None and offset == 0 and length is None:
+            stamp = entry.modified.timestamp()  # naive = local time, as MTP dates are
+            os.utime(temp, (stamp, stamp))
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return done
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+def _chunks(src: BinaryIO, length: int) -> Iterator[bytes]:
+    left = length
+    while left > 0:
+        chunk = src.read(min(READ_CHUNK, left))
+        if not chunk:
+            raise LocalProtocolError("the source file ended before its announced size")
+        left -= len(chunk)
+        yield chunk
+
+
+def _dest_params(storage_id: int, parent: int) -> tuple[int, int]:
+    """(StorageID, Parent) operation parameters: parent 0xFFFFFFFF names the storage root."""
+    return storage_id, parent if parent else ALL
+
+
+def _mtp_date(mtime: datetime | None) -> str:
+    if mtime is None:
+        return ""
+    local = mtime.astimezone().replace(tzinfo=None) if mtime.tzinfo else mtime
+    return format_datetime(local)
+
+
+async def create_object(
+    op: OpScope,
+    storage_id: int,
+    parent: int,
+    name: str,
+    *,
+    size: int,
+    mtime: datetime | None,
+    is_folder: bool = False,
+    object_format: int | None = None,
+) -> int:
+    """SendObjectPropList (when available) or SendObjectInfo for a new object; returns its
+    handle. Must be called inside ``op.turn()`` when a SendObject is to follow. Folders and
+    size-0 files are complete afterwards (an empty SendObject follows SendObjectInfo for a
+    file, as gphoto does, for devices that create the object only then)."""
+    fmt = object_format
+    if fmt is None:
+        fmt = ObjectFormatCode.ASSOCIATION if is_folder else _format_for(name)
+    store, dest = _dest_params(storage_id, parent)
+    if op.conn.policy.send_prop_list:
+        elements = [PropListElement(0, _P.OBJECT_FILE_NAME, DataType.STR, name)]
+        if mtime is not None:
+            elements.append(PropListElement(0, _P.DATE_MODIFIED, DataType.STR, _mtp_date(mtime)))
+        if is_folder:
+            elements.append(
+                PropListElement(
+                    0, _P.ASSOCIATION_TYPE, DataType.UINT16, AssociationType.GENERIC_FOLDER
+                )
+            )
+        res = await op.run_held(
+            _O.SEND_OBJECT_PROP_LIST,
+            (store, dest, fmt, size >> 32, size & 0xFFFFFFFF),
+            data=ObjectPropList(tuple(elements)).to_bytes(),
+        )
+        return res.params[2]
+    info = ObjectInfo.for_size(
+        size,
+        storage_id=storage_id,
+        object_format=fmt,
+        association_type=AssociationType.GENERIC_FOLDER if is_folder else 0,
+        filename=name,
+        modification_date=_mtp_date(mtime),
+    )
+    res = await op.run_held(_O.SEND_OBJECT_INFO, (store, dest), data=info.to_bytes())
+    handle = res.params[2]
+    if size == 0 and not is_folder:
+        await op.run_held(_O.SEND_OBJECT, (), data=b"")
+    return handle
+
+
+def _format_for(name: str) -> int:
+    from openwpd.protocol.codes import format_for_filename
+
+    return int(format_for_filename(name))
+
+
+async def upload(
+    op: OpScope,
+    src: BinaryIO,
+    size: int,
+    storage_id: int,
+    parent: int,
+    name: str,
+    *,
+    mtime: datetime | None,
+    progress: Progress | None = None,
+) -> int:
+    """Upload ``size`` bytes from ``src`` as ``name`` into ``parent`` (0 = the root of
+    ``storage_id``); returns the new object's handle. Nothing is left on a failure or cancel."""
+    done = 0
+
+    def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        nonlocal done
+        for chunk in chunks:
+            yield chunk
+            done += len(chunk)
+            if progress is not None:
+                progress(done, size)
+
+    handle: int | None = None
+    try:
+        if op.conn.policy.windowed_upload:
+            async with op.turn():
+                handle = await create_object(op, storage_id, parent, name, size=0, mtime=mtime)
+            if size:
+                await op.run(_O.BEGIN_EDIT_OBJECT, (handle,))
+                window = op.conn.policy.window
+                position = 0
+                while position < size:
+                    n = min(window, size - position)
+                    await op.run(
+                        _O.SEND_PARTIAL_OBJECT,
+                        (handle, position & 0xFFFFFFFF, position >> 32, n),
+                        data=counted(_chunks(src, n)),
+                        data_length=n,
+                    )
+                    position += n
+                await op.run(_O.END_EDIT_OBJECT, (handle,))
+                await _set_date_modified(op, handle, mtime)
+        else:
+            async with op.turn():
+                handle = await create_object(op, storage_id, parent, name, size=size, mtime=mtime)
+                if size:
+                    await op.run_held(
+                        _O.SEND_OBJECT, (), data=counted(_chunks(src, size)), data_length=size
+                    )
+    except BaseException:
+        if handle is not None:
+            await delete_quietly(op, handle)
+        raise
+    if progress is not None and size == 0:
+        progress(0, 0)
+    return handle
+
+
+async def _set_date_modified(op: OpScope, handle: int, mtime: datetime | None) -> None:
+    if mtime is None or not op.conn.supports(_O.SET_OBJECT_PROP_VALUE):
+        return
+    try:
+        await op.run(
+            _O.SET_OBJECT_PROP_VALUE,
+            (handle, _P.DATE_MODIFIED),
+            data=encode_value(DataType.STR, _mtp_date(mtime)),
+        )
+    except ResponseError as exc:
+        log.info("could not set DateModified of 0x%08X: %s", handle, exc)
+
+
+def encode_value(datatype: int, value: Value) -> bytes:
+    """One property value in its wire encoding (LocalProtocolError if it does not fit)."""
+    writer = Writer()
+    write_value(writer, datatype, value)
+    return writer.getvalue()
+
+
+async def delete_quietly(op: OpScope, handle: int) -> None:
+    """Delete ``handle`` as an internal cleanup step: not stopped by the handle's cancel (it
+    runs in a task of its own, waited for even if we are cancelled meanwhile); a handle that is
+    already gone is fine; other failures are logged (the session may be gone)."""
+    cleanup = CleanupScope(op)
+
+    async def run() -> None:
+        try:
+            await cleanup.run(_O.DELETE_OBJECT, (handle, 0))
+        except ResponseError as exc:
+            if exc.code != ResponseCode.INVALID_OBJECT_HANDLE:
+                log.warning("could not delete the partial object 0x%08X: %s", handle, exc)
+        except OpenWpdError as exc:
+            log.warning("could not delete the partial object 0x%08X: %s", handle, exc)
+
+    await wait_quietly(asyncio.ensure_future(run()))
+
+
+class CleanupScope(OpScope):
+    """An operation scope for clean-up steps of an operation that failed or was cancelled: it
+    ignores the handle's cancel (the step must run *because* of it) but not a session reset. It
+    queues under an owner of its own, so the handle's cancel neither fails its turn nor cancels
+    its transaction."""
+
+    def __init__(self, op: OpScope) -> None:
+        super().__init__(op.handle)
+        self.generation = op.generation
+        self.owner = ("cleanup", op.handle)
+        self.track = False
+
+    def check(self) -> None:
+        self.conn._check_usable(self.generation)
+
+
+__all__ = [
+    "CleanupScope",
+    "Progress",
+    "create_object",
+    "delete_quietly",
+    "download_to_path",
+    "encode_value",
+    "read_into",
+    "upload",
+]
