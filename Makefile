@@ -21,7 +21,7 @@ run: $(STAMP)
 ## make test: every test, lint (ruff) and type check (mypy --strict).
 test: $(STAMP)
 	$(PY) -m pytest --cov=openwpd --cov-branch --cov-report=term-missing:skip-covered
-	$(PY) -m ruff check src tests fuzz bench
+	$(PY) -m ruff check src tests $(wildcard fuzz bench tools examples)
 	$(PY) -m mypy --strict src
 
 ## make fuzz-long: the long fuzz run (see README).
