@@ -25,6 +25,7 @@ from openwpd.protocol.messages import Event
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
 from openwpd.server.properties import DeviceProperties
 from openwpd.server.registry import supported_operations
+from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
 from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
@@ -38,7 +39,7 @@ VERSION = "0.1"
 #: The vendor extensions we announce (reference §6.9: every item ends with ';'). We do not
 #: announce android.com: libmtp would then stop using GetObjectPropList with us (§1.7); the
 #: Android operations are still listed in OperationsSupported, which is what initiators check.
-VENDOR_EXTENSIONS = {"microsoft.com": "1.0"}
+VENDOR_EXTENSIONS = {"microsoft.com": "1.0", "microsoft.com/DeviceServices": "1.0"}
 
 EVENTS_SUPPORTED = (
     EventCode.OBJECT_ADDED,
@@ -49,6 +50,10 @@ EVENTS_SUPPORTED = (
     EventCode.OBJECT_INFO_CHANGED,
     EventCode.STORAGE_INFO_CHANGED,
     EventCode.OBJECT_PROP_CHANGED,
+    EventCode.SERVICE_ADDED,
+    EventCode.SERVICE_REMOVED,
+    EventCode.SERVICE_PROP_CHANGED,
+    EventCode.METHOD_COMPLETE,
 )
 
 _EVENT_FOR = {
@@ -106,6 +111,8 @@ class VirtualDevice:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watch = watch
         self._unsubscribe = self.store.subscribe(self._on_store_event)
+        #: MTP Device Services (after the storages: a service storage follows them)
+        self.services = DeviceServices(self)
 
     # -- identity ---------------------------------------------------------------------------
 
