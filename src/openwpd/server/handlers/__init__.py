@@ -3,5 +3,6 @@
 from openwpd.server.handlers import (  # noqa: F401
     device,
     objects,
+    services,
     transfer,
 )
