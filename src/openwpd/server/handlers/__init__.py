@@ -2,7 +2,10 @@
 
 from openwpd.server.handlers import (  # noqa: F401
     device,
+    edits,
     objects,
+    props,
+    references,
     services,
     transfer,
 )

@@ -11,8 +11,7 @@ empty files (gphoto still sends an empty SendObject, which is accepted).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import BinaryIO
+from datetime import datetime
 
 from openwpd.protocol.codes import ALL, ObjectFormatCode, OperationCode, ResponseCode
 from openwpd.protocol.datasets import SIZE_CLAMPED, ObjectInfo
@@ -21,18 +20,6 @@ from openwpd.server.context import MtpError, OperationContext, Reply
 from openwpd.server.objinfo import parent_param
 from openwpd.server.registry import handles
 from openwpd.server.store import PendingObject
-
-READ_CHUNK = 1024 * 1024
-
-
-def _file_chunks(f: BinaryIO, length: int) -> Iterator[bytes]:
-    left = length
-    while left > 0:
-        chunk = f.read(min(READ_CHUNK, left))
-        if not chunk:
-            raise OSError("the file shrank while it was being sent")
-        left -= len(chunk)
-        yield chunk
 
 
 async def _send_range(ctx: OperationContext, handle: int, offset: int, max_bytes: int) -> int:
@@ -45,8 +32,7 @@ async def _send_range(ctx: OperationContext, handle: int, offset: int, max_bytes
         if offset > size:
             raise MtpError(ResponseCode.INVALID_PARAMETER, f"offset {offset} past the end")
         length = size - offset if max_bytes < 0 else min(max_bytes, size - offset)
-        f.seek(offset)
-        await ctx.send_stream(length, _file_chunks(f, length))
+        await ctx.send_file(f, offset, length)
     return length
 
 
@@ -71,33 +57,50 @@ PENDING = "pending-upload"
 
 @handles(OperationCode.SEND_OBJECT_INFO, data_out=True)
 async def send_object_info(ctx: OperationContext) -> Reply:
-    store = ctx.device.store
     data = await ctx.receive_data(limit=1 << 20)
     try:
         info = ObjectInfo.from_bytes(data)
     except RemoteProtocolError as exc:
         raise MtpError(ResponseCode.INVALID_DATASET, str(exc)) from None
-    storage_id, parent = ctx.p(1), parent_param(ctx.p(2))
-    if storage_id in (0, ALL) and parent == ALL:
-        writable = [s for s in store.storages if not s.read_only]
-        if not writable:
-            raise MtpError(ResponseCode.STORE_READ_ONLY, "no writable storage")
-        storage_id = writable[0].id
     if not info.filename:
         raise MtpError(ResponseCode.INVALID_DATASET, "empty file name")
     try:
         mtime = info.modification_datetime
     except RemoteProtocolError:
         mtime = None
+    is_folder = info.object_format == ObjectFormatCode.ASSOCIATION
+    size = None if info.compressed_size == SIZE_CLAMPED else info.compressed_size
+    return create_object(ctx, ctx.p(1), ctx.p(2), info.filename, size, is_folder, mtime)
+
+
+def create_object(
+    ctx: OperationContext,
+    storage_id: int,
+    parent: int,
+    name: str,
+    size: int | None,
+    is_folder: bool,
+    mtime: datetime | None,
+) -> Reply:
+    """Create the object SendObjectInfo or SendObjectPropList announced: a folder or an empty
+    file at once, otherwise a pending upload SendObject fills. ``storage_id`` and ``parent``
+    are the operation's parameters (storage 0/ALL with the root: the first writable storage);
+    ``size`` None = unknown; a naive ``mtime`` is local time. Returns the response (StorageID,
+    parent, handle); raises MtpError/StoreError."""
+    store = ctx.device.store
+    parent = parent_param(parent)
+    if storage_id in (0, ALL) and parent == ALL:
+        writable = [s for s in store.storages if not s.read_only]
+        if not writable:
+            raise MtpError(ResponseCode.STORE_READ_ONLY, "no writable storage")
+        storage_id = writable[0].id
     if mtime is not None and mtime.tzinfo is None:
         mtime = mtime.astimezone()  # MTP dates are local time
-    is_folder = info.object_format == ObjectFormatCode.ASSOCIATION
     if is_folder:
-        obj = store.create_folder(storage_id, parent, info.filename, mtime=mtime)
+        obj = store.create_folder(storage_id, parent, name, mtime=mtime)
         ctx.session.mark_created_without_data()
         return Reply((obj.storage_id, _parent_out(obj.parent), obj.handle))
-    size = None if info.compressed_size == SIZE_CLAMPED else info.compressed_size
-    pending = store.begin_create(storage_id, parent, info.filename, size, mtime=mtime)
+    pending = store.begin_create(storage_id, parent, name, size, mtime=mtime)
     if size == 0:
         obj = pending.commit()
         ctx.session.mark_created_without_data()
