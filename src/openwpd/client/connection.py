@@ -212,13 +212,16 @@ class Connection:
                 handle._inflight = None
         if task.cancelled():
             await self._after_failure()
-            self._check_usable(None)
+            if self._broken is not None:
+                raise _fresh(self._broken)
             raise Cancelled()
         exc = task.exception()
         if exc is not None:
             generation = self.generation
             await self._after_failure()
-            if self._broken is not None and exc is not self._broken:
+            if self._broken is not None:
+                if exc is self._broken:
+                    raise exc
                 raise _fresh(self._broken) from exc
             if self.generation != generation:
                 raise SessionReset(f"{self.name}: the session was reset: {exc}") from exc

@@ -70,6 +70,9 @@ class EventStream(AsyncIterator[DeviceEvent]):
                     self.dropped += 1
 
     def _end(self) -> None:
+        # closing ends the stream at once: events still queued are dropped
+        while not self._queue.empty():
+            self._queue.get_nowait()
         self._put(_END)
         self._closed = True
 

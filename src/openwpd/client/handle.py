@@ -51,6 +51,7 @@ from openwpd.protocol._buffer import Reader
 from openwpd.protocol.codes import (
     ALL,
     OBJECT_PROP_TYPES,
+    ObjectFormatCode,
     ObjectPropCode,
     OperationCode,
     ResponseCode,
@@ -412,8 +413,11 @@ class Handle:
 
     # -- properties -------------------------------------------------------------------------
 
-    async def property_desc(self, code: int, object_format: int = 0) -> ObjectPropDesc:
-        """The device's ObjectPropDesc of property ``code`` for ``object_format`` (cached)."""
+    async def property_desc(
+        self, code: int, object_format: int = ObjectFormatCode.UNDEFINED
+    ) -> ObjectPropDesc:
+        """The device's ObjectPropDesc of property ``code`` for ``object_format`` (cached; MTP
+        wants a real format here: Undefined, 0x3000, stands for "any file")."""
         key = ("object-prop-desc", code, object_format)
         cached = self._conn.cache.get(key)
         if isinstance(cached, ObjectPropDesc):
@@ -423,7 +427,9 @@ class Handle:
         self._conn.cache[key] = desc
         return desc
 
-    async def properties_supported(self, object_format: int = 0) -> tuple[int, ...]:
+    async def properties_supported(
+        self, object_format: int = ObjectFormatCode.UNDEFINED
+    ) -> tuple[int, ...]:
         """Property codes the device supports for ``object_format`` (GetObjectPropsSupported)."""
         res = await self._op().run(_O.GET_OBJECT_PROPS_SUPPORTED, (object_format,))
         return parse_uint16_array(res.data)

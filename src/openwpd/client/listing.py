@@ -35,7 +35,14 @@ from collections.abc import AsyncGenerator
 
 from openwpd.client.connection import OpScope, wait_quietly
 from openwpd.protocol._buffer import Reader
-from openwpd.protocol.codes import ALL, DataType, ObjectPropCode, OperationCode, ResponseCode
+from openwpd.protocol.codes import (
+    ALL,
+    DataType,
+    ObjectFormatCode,
+    ObjectPropCode,
+    OperationCode,
+    ResponseCode,
+)
 from openwpd.protocol.datasets import ObjectInfo, ObjectPropDesc, parse_uint32_array
 from openwpd.protocol.datatypes import Value, read_value
 from openwpd.protocol.errors import OpenWpdError, RemoteProtocolError, ResponseError
@@ -183,7 +190,8 @@ async def group_for_listing(op: OpScope) -> int | None:
     if conn.supports(OperationCode.GET_OBJECT_PROP_DESC):
         try:
             res = await op.run(
-                OperationCode.GET_OBJECT_PROP_DESC, (ObjectPropCode.OBJECT_FILE_NAME, 0)
+                OperationCode.GET_OBJECT_PROP_DESC,
+                (ObjectPropCode.OBJECT_FILE_NAME, ObjectFormatCode.UNDEFINED),
             )
             desc = ObjectPropDesc.from_bytes(res.data)
             group = LISTING_GROUP if desc.group_code == LISTING_GROUP else None

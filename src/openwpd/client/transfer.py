@@ -290,12 +290,14 @@ async def upload(
                 progress(done, size)
 
     handle: int | None = None
+    editing = False
     try:
         if op.conn.policy.windowed_upload:
             async with op.turn():
                 handle = await create_object(op, storage_id, parent, name, size=0, mtime=mtime)
             if size:
                 await op.run(_O.BEGIN_EDIT_OBJECT, (handle,))
+                editing = True
                 window = op.conn.policy.window
                 position = 0
                 while position < size:
@@ -307,6 +309,7 @@ async def upload(
                         data_length=n,
                     )
                     position += n
+                editing = False
                 await op.run(_O.END_EDIT_OBJECT, (handle,))
                 await _set_date_modified(op, handle, mtime)
         else:
@@ -318,7 +321,7 @@ async def upload(
                     )
     except BaseException:
         if handle is not None:
-            await delete_quietly(op, handle)
+            await delete_quietly(op, handle, end_edit=editing)
         raise
     if progress is not None and size == 0:
         progress(0, 0)
@@ -345,14 +348,21 @@ def encode_value(datatype: int, value: Value) -> bytes:
     return writer.getvalue()
 
 
-async def delete_quietly(op: OpScope, handle: int) -> None:
+async def delete_quietly(op: OpScope, handle: int, *, end_edit: bool = False) -> None:
     """Delete ``handle`` as an internal cleanup step: not stopped by the handle's cancel (it
     runs in a task of its own, waited for even if we are cancelled meanwhile); a handle that is
-    already gone is fine; other failures are logged (the session may be gone)."""
+    already gone is fine; other failures are logged (the session may be gone).
+
+    ``end_edit``: an edit may still be open on the object; MTP has no "abort edit", so it is
+    ended first (committing a partial copy that is deleted right after) rather than left open on
+    the device, where it would hold the object and a copy of its data. An edit the device
+    already aborted makes EndEditObject fail, which is fine."""
     cleanup = CleanupScope(op)
 
     async def run() -> None:
         try:
+            if end_edit:
+                await cleanup.run(_O.END_EDIT_OBJECT, (handle,), check=False)
             await cleanup.run(_O.DELETE_OBJECT, (handle, 0))
         except ResponseError as exc:
             if exc.code != ResponseCode.INVALID_OBJECT_HANDLE:

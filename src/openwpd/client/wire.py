@@ -19,6 +19,10 @@ device does not finish the cancel within the machine's budget, or the link break
 *broken*: it raises :class:`~openwpd.protocol.errors.SessionReset` / the transport error for
 this and every later call, and the owner (the client's Connection) escalates.
 
+A data source or sink of the caller that raises in the middle of a data phase (a local file
+that shrank, a full disk) is handled like a cancel: the transaction is cancelled on the wire so
+the session stays in step, then the caller's exception propagates.
+
 The machine's timers (response timeout, cancel budget) are serviced by reading with a timeout
 equal to the next deadline; the machine never reads a clock, this shell does.
 """
@@ -28,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -146,6 +150,14 @@ class TransactionRunner:
             except asyncio.CancelledError:
                 await asyncio.shield(self._cancel_on_wire())
                 raise
+            except SourceError as exc:
+                # our data source or sink failed in the middle of the data phase: the device
+                # is owed (or still sending) bytes, so the transaction is cancelled on the wire
+                # and the caller gets the source's own error; the session stays usable
+                await asyncio.shield(self._cancel_on_wire())
+                if self._broken is not None:
+                    raise self._broken from exc.error
+                raise exc.error from None
             except TransactionTimeout:
                 await asyncio.shield(self._cancel_on_wire())
                 raise ReadTimeout(f"{self.link.name}: the device did not answer in time") from None
@@ -178,9 +190,12 @@ class TransactionRunner:
                     if sink is None:
                         collected.append(chunk)
                     else:
-                        result = sink(chunk)
-                        if asyncio.iscoroutine(result):
-                            await result
+                        try:
+                            result = sink(chunk)
+                            if asyncio.iscoroutine(result):
+                                await result
+                        except Exception as exc:
+                            raise SourceError(exc) from exc
                 elif isinstance(event, ResponseReceived):
                     return Result(event.code, event.params, b"".join(collected), transferred, tid)
                 elif isinstance(event, DataStarted | DataFinished):
@@ -199,10 +214,12 @@ class TransactionRunner:
         else:
             await self.link.send(self._send(StartData(length)))
             if isinstance(data, AsyncIterable):
-                async for chunk in data:
+                iterator = aiter(data)
+                while (chunk := await _next_async(iterator)) is not None:
                     await self._send_chunk(chunk)
             else:
-                for chunk in data:
+                sync_iterator = iter(data)
+                while (chunk := _next_sync(sync_iterator)) is not None:
                     await self._send_chunk(chunk)
         await self.link.send(self._send(EndData()))
 
@@ -284,6 +301,32 @@ class TransactionRunner:
 
 class TransactionTimeout(Exception):
     """Internal: the machine's response timeout fired (turned into ReadTimeout)."""
+
+
+class SourceError(Exception):
+    """Internal: the caller's data source or sink raised ``error`` during the data phase."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _next_sync(iterator: Iterator[bytes]) -> bytes | None:
+    try:
+        return next(iterator)
+    except StopIteration:
+        return None
+    except Exception as exc:
+        raise SourceError(exc) from exc
+
+
+async def _next_async(iterator: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await anext(iterator)
+    except StopAsyncIteration:
+        return None
+    except Exception as exc:
+        raise SourceError(exc) from exc
 
 
 __all__ = ["Link", "Result", "TransactionRunner"]

@@ -68,6 +68,7 @@ from openwpd.protocol.messages import (
     EndData,
     Event,
     EventReceived,
+    FileSlice,
     MachineEvent,
     Message,
     Operation,
@@ -227,6 +228,7 @@ TRANSITIONS: dict[tuple[State, Input], tuple[str, State]] = {
     # transaction are tolerated.
     (State.IDLE, (_I, Kind.OPERATION)): ("begin", State.OPERATION),
     (State.IDLE, (_I, Kind.CANCEL)): ("late_cancel", State.IDLE),
+    (State.IDLE, (_I, Kind.START_DATA)): ("straggler", State.IDLE),
     (State.IDLE, (_I, Kind.DATA)): ("straggler", State.IDLE),
     (State.IDLE, (_R, Kind.DATA)): ("straggler", State.IDLE),
     (State.IDLE, (_I, Kind.END_DATA)): ("straggler", State.IDLE),
@@ -601,6 +603,8 @@ class TransactionMachine:
             )
         txn.transferred += size
         if not local and size:
+            if isinstance(msg.data, FileSlice):
+                raise RemoteProtocolError("a received data chunk cannot be a file slice")
             self._events.append(DataReceived(txn.tid, msg.data))
 
     def _on_end_data(self, msg: Message, local: bool) -> None:

@@ -29,6 +29,7 @@ from openwpd.protocol.messages import (
     CancelTransaction,
     DataChunk,
     Event,
+    FileSlice,
     Message,
     SendCancel,
 )
@@ -70,6 +71,7 @@ class MemoryLink:
         """Deliver ``msg`` to the peer (waiting while its queue is full)."""
         peer = self._live_peer()
         if isinstance(msg, DataChunk) and not isinstance(msg.data, bytes):
+            assert not isinstance(msg.data, FileSlice)  # supports_file_slices is not set here
             msg = DataChunk(bytes(msg.data), msg.tid)
         if isinstance(msg, Event) and peer.on_event is not None:
             peer.on_event(msg)
