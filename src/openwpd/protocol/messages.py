@@ -32,10 +32,23 @@ class StartData:
 
 
 @dataclass(frozen=True, slots=True)
-class DataChunk:
-    """A piece of a data phase's payload."""
+class FileSlice:
+    """``length`` bytes of an open file from ``offset``: a payload the I/O shell may send without
+    copying it through Python (``sendfile``). The core only ever asks for its length."""
 
-    data: bytes | bytearray | memoryview
+    file: object
+    offset: int
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+
+@dataclass(frozen=True, slots=True)
+class DataChunk:
+    """A piece of a data phase's payload (bytes, or a :class:`FileSlice` we send)."""
+
+    data: bytes | bytearray | memoryview | FileSlice
     tid: int | None = None
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "StartData",
     "iter_data_packets",
     "parse_packet",
+    "payload_packet_header",
 ]
 
 #: Size of the packet header: u32 length (including the header) + u32 packet type.
@@ -382,13 +383,23 @@ class StartData:
         return cls(tid, reader.u64("total data length"))
 
 
+def payload_packet_header(ptype: PtpIpPacketType, tid: int, payload_length: int) -> bytes:
+    """The first 12 bytes of a Data or End Data packet carrying ``payload_length`` bytes.
+
+    Senders of large data phases write this header and then the payload itself, so the payload
+    is never copied into a packet buffer.
+    """
+    writer = Writer()
+    writer.u32(HEADER_SIZE + 4 + payload_length, "packet length")
+    writer.u32(ptype, "packet type")
+    writer.u32(tid, "transaction id")
+    return writer.getvalue()
+
+
 def _build_payload_packet(ptype: PtpIpPacketType, tid: int, payload: bytes) -> bytes:
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise LocalProtocolError(f"data payload must be bytes, got {type(payload).__name__}")
-    writer = Writer()
-    writer.u32(tid, "transaction id")
-    writer.write_bytes(payload)
-    return _packet(ptype, writer)
+    return payload_packet_header(ptype, tid, len(payload)) + payload
 
 
 @dataclass(frozen=True, slots=True)

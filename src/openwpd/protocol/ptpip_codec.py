@@ -29,13 +29,14 @@ from __future__ import annotations
 import enum
 
 from openwpd.protocol import ptpip
-from openwpd.protocol.codes import DataPhaseInfo
+from openwpd.protocol.codes import DataPhaseInfo, PtpIpPacketType
 from openwpd.protocol.errors import LocalProtocolError, RemoteProtocolError
 from openwpd.protocol.messages import (
     CancelTransaction,
     DataChunk,
     EndData,
     Event,
+    FileSlice,
     Message,
     Operation,
     Response,
@@ -57,9 +58,14 @@ class PtpIpCodec:
     def __init__(self) -> None:
         self._auto_ended: int | None = None  # tid whose empty phase we completed ourselves
 
-    def encode(self, msg: Message, *, data_follows: bool = False) -> list[tuple[Channel, bytes]]:
-        """Wire packets for one message (its ``tid`` must be filled in: pass what the machine's
-        ``send`` returned). ``data_follows`` marks an Operation whose data phase we will send."""
+    def encode(
+        self, msg: Message, *, data_follows: bool = False
+    ) -> list[tuple[Channel, bytes | memoryview | FileSlice]]:
+        """Wire bytes for one message (its ``tid`` must be filled in: pass what the machine's
+        ``send`` returned), as (connection, bytes) pieces to write in order. A data chunk comes
+        as its packet header followed by the payload itself, uncopied (a FileSlice stays one: the
+        link sends it straight from the file). ``data_follows`` marks an
+        Operation whose data phase we will send."""
         tid = msg.tid
         if tid is None:
             raise LocalProtocolError(f"{type(msg).__name__} has no transaction ID yet")
@@ -71,7 +77,9 @@ class PtpIpCodec:
             total = ptpip.UNKNOWN_DATA_LENGTH if msg.total_length is None else msg.total_length
             packet = ptpip.StartData(tid, total)
         elif isinstance(msg, DataChunk):
-            packet = ptpip.Data(tid, bytes(msg.data))
+            data = msg.data if not isinstance(msg.data, bytearray) else bytes(msg.data)
+            header = ptpip.payload_packet_header(PtpIpPacketType.DATA, tid, len(data))
+            return [(Channel.COMMAND, header), (Channel.COMMAND, data)]
         elif isinstance(msg, EndData):
             packet = ptpip.EndData(tid, b"")
         elif isinstance(msg, Response):

@@ -12,9 +12,10 @@ blocks (abort pending writes), and the session answers TransactionCancelled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from openwpd.protocol.codes import ResponseCode
 from openwpd.protocol.errors import RemoteProtocolError
@@ -24,6 +25,7 @@ from openwpd.protocol.messages import (
     DataReceived,
     DataStarted,
     EndData,
+    FileSlice,
     StartData,
 )
 
@@ -36,6 +38,21 @@ MAX_DATASET = 64 * 1024 * 1024
 #: Payload bytes per PTP/IP Data packet we send (gphoto copes with any size; 1 MiB keeps the
 #: per-packet overhead small while a cancel still lands within one packet).
 SEND_CHUNK = 1024 * 1024
+
+
+#: Bytes per PTP/IP Data packet when sending straight from a file (a cancel lands between two).
+FILE_SLICE = 4 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+
+
+def _file_chunks(f: BinaryIO, length: int) -> Iterator[bytes]:
+    left = length
+    while left > 0:
+        chunk = f.read(min(READ_CHUNK, left))
+        if not chunk:
+            raise OSError("the file shrank while it was being sent")
+        left -= len(chunk)
+        yield chunk
 
 
 class MtpError(Exception):
@@ -108,6 +125,29 @@ class OperationContext:
     async def send_data(self, data: bytes) -> None:
         """A whole data phase from memory."""
         await self.send_stream(len(data), [data])
+
+    async def send_file(self, file: BinaryIO, offset: int, length: int) -> None:
+        """A data phase of ``length`` bytes of ``file`` from ``offset``. Over a link that can,
+        the bytes go from the file to the socket with sendfile (zero-copy); otherwise in chunks.
+        The file must not shrink meanwhile (OSError if it does)."""
+        session = self.session
+        if not getattr(session.link, "supports_file_slices", False):
+            file.seek(offset)
+            await self.send_stream(length, _file_chunks(file, length))
+            return
+        await session.send(StartData(length))
+        self.data_started = True
+        end = offset + length
+        try:
+            for start in range(offset, end, FILE_SLICE):
+                slice_ = FileSlice(file, start, min(FILE_SLICE, end - start))
+                await session.send(DataChunk(slice_))
+        finally:
+            # a cancel returns before the slice on the wire is finished; the caller closes the
+            # file when we return, so wait for that write (it is short: one slice)
+            await asyncio.shield(session.link.flush())
+        await session.send(EndData())
+        self.data_done = True
 
     async def send_stream(self, total: int, chunks: Iterable[bytes]) -> None:
         """A data phase of exactly ``total`` bytes from ``chunks`` (split to packet size)."""

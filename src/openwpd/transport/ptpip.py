@@ -34,13 +34,15 @@ from openwpd.protocol.errors import (
     TransportError,
     WriteTimeout,
 )
-from openwpd.protocol.messages import Event, Message, SendCancel
+from openwpd.protocol.messages import Event, FileSlice, Message, SendCancel
 from openwpd.protocol.ptpip_codec import Channel, PtpIpCodec
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 15740
-READ_SIZE = 256 * 1024
+READ_SIZE = 4 * 1024 * 1024
+#: StreamReader buffer limit: large, so 1 MiB data packets arrive in few reads
+STREAM_LIMIT = 8 * 1024 * 1024
 QUEUE_DEPTH = 64
 HANDSHAKE_TIMEOUT = 10.0
 
@@ -104,6 +106,7 @@ class PtpIpLink:
         self._tasks: list[asyncio.Task[None]] = []
         self._event_ready = asyncio.Event()
         self._write_lock = asyncio.Lock()
+        self._inflight: set[asyncio.Future[None]] = set()
         self._tasks.append(
             asyncio.create_task(
                 self._read_loop(
@@ -153,10 +156,7 @@ class PtpIpLink:
 
     async def _dispatch(self, packet: ptpip.Packet, channel: Channel) -> None:
         if isinstance(packet, ptpip.ProbeRequest):
-            await self._write(
-                Channel.EVENT if channel is Channel.EVENT else channel,
-                ptpip.ProbeResponse().build(),
-            )
+            await self._write_shielded([(channel, ptpip.ProbeResponse().build())])
             return
         if isinstance(packet, ptpip.ProbeResponse):
             return
@@ -195,32 +195,103 @@ class PtpIpLink:
         return item
 
     async def send(self, msg: Message, *, data_follows: bool = False) -> None:
-        """Encode one message and write it (waiting for the socket to drain)."""
-        for channel, data in self.codec.encode(msg, data_follows=data_follows):
-            await self._write(channel, data)
+        """Encode one message and write it (waiting for the socket to drain).
+
+        A packet is never cut by a cancellation: the pieces of one message are written by a
+        shielded task that holds the write lock, so a cancelled caller returns at once while the
+        packet finishes behind it, and the next writer waits for the lock.
+        """
+        await self._write_shielded(self.codec.encode(msg, data_follows=data_follows))
 
     async def send_cancel(self, action: SendCancel) -> None:
         """A Cancel packet on the command and the event connection."""
-        for channel, data in PtpIpCodec.encode_cancel(action):
-            await self._write(channel, data)
+        await self._write_shielded(PtpIpCodec.encode_cancel(action))
 
-    async def _write(self, channel: Channel, data: bytes) -> None:
+    #: this link can send a FileSlice with the kernel's sendfile (no copy through Python)
+    supports_file_slices = True
+
+    async def _write_shielded(
+        self, pieces: Sequence[tuple[Channel, bytes | memoryview | FileSlice]]
+    ) -> None:
         if self._error is not None:
             raise self._error
-        if channel is Channel.EVENT:
-            if self._event_writer is None:
-                return  # no event connection (yet): events are dropped, as on a real device
-            writer = self._event_writer
-        else:
-            writer = self._cmd_writer
+        if (
+            all(not isinstance(data, FileSlice) for _, data in pieces)
+            and not self._write_lock.locked()
+        ):
+            # the common case needs no task: write() buffers the whole packet synchronously,
+            # and only the drain below can be interrupted, which cuts nothing
+            self._write_now(pieces)
+            await self._drain(pieces)
+            return
+        task = asyncio.ensure_future(self._write_locked(pieces))
+        task.add_done_callback(_consume_exception)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        await asyncio.shield(task)
+
+    async def flush(self) -> None:
+        """Wait until every write already started has finished (even if its caller was
+        cancelled): a FileSlice's file must stay open until then."""
+        while self._inflight:
+            await asyncio.wait(list(self._inflight))
+
+    def _writer_for(self, channel: Channel) -> asyncio.StreamWriter | None:
+        return self._event_writer if channel is Channel.EVENT else self._cmd_writer
+
+    def _write_now(self, pieces: Sequence[tuple[Channel, bytes | memoryview | FileSlice]]) -> None:
         try:
-            async with self._write_lock:
-                writer.write(data)
-                await writer.drain()
+            for channel, data in pieces:
+                writer = self._writer_for(channel)
+                if writer is not None:  # no event connection (yet): events are dropped
+                    assert not isinstance(data, FileSlice)
+                    writer.write(data)
         except (OSError, RuntimeError) as exc:
-            err = _map_error(exc, f"{self.name} {channel.value} write")
-            await self._fail(err)
-            raise err from None
+            raise self._broken_by(exc) from None
+
+    async def _drain(
+        self, pieces: Sequence[tuple[Channel, bytes | memoryview | FileSlice]]
+    ) -> None:
+        try:
+            for channel in {channel for channel, _ in pieces}:
+                writer = self._writer_for(channel)
+                if writer is not None:
+                    await writer.drain()
+        except (OSError, RuntimeError) as exc:
+            raise self._broken_by(exc) from None
+
+    async def _write_locked(
+        self, pieces: Sequence[tuple[Channel, bytes | memoryview | FileSlice]]
+    ) -> None:
+        async with self._write_lock:
+            if self._error is not None:
+                raise self._error
+            try:
+                for channel, data in pieces:
+                    writer = self._writer_for(channel)
+                    if writer is None:
+                        continue
+                    if isinstance(data, FileSlice):
+                        await writer.drain()
+                        await asyncio.get_running_loop().sendfile(
+                            writer.transport,
+                            data.file,  # type: ignore[arg-type]
+                            data.offset,
+                            data.length,
+                        )
+                    else:
+                        writer.write(data)
+                        await writer.drain()
+            except (OSError, RuntimeError) as exc:
+                raise self._broken_by(exc) from None
+
+    def _broken_by(self, exc: BaseException) -> TransportError:
+        err = _map_error(exc, f"{self.name} write")
+        if self._error is None:
+            self._error = err
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(err)
+        return err
 
     async def aclose(self) -> None:
         """Close both connections and stop the reader tasks. Idempotent; never raises."""
@@ -240,6 +311,12 @@ class PtpIpLink:
         for task in self._tasks:
             with contextlib.suppress(BaseException):
                 await task
+
+
+def _consume_exception(task: asyncio.Future[None]) -> None:
+    # a shielded write whose caller was cancelled: its error is already sticky on the link
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +344,7 @@ async def open_ptpip_link(
     """
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port)
+            reader, writer = await asyncio.open_connection(host, port, limit=STREAM_LIMIT)
     except (OSError, TimeoutError) as exc:
         raise ConnectError(f"cannot connect to ptpip://{host}:{port}: {exc}") from None
     framer = ptpip.PacketFramer()
@@ -364,7 +441,7 @@ class PtpIpListener:
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> tuple[str, int]:
         """Listen; returns the real (host, port) (port 0 picks a free one)."""
-        self._server = await asyncio.start_server(self._accept, host, port)
+        self._server = await asyncio.start_server(self._accept, host, port, limit=STREAM_LIMIT)
         sockname = self._server.sockets[0].getsockname()
         return str(sockname[0]), int(sockname[1])
 
