@@ -152,7 +152,7 @@ async def test_service_ids_and_infos(runner: TransactionRunner) -> None:
         (METHOD_BEGIN_SYNC, "BeginSync"),
         (METHOD_END_SYNC, "EndSync"),
     }
-    assert [(f.code, f.guid) for f in contacts.formats][0] == (0xBB83, FORMAT_VCARD3)
+    assert (contacts.formats[0].code, contacts.formats[0].guid) == (0xBB83, FORMAT_VCARD3)
     assert (EventCode.METHOD_COMPLETE, EVENT_METHOD_COMPLETE) in {
         (e.code, e.guid) for e in contacts.events
     }

@@ -190,9 +190,9 @@ class MethodObjects:
     ) -> None:
         obj.results = results or {}
         obj.code = code
+        self._broadcast(EventCode.METHOD_COMPLETE, (obj.handle, code, obj.service.service_id))
         if self.on_complete is not None:
             self.on_complete(obj)
-        self._broadcast(EventCode.METHOD_COMPLETE, (obj.handle, code, obj.service.service_id))
 
     def delete(self, handle: int) -> bool:
         """Forget method object ``handle``, cancelling its method if it still runs. False if
