@@ -39,7 +39,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openwpd.client.events import DeviceEvent, EventHub, EventStream
 from openwpd.client.policy import DevicePolicy, Quirks
@@ -71,6 +71,7 @@ CLOSE_TIMEOUT = 2.0
 SESSION_ID = 1
 
 LinkFactory = Callable[[], Awaitable[Link]]
+T = TypeVar("T")
 
 
 class Connection:
@@ -338,6 +339,34 @@ class OpScope:
             self.check()
             yield
 
+    async def protected(
+        self, step: Callable[[OpScope], Awaitable[T]]
+    ) -> tuple[T, BaseException | None]:
+        """Run ``step`` so that no cancel interrupts it, for transactions whose outcome the
+        client must learn (creating an object: a create cancelled on the wire may still have
+        happened, and then nobody would know the new handle to delete it).
+
+        ``step`` gets a :class:`ProtectedScope` (same session generation, its own place in the
+        queue, invisible to ``handle.cancel()``) and runs in a task of its own. Returns its
+        result and, when the operation was cancelled meanwhile, the exception to raise once the
+        caller has undone the step (CancelledError for a task cancel, Cancelled for
+        ``handle.cancel()``); the caller must raise it. If ``step`` fails, its error propagates
+        (CancelledError instead when the task was cancelled meanwhile).
+        """
+        task = asyncio.ensure_future(step(ProtectedScope(self)))
+        interrupted: BaseException | None = None
+        while not task.done():
+            try:
+                await asyncio.wait([task])
+            except asyncio.CancelledError:
+                interrupted = asyncio.CancelledError()
+        if task.exception() is not None and isinstance(interrupted, asyncio.CancelledError):
+            raise interrupted
+        result = task.result()
+        if interrupted is None and self.handle._epoch != self.epoch:
+            interrupted = Cancelled()
+        return result, interrupted
+
     async def run(
         self,
         code: int,
@@ -372,6 +401,22 @@ class OpScope:
         if check and result.code != ResponseCode.OK:
             raise ResponseError(result.code, params=result.params)
         return result
+
+
+class ProtectedScope(OpScope):
+    """The scope of a step no cancel may interrupt (see :meth:`OpScope.protected`), also used
+    for clean-up steps of a failed or cancelled operation: it ignores the handle's cancel (the
+    step must run *because* of it) but not a session reset, and queues under an owner of its
+    own, so ``handle.cancel()`` neither fails its turn nor cancels its transaction."""
+
+    def __init__(self, op: OpScope) -> None:
+        super().__init__(op.handle)
+        self.generation = op.generation
+        self.owner = ("protected", op.handle)
+        self.track = False
+
+    def check(self) -> None:
+        self.conn._check_usable(self.generation)
 
 
 async def open_session(
@@ -452,4 +497,11 @@ async def open_connection(
         await conn.aclose()
 
 
-__all__ = ["Connection", "OpScope", "open_connection", "open_session", "wait_quietly"]
+__all__ = [
+    "Connection",
+    "OpScope",
+    "ProtectedScope",
+    "open_connection",
+    "open_session",
+    "wait_quietly",
+]

@@ -264,11 +264,16 @@ class Handle:
         """A fresh :class:`Entry` for an object handle, an entry (re-read) or a path."""
         if isinstance(target, str):
             return await self._object(target)
-        handle = target.handle if isinstance(target, Entry) else target
-        path = target.path if isinstance(target, Entry) else None
-        op = self._op()
+        entry = await self._entry_in(
+            self._op(), target.handle if isinstance(target, Entry) else target
+        )
+        if isinstance(target, Entry) and target.path:
+            return _with_path(entry, f"{target.path.rsplit('/', 1)[0]}/{entry.name}")
+        return entry
+
+    async def _entry_in(self, op: OpScope, handle: int) -> Entry:
         info = ObjectInfo.from_bytes((await op.run(_O.GET_OBJECT_INFO, (handle,))).data)
-        entry = entry_from_info(handle, info, path)
+        entry = entry_from_info(handle, info)
         if info.size_is_clamped:
             size = await listing.object_size(op, handle)
             if size is not None:
@@ -356,10 +361,21 @@ class Handle:
             handle = await transfer.upload(
                 op, src, size, storage_id, parent_handle, name, mtime=mtime, progress=progress
             )
-        return await self._entry_at(handle, parent_path)
+        return await self._created(op, handle, parent_path)
 
-    async def _entry_at(self, handle: int, parent_path: str | None) -> Entry:
-        entry = await self.entry(handle)
+    async def _created(self, op: OpScope, handle: int, parent_path: str | None) -> Entry:
+        """The entry of an object the operation just created; if reading it fails or is
+        cancelled, the caller sees a failed operation, so the object must not stay behind."""
+        try:
+            return await self._entry_at(handle, parent_path, op)
+        except BaseException:
+            await transfer.delete_quietly(op, handle)
+            raise
+
+    async def _entry_at(
+        self, handle: int, parent_path: str | None, op: OpScope | None = None
+    ) -> Entry:
+        entry = await self._entry_in(op or self._op(), handle)
         if parent_path is None:
             return entry
         return _with_path(entry, f"{parent_path}/{entry.name}")
@@ -375,11 +391,15 @@ class Handle:
         """Create a folder ``name`` in ``parent``; returns its entry."""
         storage_id, parent_handle, parent_path = await self._parent(parent)
         op = self._op()
-        async with op.turn():
-            handle = await transfer.create_object(
-                op, storage_id, parent_handle, name, size=0, mtime=None, is_folder=True
-            )
-        return await self._entry_at(handle, parent_path)
+
+        async def create(scope: OpScope) -> int:
+            async with scope.turn():
+                return await transfer.create_object(
+                    scope, storage_id, parent_handle, name, size=0, mtime=None, is_folder=True
+                )
+
+        handle = await _undo_if_cancelled(op, await op.protected(create))
+        return await self._created(op, handle, parent_path)
 
     async def delete(self, target: ObjectRef) -> None:
         """Delete an object (a folder with everything in it)."""
@@ -399,10 +419,16 @@ class Handle:
         """Copy an object into ``parent``; returns the copy's entry."""
         entry = await self._object(target)
         storage_id, parent_handle, parent_path = await self._parent(parent)
-        res = await self._op().run(
-            _O.COPY_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
-        )
-        return await self._entry_at(res.params[0], parent_path)
+        op = self._op()
+
+        async def copy(scope: OpScope) -> int:
+            res = await scope.run(
+                _O.COPY_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+            )
+            return res.params[0]
+
+        handle = await _undo_if_cancelled(op, await op.protected(copy))
+        return await self._created(op, handle, parent_path)
 
     async def rename(self, target: ObjectRef, new_name: str) -> Entry:
         """Rename an object (SetObjectPropValue of ObjectFileName); returns its new entry."""
@@ -518,6 +544,16 @@ class Handle:
             raise LocalProtocolError("an operation has at most 5 parameters")
         res = await self._op().run(operation, tuple(params), data=data, check=False)
         return ExecuteResult(res.code, res.params, res.data)
+
+
+async def _undo_if_cancelled(op: OpScope, outcome: tuple[int, BaseException | None]) -> int:
+    """After a protected step that created object ``outcome[0]``: if the operation was
+    cancelled meanwhile, delete the object and raise the cancel; else return the handle."""
+    handle, interrupted = outcome
+    if interrupted is not None:
+        await transfer.delete_quietly(op, handle)
+        raise interrupted
+    return handle
 
 
 def _with_size(entry: Entry, size: int) -> Entry:

@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from openwpd.client.connection import OpScope, wait_quietly
+from openwpd.client.connection import OpScope, ProtectedScope, wait_quietly
 from openwpd.client.entries import Entry
 from openwpd.protocol._buffer import Writer
 from openwpd.protocol.codes import (
@@ -293,28 +293,44 @@ async def upload(
     editing = False
     try:
         if op.conn.policy.windowed_upload:
-            async with op.turn():
-                handle = await create_object(op, storage_id, parent, name, size=0, mtime=mtime)
+
+            async def create_empty(scope: OpScope) -> int:
+                async with scope.turn():
+                    return await create_object(scope, storage_id, parent, name, size=0, mtime=mtime)
+
+            created, interrupted = await op.protected(create_empty)
+            handle = created
+            if interrupted is not None:
+                raise interrupted
             if size:
-                await op.run(_O.BEGIN_EDIT_OBJECT, (handle,))
+                # a BeginEditObject cancelled on the wire may still have opened the edit
                 editing = True
+                await op.run(_O.BEGIN_EDIT_OBJECT, (created,))
                 window = op.conn.policy.window
                 position = 0
                 while position < size:
                     n = min(window, size - position)
                     await op.run(
                         _O.SEND_PARTIAL_OBJECT,
-                        (handle, position & 0xFFFFFFFF, position >> 32, n),
+                        (created, position & 0xFFFFFFFF, position >> 32, n),
                         data=counted(_chunks(src, n)),
                         data_length=n,
                     )
                     position += n
                 editing = False
-                await op.run(_O.END_EDIT_OBJECT, (handle,))
-                await _set_date_modified(op, handle, mtime)
+                await op.run(_O.END_EDIT_OBJECT, (created,))
+                await _set_date_modified(op, created, mtime)
         else:
+
+            async def create(scope: OpScope) -> int:
+                return await create_object(scope, storage_id, parent, name, size=size, mtime=mtime)
+
             async with op.turn():
-                handle = await create_object(op, storage_id, parent, name, size=size, mtime=mtime)
+                # the turn is ours: SendObject must directly follow the object's creation
+                created, interrupted = await op.protected(create)
+                handle = created
+                if interrupted is not None:
+                    raise interrupted
                 if size:
                     await op.run_held(
                         _O.SEND_OBJECT, (), data=counted(_chunks(src, size)), data_length=size
@@ -325,7 +341,7 @@ async def upload(
         raise
     if progress is not None and size == 0:
         progress(0, 0)
-    return handle
+    return created
 
 
 async def _set_date_modified(op: OpScope, handle: int, mtime: datetime | None) -> None:
@@ -357,7 +373,7 @@ async def delete_quietly(op: OpScope, handle: int, *, end_edit: bool = False) ->
     ended first (committing a partial copy that is deleted right after) rather than left open on
     the device, where it would hold the object and a copy of its data. An edit the device
     already aborted makes EndEditObject fail, which is fine."""
-    cleanup = CleanupScope(op)
+    cleanup = ProtectedScope(op)
 
     async def run() -> None:
         try:
@@ -373,24 +389,7 @@ async def delete_quietly(op: OpScope, handle: int, *, end_edit: bool = False) ->
     await wait_quietly(asyncio.ensure_future(run()))
 
 
-class CleanupScope(OpScope):
-    """An operation scope for clean-up steps of an operation that failed or was cancelled: it
-    ignores the handle's cancel (the step must run *because* of it) but not a session reset. It
-    queues under an owner of its own, so the handle's cancel neither fails its turn nor cancels
-    its transaction."""
-
-    def __init__(self, op: OpScope) -> None:
-        super().__init__(op.handle)
-        self.generation = op.generation
-        self.owner = ("cleanup", op.handle)
-        self.track = False
-
-    def check(self) -> None:
-        self.conn._check_usable(self.generation)
-
-
 __all__ = [
-    "CleanupScope",
     "Progress",
     "create_object",
     "delete_quietly",
