@@ -25,9 +25,13 @@ _I64 = struct.Struct("<q")
 class Reader:
     """Reads little-endian values from a bytes-like object, front to back."""
 
-    __slots__ = ("_data", "_end", "_pos")
+    __slots__ = ("_data", "_end", "_pos", "strict_strings")
 
-    def __init__(self, data: bytes | bytearray | memoryview, start: int = 0) -> None:
+    def __init__(
+        self, data: bytes | bytearray | memoryview, start: int = 0, *, strict_strings: bool = False
+    ) -> None:
+        #: PTP strings read through this reader must be clean (see datatypes.read_string)
+        self.strict_strings = strict_strings
         self._data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
         self._pos = start
         self._end = len(self._data)

@@ -119,11 +119,24 @@ def read_string(reader: Reader) -> str:
     Count 0 is ``""``; the text ends at the first NUL unit (so gphoto's ``01 00 00`` is ``""``
     too); a string whose last unit is not NUL is accepted as it stands; lone surrogates are
     decoded as U+FFFD. Raises :class:`RemoteProtocolError` if the units are truncated.
+
+    A reader created with ``strict_strings=True`` (what a device uses for names it will act on)
+    instead rejects, with RemoteProtocolError, a lone surrogate and text after an early NUL:
+    silently renaming what the peer asked for would be worse than refusing it.
     """
     count = reader.u8("string length")
     if count == 0:
         return ""
     raw = reader.read_bytes(2 * count, "string characters")
+    if reader.strict_strings:
+        try:
+            text = raw.decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise RemoteProtocolError("string contains a lone surrogate") from None
+        body = text.rstrip("\x00")
+        if "\x00" in body:
+            raise RemoteProtocolError("string contains an embedded NUL")
+        return body
     text = raw.decode("utf-16-le", errors="replace")
     nul = text.find("\x00")
     return text if nul < 0 else text[:nul]

@@ -27,12 +27,16 @@ class Dataset:
         raise NotImplementedError
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
+    def from_bytes(
+        cls, data: bytes | bytearray | memoryview, *, strict_strings: bool = False
+    ) -> Self:
         """Parse a dataset from ``data`` (trailing bytes are ignored).
 
         Raises :class:`~openwpd.protocol.errors.RemoteProtocolError` if ``data`` is malformed.
+        ``strict_strings``: also reject strings with a lone surrogate or an embedded NUL (a
+        device parsing names it will create uses this).
         """
-        return cls.parse(Reader(data))
+        return cls.parse(Reader(data, strict_strings=strict_strings))
 
     def to_bytes(self) -> bytes:
         """The wire form. Raises :class:`~openwpd.protocol.errors.LocalProtocolError` if a

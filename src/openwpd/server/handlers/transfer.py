@@ -59,7 +59,7 @@ PENDING = "pending-upload"
 async def send_object_info(ctx: OperationContext) -> Reply:
     data = await ctx.receive_data(limit=1 << 20)
     try:
-        info = ObjectInfo.from_bytes(data)
+        info = ObjectInfo.from_bytes(data, strict_strings=True)
     except RemoteProtocolError as exc:
         raise MtpError(ResponseCode.INVALID_DATASET, str(exc)) from None
     if not info.filename:
