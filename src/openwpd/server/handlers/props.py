@@ -58,6 +58,10 @@ from openwpd.server.objprops import (
 )
 from openwpd.server.registry import handles
 from openwpd.server.store import ROOT, InvalidNameError, StoredObject, StoreError
+from openwpd.server.store.names import validate_name
+
+#: A checked new value: a file name or a modification time.
+_NewValue = str | datetime
 
 #: Objects encoded between two yields to the event loop (other sessions, cancels).
 YIELD_EVERY = 4096
@@ -101,7 +105,7 @@ async def set_object_prop_value(ctx: OperationContext) -> None:
     data = await ctx.receive_data(limit=MAX_VALUE_BYTES)
     obj = ctx.device.store.get(ctx.p(1))
     spec = _writable(lookup(ctx.p(2)))
-    _apply(ctx, obj, spec, decode_value(spec, data))
+    _apply(ctx, obj, spec, _checked(ctx, obj, spec, decode_value(spec, data)))
 
 
 def _writable(spec: PropSpec) -> PropSpec:
@@ -110,19 +114,31 @@ def _writable(spec: PropSpec) -> PropSpec:
     return spec
 
 
-def _apply(ctx: OperationContext, obj: StoredObject, spec: PropSpec, value: Value) -> None:
-    """Set one writable property (value already of the property's type) and announce it."""
-    store = ctx.device.store
-    if store.storage(obj.storage_id).read_only:
+def _checked(ctx: OperationContext, obj: StoredObject, spec: PropSpec, value: Value) -> _NewValue:
+    """Check a new value (of the property's wire type) before anything changes: the storage
+    must be writable, a name acceptable to the store, a date a DateTime."""
+    if ctx.device.store.storage(obj.storage_id).read_only:
         raise MtpError(ResponseCode.STORE_READ_ONLY)
     assert isinstance(value, str)  # both writable properties are strings
     if spec.code == ObjectPropCode.OBJECT_FILE_NAME:
         try:
-            new = store.rename(obj.handle, value)
+            validate_name(value)
         except InvalidNameError as exc:
             raise MtpError(ResponseCode.INVALID_OBJECT_PROP_VALUE, str(exc)) from None
+        return value
+    return _parse_date(value)
+
+
+def _apply(ctx: OperationContext, obj: StoredObject, spec: PropSpec, value: _NewValue) -> None:
+    """Set one checked value and announce the change."""
+    store = ctx.device.store
+    if isinstance(value, str):
+        try:
+            new = store.rename(obj.handle, value)
+        except InvalidNameError as exc:  # e.g. too long for this file system
+            raise MtpError(ResponseCode.INVALID_OBJECT_PROP_VALUE, str(exc)) from None
     else:
-        new = store.set_mtime(obj.handle, _parse_date(value))
+        new = store.set_mtime(obj.handle, value)
     if new != obj:
         ctx.device.broadcast(EventCode.OBJECT_PROP_CHANGED, (obj.handle, spec.code))
 
@@ -214,7 +230,7 @@ async def get_object_prop_list(ctx: OperationContext) -> None:
 async def set_object_prop_list(ctx: OperationContext) -> None:
     data = await ctx.receive_data()
     store = ctx.device.store
-    checked: list[tuple[int, StoredObject, PropSpec, Value]] = []
+    checked: list[tuple[int, StoredObject, PropSpec, _NewValue]] = []
     index = 0
     try:
         for element in iter_incoming_prop_list(data):
@@ -223,7 +239,7 @@ async def set_object_prop_list(ctx: OperationContext) -> None:
             spec = _writable(lookup(element.code))
             if element.datatype != spec.datatype:
                 raise MtpError(ResponseCode.INVALID_OBJECT_PROP_FORMAT, "wrong data type")
-            checked.append((index, obj, spec, element.value))
+            checked.append((index, obj, spec, _checked(ctx, obj, spec, element.value)))
         for index, obj, spec, value in checked:  # noqa: B007 - index names the failure
             # an earlier element may have changed the object: use the current snapshot
             _apply(ctx, store.get(obj.handle), spec, value)
