@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-
 from client_support import TrapLink, open_trap_link, tree
+
 from openwpd import Cancelled
 from openwpd.client import Connection, Entry, Handle, Quirks, open_connection
 from openwpd.client.policy import EDIT_OPERATIONS
@@ -53,7 +53,9 @@ async def _sweep(
         task = asyncio.ensure_future(operation())
         pending: list[asyncio.Future[None]] = []
 
-        def fire(task: asyncio.Future[object] = task) -> None:
+        def fire(
+            task: asyncio.Future[object] = task, pending: list[asyncio.Future[None]] = pending
+        ) -> None:
             if targeted:
                 task.cancel()
             else:
@@ -170,5 +172,5 @@ async def test_cancel_listing_at_every_point(trap: TrapLink, served: Path) -> No
         async def check(cancelled: bool) -> None:
             assert len(tree(served)) == 2000
 
-        points, cancelled = await _sweep(trap, conn, h, operation, check, targeted=False)
+        _points, cancelled = await _sweep(trap, conn, h, operation, check, targeted=False)
         assert cancelled >= 3
