@@ -388,9 +388,14 @@ async def test_read_only_storage_refuses_every_write(
                 (old, ObjectPropCode.OBJECT_FILE_NAME),
                 ptp_string(u16le("renamed.txt") + b"\x00\x00"),
             )
-        for code in (OperationCode.TRUNCATE_OBJECT, OperationCode.BEGIN_EDIT_OBJECT):
-            if code in supported:
-                await refused(code, (old, 0, 0))
+        if OperationCode.BEGIN_EDIT_OBJECT in supported:
+            # Android edits: the refusal comes at BeginEditObject; without an open edit,
+            # SendPartialObject and TruncateObject must fail too and change nothing
+            await refused(OperationCode.BEGIN_EDIT_OBJECT, (old,))
+            res = await runner.transact(OperationCode.SEND_PARTIAL_OBJECT, (old, 0, 0), data=b"zz")
+            assert res.code != ResponseCode.OK
+            res = await runner.transact(OperationCode.TRUNCATE_OBJECT, (old, 0, 0))
+            assert res.code != ResponseCode.OK
         assert tree(archive) == before_archive
         assert tree(served) == before_served
         # reading from it and copying out of it are fine
