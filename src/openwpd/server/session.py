@@ -65,6 +65,8 @@ class DeviceSession:
         link.on_cancel = self._on_cancel
         self._handler: asyncio.Task[Reply | None] | None = None
         self._cancelled_tid: int | None = None
+        #: Cancels that arrived while idle: the operation they name may still be queued
+        self._early_cancels: set[int] = set()
         self._events: asyncio.Queue[Event] = asyncio.Queue(EVENT_QUEUE_DEPTH)
         #: per-session state the handlers keep between operations (edit sessions...)
         self.state: dict[str, object] = {}
@@ -112,6 +114,11 @@ class DeviceSession:
         """Called by the link the moment a Cancel packet arrives (either connection)."""
         if self.machine.state in (State.CLOSED, State.ERROR):
             return
+        if self.machine.state is State.IDLE:
+            # The operation it names may not have left the link's queue yet (a Cancel right
+            # behind the request, or one on the event connection overtaking it): _transact
+            # checks this set before running the handler.
+            self._early_cancels.add(tid)
         try:
             events: list[MachineEvent] = self.machine.receive(CancelTransaction(tid), self.now())
         except RemoteProtocolError:  # pragma: no cover - a cancel is legal in every live state
@@ -126,6 +133,13 @@ class DeviceSession:
         if op.code != OperationCode.SEND_OBJECT:
             # SendObject must directly follow its SendObjectInfo (Android, §3.3)
             self.drop_pending_upload()
+        early_cancel = op.tid in self._early_cancels
+        self._early_cancels.clear()
+        if early_cancel:
+            self.drop_pending_upload()
+            self.machine.receive(CancelTransaction(op.tid), self.now())
+            await self._finish_cancel()
+            return
         if self.device.verbose:
             log.info(
                 "%s: %s %s",
