@@ -216,7 +216,8 @@ async def test_the_session_cleanup_hook(
 ) -> None:
     dev = device[0]
     (tree / "g.bin").write_bytes(b"g")
-    h, g = handle_of(dev, "f.bin"), handle_of(dev, "g.bin")
+    (tree / "o.bin").write_bytes(b"o")
+    h, g, o = handle_of(dev, "f.bin"), handle_of(dev, "g.bin"), handle_of(dev, "o.bin")
     await begin(runner, h)
     (session,) = dev.sessions
     callbacks = session.state[edits.CLEANUP_KEY]
@@ -224,8 +225,15 @@ async def test_the_session_cleanup_hook(
     await begin(runner, g)
     assert len(callbacks) == 1  # registered once per session
     assert len(temp_files(tree)) == 2
-    for callback in callbacks:
-        callback()  # what the session does when it closes or ends
+    other = await connect(device[1])  # another session's edit is not touched
+    try:
+        await begin(other, o)
+        for callback in callbacks:
+            callback()  # what the session does when it closes or ends
+        assert len(temp_files(tree)) == 1
+        assert (await other.transact(OP.END_EDIT_OBJECT, (o,))).code == RC.OK
+    finally:
+        await other.aclose()
     assert temp_files(tree) == []
     assert (await runner.transact(OP.END_EDIT_OBJECT, (h,))).code == RC.GENERAL_ERROR
     assert (tree / "f.bin").read_bytes() == ORIGINAL

@@ -384,6 +384,7 @@ def test_block_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         blocks = [encoder.block(o) for o in objs]
         assert len(encoder._cache) <= 20
         assert [encoder.block(o) for o in objs] == blocks  # rebuilt identically
+        assert encoder.block(objs[-1]) is encoder.block(objs[-1])  # a cache hit
         assert objprops.encode_block(objs[0], objprops.ALL_PROPS) == blocks[0]
 
 
@@ -394,3 +395,36 @@ def test_prop_list_count_overflow() -> None:
         objprops.prop_list_count(2**32, objprops.ALL_PROPS)
     assert exc.value.code == RC.GENERAL_ERROR
     assert objprops.prop_list_count(3, objprops.LISTING_PROPS) == (24).to_bytes(4, "little")
+
+
+def test_encoding_helpers() -> None:
+    assert objprops.encode_string("") == b"\x00"
+    assert objprops.encode_string("ab") == b"\x03a\x00b\x00\x00\x00"
+    long = objprops.encode_string("x" * 300)  # cut to what a PTP string holds
+    assert long[0] == 255
+    assert len(long) == 1 + 2 * 255
+    assert list(objprops.chunked([b"ab", b"cd", b"e"], 2)) == [b"ab", b"cd", b"e"]
+    assert list(objprops.chunked([b"ab", b"cd"], 3)) == [b"abcd"]
+    assert list(objprops.chunked([], 3)) == []
+    size = objprops.PROPS[P.OBJECT_SIZE]
+    assert objprops.decode_value(size, (5).to_bytes(8, "little")) == 5
+
+
+async def test_an_unreadable_subfolder_is_skipped(
+    dev: Dev, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openwpd.protocol.codes import ResponseCode as Code
+    from openwpd.server.store import StoreError
+
+    device, runner, _ = dev
+    sub = handle_at(device, "Phone/DCIM/sub")
+    real_children = device.store.children
+
+    def children(storage_id: int, parent: int = ALL, format: int = 0) -> list:  # type: ignore[type-arg]
+        if parent == sub:
+            raise StoreError(Code.ACCESS_DENIED, "unreadable")
+        return real_children(storage_id, parent, format)
+
+    monkeypatch.setattr(device.store, "children", children)
+    objs = by_object(await get_list(runner, handle_at(device, "Phone/DCIM"), depth=ALL))
+    assert labels(device, objs) == ["Phone/DCIM/sub", "Phone/DCIM/x.jpg"]

@@ -184,6 +184,7 @@ async def test_send_file(
         element(0, P.OBJECT_FORMAT, U16, struct.pack("<H", 0x3000)),
         element(0, P.NAME, STR, wire_str("a title")),  # ignored
         element(0, P.ARTIST, STR, wire_str("someone")),  # not supported: ignored
+        date_el(0, ""),  # unknown: ignored
         name_el(0, "new.bin"),
         date_el(0, "20200102T030405"),
         element(0, P.OBJECT_SIZE, U64, struct.pack("<Q", 10)),
