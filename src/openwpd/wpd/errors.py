@@ -18,6 +18,7 @@ carries.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -196,7 +197,7 @@ def wpd_error_from(exc: BaseException) -> WpdError:
     """The :class:`WpdError` a failure of a lower layer surfaces as (see the module docstring)."""
     if isinstance(exc, WpdError):
         return exc
-    if isinstance(exc, Cancelled | asyncio.CancelledError):
+    if isinstance(exc, Cancelled | asyncio.CancelledError | concurrent.futures.CancelledError):
         return WpdError(HRESULT_CANCELLED, "the operation was cancelled")
     if isinstance(exc, ResponseError):
         return WpdError(hresult_for_response(exc.code), str(exc))
