@@ -1,0 +1,150 @@
+"""Device paths for the commands: looking things up, listing folders, walking trees.
+
+A device path is ``/<storage description>/<folder>/<file>``; ``/`` alone means "every storage".
+Listings are collected before anything else is asked of the handle: the client streams a listing
+inside the handle's turn, so a nested operation must wait until the listing is finished.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from openwpd.cli._core import CliError, ExitCode
+from openwpd.client import Entry, Handle, Storage
+from openwpd.protocol.codes import ResponseCode
+from openwpd.protocol.errors import LocalProtocolError, ResponseError
+
+Node = Entry | Storage
+
+_MISSING = (
+    ResponseCode.INVALID_OBJECT_HANDLE,
+    ResponseCode.INVALID_STORAGE_ID,
+    ResponseCode.INVALID_PARENT_OBJECT,
+)
+
+
+def normalize(path: str) -> str:
+    """``"Phone//DCIM/"`` -> ``"/Phone/DCIM"``; ``""`` and ``"/"`` -> ``"/"``. ``.`` and ``..``
+    components are resolved textually."""
+    # normpath keeps a leading "//" (POSIX leaves its meaning open): strip every leading slash
+    return "/" + posixpath.normpath("/" + path.strip()).lstrip("/")
+
+
+def split(path: str) -> tuple[str, str]:
+    """(parent path, name) of a normalized path below a storage."""
+    parent, name = posixpath.split(path)
+    return parent, name
+
+
+def node_path(node: Node) -> str:
+    return node.path if isinstance(node, Storage) else (node.path or f"/?/{node.name}")
+
+
+def node_name(node: Node) -> str:
+    return node.description if isinstance(node, Storage) else node.name
+
+
+def is_folder(node: Node) -> bool:
+    return isinstance(node, Storage) or node.is_folder
+
+
+async def lookup(handle: Handle, path: str) -> Node:
+    """The object (or storage) at ``path``; raises CliError NOT_FOUND when it does not exist."""
+    path = normalize(path)
+    if path == "/":
+        raise CliError("/ is not a file or folder (name a storage: /<storage>/...)", ExitCode.USAGE)
+    try:
+        return await handle.resolve(path)
+    except ResponseError as exc:
+        if exc.code in _MISSING:
+            raise CliError(
+                f"no such file or folder on the device: {path}",
+                ExitCode.NOT_FOUND,
+                hint="`wpd ls` shows what is there",
+            ) from None
+        raise
+    except LocalProtocolError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+
+
+async def try_lookup(handle: Handle, path: str) -> Node | None:
+    """Like :func:`lookup`, None when nothing is at ``path``."""
+    try:
+        return await lookup(handle, path)
+    except CliError as exc:
+        if exc.exit_code == ExitCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def children(handle: Handle, parent: Node) -> list[Entry]:
+    """The children of a folder or storage, sorted by name (folders and files mixed)."""
+    found: list[Entry] = []
+    async with aclosing(handle.list(parent)) as listing:
+        async for entry in listing:
+            found.append(entry)
+    found.sort(key=lambda e: e.name)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Walked:
+    """One object met by :func:`walk`: its entry and its path relative to the walk's root."""
+
+    entry: Entry
+    relative: str
+    depth: int
+
+
+async def walk(handle: Handle, root: Node) -> list[Walked]:
+    """Every object below ``root``, depth first, parents before their children."""
+    result: list[Walked] = []
+
+    async def visit(node: Node, prefix: str, depth: int) -> None:
+        for child in await children(handle, node):
+            rel = f"{prefix}{child.name}"
+            result.append(Walked(child, rel, depth))
+            if child.is_folder:
+                await visit(child, rel + "/", depth + 1)
+
+    await visit(root, "", 0)
+    return result
+
+
+async def ensure_folder(handle: Handle, path: str, *, parents: bool) -> Node:
+    """The folder at ``path``, created if missing (with its missing parents when ``parents``).
+    Raises CliError when something that is not a folder is in the way."""
+    path = normalize(path)
+    node = await try_lookup(handle, path)
+    if node is not None:
+        if not is_folder(node):
+            raise CliError(f"{path} exists and is not a folder", ExitCode.FAILED)
+        return node
+    parent_path, name = split(path)
+    if parent_path == "/":
+        raise CliError(f"no storage called {name!r}", ExitCode.NOT_FOUND, hint="`wpd storages`")
+    if parents:
+        parent = await ensure_folder(handle, parent_path, parents=True)
+    else:
+        parent = await lookup(handle, parent_path)
+        if not is_folder(parent):
+            raise CliError(f"{parent_path} is not a folder", ExitCode.FAILED)
+    return await handle.mkdir(parent, name)
+
+
+__all__ = [
+    "Node",
+    "Walked",
+    "children",
+    "ensure_folder",
+    "is_folder",
+    "lookup",
+    "node_name",
+    "node_path",
+    "normalize",
+    "split",
+    "try_lookup",
+    "walk",
+]
