@@ -239,13 +239,16 @@ def check_format(fmt: int) -> ObjectFormatCode:
         ) from None
 
 
+_KNOWN_CODES = frozenset(ObjectPropCode)
+
+
 def lookup(code: int) -> PropSpec:
     """The supported property ``code``. Raises MtpError: INVALID_OBJECT_PROP_CODE for a code
     that is no MTP object property, OBJECT_PROP_NOT_SUPPORTED for one we do not serve."""
     spec = PROPS.get(code)
     if spec is not None:
         return spec
-    if code in ObjectPropCode._value2member_map_:
+    if code in _KNOWN_CODES:
         raise MtpError(ResponseCode.OBJECT_PROP_NOT_SUPPORTED, f"0x{code:04X} not supported")
     raise MtpError(ResponseCode.INVALID_OBJECT_PROP_CODE, f"0x{code:04X} is no object property")
 
