@@ -54,6 +54,7 @@ from openwpd.protocol.messages import (
     MachineEvent,
     Message,
     Operation,
+    RequestDeviceStatus,
     ResponseReceived,
     SendCancel,
     StartData,
@@ -240,7 +241,7 @@ class TransactionRunner:
             else:
                 events = self.machine.receive(msg, self.now())
             events = self._dispatch_events(events)
-            await self._do_actions()
+            events += await self._do_actions()
             if events:
                 return events
 
@@ -255,30 +256,43 @@ class TransactionRunner:
                 rest.append(event)
         return rest
 
-    async def _do_actions(self) -> None:
+    async def _do_actions(self) -> list[MachineEvent]:
+        """Carry out the machine's actions; returns what it made of them (over USB, the device
+        status it asked for can move the cancel flow on, or fail it)."""
+        events: list[MachineEvent] = []
         for action in self.machine.pending_actions():
             if isinstance(action, SendCancel):
                 await self.link.send_cancel(action)
+            elif isinstance(action, RequestDeviceStatus):
+                code = await _device_status(self.link)
+                events += self.machine.receive_device_status(code, self.now())
+        return events
 
     async def _cancel_on_wire(self) -> None:
         """Carry out the machine's cancel flow for the transaction in flight (shielded)."""
         try:
             self.machine.cancel(self.now())
-            await self._do_actions()
-            while self.machine.state is State.CANCELLING:
-                for event in await self._next_events():
+            events = await self._do_actions()
+            while True:
+                for event in events:
                     if isinstance(event, CancelFailed):
                         raise SessionReset(
                             f"{self.link.name}: the device did not recover from a cancel"
                         )
                     if isinstance(event, TransactionCancelled):
                         return
+                if self.machine.state is not State.CANCELLING:
+                    break
+                events = await self._next_events()
+            if self.machine.state is State.MUST_RESET:
+                raise SessionReset(f"{self.link.name}: the device did not recover from a cancel")
         except OpenWpdError as exc:
             self._break(
                 exc
                 if isinstance(exc, SessionReset)
                 else SessionReset(f"{self.link.name}: the link failed while cancelling: {exc}")
             )
+            await _recover(self.link)
 
     def _break(self, exc: OpenWpdError) -> None:
         if self._broken is None:
@@ -297,6 +311,24 @@ class TransactionRunner:
         """Close the link (always)."""
         self.machine.close()
         await self.link.aclose()
+
+
+async def _device_status(link: Link) -> int:
+    """USB Get Device Status through a link that offers it (UsbLink.request_device_status)."""
+    request = getattr(link, "request_device_status", None)
+    if request is None:
+        raise LocalProtocolError(f"{link.name}: this link cannot ask for the device status")
+    return int(await request())
+
+
+async def _recover(link: Link) -> None:
+    """Before SessionReset: let a link that can (USB: Device Reset, then a port reset) bring the
+    device back to idle so that a new session can start. Best effort; failures are sticky on
+    the link and surface at the next open."""
+    recover = getattr(link, "recover", None)
+    if recover is not None:
+        with contextlib.suppress(OpenWpdError):
+            await recover()
 
 
 class TransactionTimeout(Exception):
