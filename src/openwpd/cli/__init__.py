@@ -23,10 +23,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import device, files, serve, tour
+    from openwpd.cli import device, files, serve, sync, tour
 
     for command in (*device.COMMANDS, *files.COMMANDS):
         main.add_command(command)
+    main.add_command(sync.sync)
     main.add_command(serve.serve)
     main.add_command(tour.tour)
 

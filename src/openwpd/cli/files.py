@@ -22,6 +22,7 @@ import click
 from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
 from openwpd.cli._output import (
     TransferDisplay,
+    default_mode,
     emit_json,
     entry_dict,
     format_name,
@@ -237,18 +238,10 @@ async def _run_download(h: Handle, plan: _Plan) -> tuple[int, int]:
         for entry, dest in plan.files:
             doing(f"download of {entry.path}")
             done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
-            _default_mode(dest)
+            default_mode(dest)
             display.done_file(done)
             copied += done
     return len(plan.files), copied
-
-
-def _default_mode(path: Path) -> None:
-    """Give a downloaded file the permissions a new file gets here (the client writes through a
-    private temporary file, created 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def _summary(verb: str, files: int, size: int, started: float) -> None:

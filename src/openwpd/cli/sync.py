@@ -1,0 +1,347 @@
+"""``wpd sync``: copy only what is missing or changed, between a device folder and a local one.
+
+Theory of operation
+-------------------
+``wpd sync REMOTE LOCAL`` pulls (device -> here), ``wpd sync --push LOCAL REMOTE`` pushes. Both
+walk the two trees and compare each file by size and modification time (to the second, as MTP
+dates go); a file is copied when it is missing on the other side or differs. Every copy is
+atomic -- a download lands under its name only when complete (the client renames its temporary
+file), an upload that replaces a file goes up under a temporary name first -- so an interrupted
+run (Ctrl-C, a lost link, a kill) leaves complete files and nothing half-written: running the
+same command again copies only the rest. Leftovers of a killed run (the client's ``.openwpd-part``
+files here, our ``.wpd-part`` objects on the device) are removed first.
+
+Each copied file is verified: its size on the other side must equal the source's; with
+``--checksum`` the device's copy is read back and its SHA-256 compared with the local file's.
+A file that does not verify is removed (so the next run copies it again) and the exit code is
+7. Nothing is ever deleted on the destination otherwise (no mirror mode). The command says what
+it did: one line per copied file (``+`` new, ``~`` changed) and a summary (``--json``: data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import click
+
+from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
+from openwpd.cli._output import (
+    TransferDisplay,
+    default_mode,
+    emit_json,
+    human_size,
+    transfer_display,
+)
+from openwpd.cli._remote import Node, children, ensure_folder, is_folder, lookup, normalize, walk
+from openwpd.client import Entry, Handle
+
+#: Names of leftovers from an interrupted run: the client's temporary download files and the
+#: temporary names ``put``/``sync`` upload replacements under.
+LOCAL_PART_SUFFIX = ".openwpd-part"
+REMOTE_PART_SUFFIX = ".wpd-part"
+#: Modification times closer than this are the same (MTP dates have whole seconds).
+MTIME_SLACK = 1.0
+_HASH_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Report:
+    """What a sync did."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: list[str] = field(default_factory=list)
+    bytes: int = 0
+    cleaned: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "bytes": self.bytes,
+            "leftovers_removed": self.cleaned,
+        }
+
+
+def _same(size_a: int, mtime_a: float | None, size_b: int, mtime_b: float | None) -> bool:
+    if size_a != size_b:
+        return False
+    if mtime_a is None or mtime_b is None:
+        return True
+    return abs(int(mtime_a) - int(mtime_b)) <= MTIME_SLACK
+
+
+def _stamp(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _HashSink(io.RawIOBase):
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
+async def _sha256_device(h: Handle, entry: Entry) -> str:
+    sink = _HashSink()
+    await h.download(entry, cast(BinaryIO, sink))
+    return sink.digest.hexdigest()
+
+
+def _say(kind: str, rel: str, as_json: bool) -> None:
+    if not as_json:
+        click.echo(f"{kind} {rel}")
+
+
+# --- pull ---------------------------------------------------------------------------------------
+
+
+async def _pull(
+    h: Handle, remote: str, local: Path, *, checksum: bool, dry_run: bool, as_json: bool
+) -> Report:
+    report = Report()
+    root = await lookup(h, remote)
+    if not is_folder(root):
+        raise CliError(f"{remote} is not a folder", ExitCode.USAGE, hint="wpd get copies a file")
+    if local.exists() and not local.is_dir():
+        raise CliError(f"{local} is not a folder", ExitCode.USAGE)
+    if local.is_dir():
+        for leftover in local.rglob(f".*{LOCAL_PART_SUFFIX}"):
+            if not dry_run:
+                leftover.unlink(missing_ok=True)
+            report.cleaned += 1
+    items = await walk(h, root)
+    todo: list[tuple[Entry, Path, str, bool]] = []
+    for item in items:
+        dest = local.joinpath(*item.relative.split("/"))
+        if item.entry.is_folder:
+            if not dry_run:
+                dest.mkdir(parents=True, exist_ok=True)
+            continue
+        if dest.is_dir():
+            report.failed.append(item.relative)
+            click.echo(f"! {item.relative}: a folder is in the way here", err=True)
+            continue
+        exists = dest.exists()
+        if exists:
+            st = dest.stat()
+            if _same(item.entry.size, _stamp(item.entry.modified), st.st_size, st.st_mtime):
+                report.unchanged += 1
+                continue
+        todo.append((item.entry, dest, item.relative, exists))
+    if not dry_run:
+        local.mkdir(parents=True, exist_ok=True)
+    with transfer_display(sum(e.size for e, *_ in todo), len(todo)) as display:
+        for entry, dest, rel, existed in todo:
+            if not dry_run:
+                doing(f"download of {entry.path}")
+                done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
+                display.done_file(done)
+                default_mode(dest)
+                if not await _verify_pull(h, entry, dest, checksum):
+                    dest.unlink(missing_ok=True)
+                    report.failed.append(rel)
+                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    continue
+                report.bytes += done
+            (report.changed if existed else report.new).append(rel)
+            _say("~" if existed else "+", rel, as_json)
+    return report
+
+
+async def _verify_pull(h: Handle, entry: Entry, dest: Path, checksum: bool) -> bool:
+    size = dest.stat().st_size
+    if entry.size_exact and size != entry.size:
+        return False
+    if checksum:
+        return await _sha256_device(h, entry) == _sha256_file(dest)
+    return True
+
+
+# --- push ---------------------------------------------------------------------------------------
+
+
+async def _push(
+    h: Handle, local: Path, remote: str, *, checksum: bool, dry_run: bool, as_json: bool
+) -> Report:
+    report = Report()
+    if not local.is_dir():
+        raise CliError(f"{local} is not a folder", ExitCode.USAGE, hint="wpd put copies a file")
+    root: Node = (
+        await lookup(h, remote) if dry_run else await ensure_folder(h, remote, parents=True)
+    )
+    if not is_folder(root):
+        raise CliError(f"{remote} is not a folder", ExitCode.USAGE)
+    there: dict[str, Entry] = {}
+    for item in await walk(h, root):
+        if item.entry.name.endswith(REMOTE_PART_SUFFIX) and not item.entry.is_folder:
+            if not dry_run:
+                await h.delete(item.entry)
+            report.cleaned += 1
+            continue
+        there[item.relative] = item.entry
+    folders: dict[str, Node] = {"": root}
+    todo: list[tuple[Path, str, Entry | None]] = []
+    for dirpath, dirnames, filenames in os.walk(local):
+        dirnames.sort()
+        base = Path(dirpath)
+        rel_dir = base.relative_to(local).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        for name in sorted(filenames):
+            path = base / name
+            if not path.is_file() or name.endswith(LOCAL_PART_SUFFIX):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            old = there.get(rel)
+            if old is not None and old.is_folder:
+                report.failed.append(rel)
+                click.echo(f"! {rel}: a folder is in the way on the device", err=True)
+                continue
+            st = path.stat()
+            if old is not None and _same(old.size, _stamp(old.modified), st.st_size, st.st_mtime):
+                report.unchanged += 1
+                continue
+            todo.append((path, rel, old))
+    with transfer_display(sum(p.stat().st_size for p, *_ in todo), len(todo)) as display:
+        for path, rel, old in todo:
+            if not dry_run:
+                parent = await _remote_folder(h, folders, there, rel.rpartition("/")[0])
+                ok, size = await _push_one(h, path, parent, old, display, checksum)
+                if not ok:
+                    report.failed.append(rel)
+                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    continue
+                report.bytes += size
+            (report.changed if old is not None else report.new).append(rel)
+            _say("~" if old is not None else "+", rel, as_json)
+    return report
+
+
+async def _remote_folder(
+    h: Handle, folders: dict[str, Node], there: dict[str, Entry], rel: str
+) -> Node:
+    """The device folder for local folder ``rel`` (created, with its parents, when missing)."""
+    if rel in folders:
+        return folders[rel]
+    head, _, name = rel.rpartition("/")
+    parent = await _remote_folder(h, folders, there, head)
+    existing = there.get(rel)
+    if existing is not None and existing.is_folder:
+        folder: Node = existing
+    else:
+        folder = next(
+            (c for c in await children(h, parent) if c.name == name and c.is_folder), None
+        ) or await h.mkdir(parent, name)
+    folders[rel] = folder
+    return folder
+
+
+async def _push_one(
+    h: Handle,
+    path: Path,
+    parent: Node,
+    old: Entry | None,
+    display: TransferDisplay,
+    checksum: bool,
+) -> tuple[bool, int]:
+    size = path.stat().st_size
+    doing(f"upload of {path}")
+    progress = display.file(path.name, size)
+    if old is None:
+        new = await h.upload(path, parent, progress=progress)
+    else:
+        new = await h.upload(
+            path, parent, name=f".{path.name}{REMOTE_PART_SUFFIX}", progress=progress
+        )
+    display.done_file(size)
+    ok = new.size == size
+    if ok and checksum:
+        ok = await _sha256_device(h, new) == _sha256_file(path)
+    if not ok:
+        await h.delete(new)
+        return False, size
+    if old is not None:
+        await h.delete(old)
+        await h.rename(new, path.name)
+    return True, size
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("source")
+@click.argument("destination")
+@click.option("--push", is_flag=True, help="Copy from here to the device (SOURCE is local).")
+@click.option("--checksum", is_flag=True, help="Read each copy back and compare SHA-256.")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would be copied; copy nothing.")
+@json_option
+@common_options
+def sync(
+    source: str, destination: str, push: bool, checksum: bool, dry_run: bool, as_json: bool
+) -> None:
+    """Copy what is missing or changed: wpd sync REMOTE LOCAL, or wpd sync --push LOCAL REMOTE.
+
+    Files are compared by size and modification time; each copy is verified; an interrupted
+    run resumes where it stopped when run again. Prints + (new) and ~ (changed) per file and a
+    summary; exits 7 when a copy did not verify.
+    """
+    if push:
+        local, remote = Path(source), normalize(destination)
+    else:
+        local, remote = Path(destination), normalize(source)
+
+    async def body(h: Handle) -> Report:
+        if push:
+            return await _push(
+                h, local, remote, checksum=checksum, dry_run=dry_run, as_json=as_json
+            )
+        return await _pull(h, remote, local, checksum=checksum, dry_run=dry_run, as_json=as_json)
+
+    report = with_device(f"sync {source} {destination}", body)
+    if as_json:
+        emit_json(report.as_dict() | {"dry_run": dry_run})
+    else:
+        verb = "would copy" if dry_run else "copied"
+        copied = len(report.new) + len(report.changed)
+        line = (
+            f"{verb} {copied} file{'s' * (copied != 1)} ({len(report.new)} new, "
+            f"{len(report.changed)} changed, {human_size(report.bytes)}), "
+            f"{report.unchanged} up to date"
+        )
+        if report.failed:
+            line += f", {len(report.failed)} failed"
+        if report.cleaned:
+            line += f", {report.cleaned} leftover{'s' * (report.cleaned != 1)} removed"
+        click.echo(line)
+    if report.failed:
+        raise CliError(
+            f"sync: {len(report.failed)} file(s) failed: {', '.join(report.failed[:5])}",
+            ExitCode.VERIFY,
+            hint="run the same command again",
+        )
+
+
+__all__ = ["LOCAL_PART_SUFFIX", "REMOTE_PART_SUFFIX", "Report", "sync"]
