@@ -1,9 +1,9 @@
 """Device URLs and the one place where a transport is chosen for a URL.
 
 ``ptpip://HOST[:PORT]`` is PTP/IP over TCP (port 15740 by default; IPv6 hosts in brackets).
-``usb://...`` is reserved for the USB transport (a later issue): it parses, but opening it raises
-:class:`~openwpd.protocol.errors.ConnectError` until that transport exists. Adding a transport means
-adding a branch to :func:`open_link` and nothing else in the client.
+``usb://VID:PID[/SERIAL]`` or ``usb://BUS:ADDRESS`` is MTP over USB (libusb; see
+:mod:`openwpd.transport.usb`). Adding a transport means adding a branch to :func:`open_link` and
+nothing else in the client.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from openwpd.client.wire import Link
 from openwpd.protocol.errors import ConnectError, LocalProtocolError
 from openwpd.transport.ptpip import DEFAULT_PORT, InitiatorIdentity, open_ptpip_link
+from openwpd.transport.usb import open_usb_link
 
 SCHEMES = ("ptpip", "usb")
 
@@ -67,14 +68,16 @@ async def open_link(
 ) -> Link:
     """Open the transport for ``url`` (the handshake included, no MTP session yet).
 
-    Raises ConnectError when the device cannot be reached or refuses us, and for transports that
-    are not available yet. ``guid`` identifies us to PTP/IP responders (random when None).
+    Raises ConnectError when the device cannot be reached or refuses us (DeviceBusy when another
+    program holds a USB device). ``guid`` identifies us to PTP/IP responders (random when None).
     """
     if url.scheme == "ptpip":
         identity = InitiatorIdentity(guid or os.urandom(16), client_name)
         link, _ack = await open_ptpip_link(url.host, url.port, identity=identity, timeout=timeout)
         return link
-    raise ConnectError(f"{url}: the USB transport is not available yet")
+    if url.scheme == "usb":
+        return await open_usb_link(str(url), timeout=timeout)
+    raise ConnectError(f"{url}: no transport for this scheme")
 
 
 def attach_event_callback(link: Link, callback: object) -> bool:

@@ -105,10 +105,12 @@ class TransactionRunner:
         *,
         timeouts: Timeouts | None = None,
         on_event: Callable[[EventReceived], None] | None = None,
-        cancel_flow: CancelFlow = CancelFlow.PTPIP,
+        cancel_flow: CancelFlow | None = None,
     ) -> None:
         self.link = link
-        self.machine = TransactionMachine(Role.INITIATOR, cancel_flow, timeouts or Timeouts())
+        # None: the link says which cancel procedure it needs (UsbLink.cancel_flow), else PTP/IP
+        flow = cancel_flow or getattr(link, "cancel_flow", CancelFlow.PTPIP)
+        self.machine = TransactionMachine(Role.INITIATOR, flow, timeouts or Timeouts())
         self.on_event = on_event
         self._lock = asyncio.Lock()
         self._broken: OpenWpdError | None = None

@@ -76,6 +76,7 @@ from openwpd.protocol.messages import (
     SendCancel,
     StartData,
 )
+from openwpd.protocol.transaction import CancelFlow
 from openwpd.protocol.usb_codec import (
     ControlRequest,
     Endpoints,
@@ -522,6 +523,9 @@ class UsbLink:
     filled in by the machine) and writes it. ``aclose()`` always releases the interface and
     the libusb context.
     """
+
+    #: The runner's machine uses the USB cancel procedure (§4.6) over this link.
+    cancel_flow = CancelFlow.USB
 
     def __init__(
         self,
