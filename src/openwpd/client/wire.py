@@ -109,7 +109,7 @@ class TransactionRunner:
     ) -> None:
         self.link = link
         # None: the link says which cancel procedure it needs (UsbLink.cancel_flow), else PTP/IP
-        flow = cancel_flow or getattr(link, "cancel_flow", CancelFlow.PTPIP)
+        flow: CancelFlow = cancel_flow or getattr(link, "cancel_flow", None) or CancelFlow.PTPIP
         self.machine = TransactionMachine(Role.INITIATOR, flow, timeouts or Timeouts())
         self.on_event = on_event
         self._lock = asyncio.Lock()
