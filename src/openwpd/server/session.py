@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from openwpd.protocol.codes import OperationCode, ResponseCode, describe
@@ -71,6 +72,7 @@ class DeviceSession:
         #: per-session state the handlers keep between operations (edit sessions...)
         self.state: dict[str, object] = {}
         self._pending_upload: PendingObject | None = None
+        self._on_close: list[Callable[[], None]] = []
         self._created_without_data = False
 
     @property
@@ -100,7 +102,7 @@ class DeviceSession:
             with contextlib.suppress(BaseException):
                 await sender
             await self._abandon_handler()
-            self.drop_pending_upload()
+            self.end_session_state()
             self.device.session_ended(self)
             await self.link.aclose()
 
@@ -206,6 +208,24 @@ class DeviceSession:
             if response is not None:
                 await self.link.send(response)
         self._cancelled_tid = None
+
+    # -- what lives only as long as the session ----------------------------------------------
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the session ends (CloseSession, disconnect, server shutdown):
+        e.g. abort an Android edit left open. Equal callbacks are registered once."""
+        if callback not in self._on_close:
+            self._on_close.append(callback)
+
+    def end_session_state(self) -> None:
+        """Drop everything the session held: a pending upload, open edits (via on_close)."""
+        self.drop_pending_upload()
+        callbacks, self._on_close = self._on_close, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("%s: session cleanup failed", self.link.name)
 
     # -- SendObjectInfo -> SendObject -------------------------------------------------------
 

@@ -26,7 +26,7 @@ async def open_session(ctx: OperationContext) -> Reply | None:
 
 @handles(OperationCode.CLOSE_SESSION)
 async def close_session(ctx: OperationContext) -> None:
-    ctx.session.drop_pending_upload()
+    ctx.session.end_session_state()
 
 
 @handles(OperationCode.GET_STORAGE_IDS)

@@ -12,9 +12,8 @@ An edit belongs to the session that began it; the other operations answer Genera
 Android does) for a handle that this session is not editing. The open edits are kept in one
 table per device rather than in ``DeviceSession.state`` so that edits left behind by a session
 that ended can still be found: before every edit operation, edits whose session has ended
-(disconnected) or was closed are aborted (copy deleted, the file free to edit again). For a
-prompt cleanup the session should call the callbacks under :data:`CLEANUP_KEY` in its
-``state`` when it closes or ends; :func:`abort_session_edits` is registered there.
+(disconnected) or was closed are aborted (copy deleted, the file free to edit again); and the
+session itself aborts its edits at once when it closes or ends (``DeviceSession.on_close``).
 
 Cancel: a cancelled (or broken-off) SendPartialObject aborts the whole edit, so a transfer cut
 in the middle can never be committed by a later EndEditObject. A store failure while writing
@@ -25,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from openwpd.protocol.codes import OperationCode, ResponseCode
@@ -34,15 +33,9 @@ from openwpd.server.registry import handles
 from openwpd.server.store import EditSession
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from openwpd.server.device import VirtualDevice
     from openwpd.server.session import DeviceSession
-
-#: Key in ``DeviceSession.state`` of a list of callables to run when the session closes or
-#: ends (the hook this module asks of the session; see the module docstring).
-CLEANUP_KEY = "cleanup"
-
 
 @dataclass(frozen=True, slots=True)
 class _OpenEdit:
@@ -83,7 +76,7 @@ def abort_session_edits(device: VirtualDevice, session: DeviceSession) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _SessionCleanup:
-    """The callback registered under :data:`CLEANUP_KEY` (equal for the same session)."""
+    """The callback registered with ``DeviceSession.on_close`` (equal for the same session)."""
 
     device: VirtualDevice
     session: DeviceSession
@@ -114,10 +107,7 @@ async def begin_edit_object(ctx: OperationContext) -> None:
     edit = ctx.device.store.open_for_edit(handle)
     session = ctx.session
     _table(ctx.device)[handle] = _OpenEdit(session, session.session_id, edit)
-    cleanups = cast("list[Callable[[], None]]", session.state.setdefault(CLEANUP_KEY, []))
-    callback = _SessionCleanup(ctx.device, session)
-    if callback not in cleanups:
-        cleanups.append(callback)
+    session.on_close(_SessionCleanup(ctx.device, session))
 
 
 @handles(OperationCode.SEND_PARTIAL_OBJECT, data_out=True)
