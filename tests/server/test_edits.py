@@ -269,9 +269,10 @@ async def test_a_full_disk_aborts_the_edit(
     h = handle_of(dev, "f.bin")
     storage = dev.store.storages[0]
     await begin(runner, h)
-    storage.reserve_bytes = storage.free_bytes + storage.reserve_bytes - 100  # 100 bytes left
-    # far more than the 100 bytes left, so other programs freeing disk space meanwhile don't matter
-    big = 8 << 20
+    # 1 MiB left: room for the small edits below, not for 8 MiB; other programs writing or
+    # freeing a little disk space meanwhile changes nothing
+    storage.reserve_bytes = storage.free_bytes + storage.reserve_bytes - (1 << 20)
+    big = 8 << 20  # far more than is left
     res = await runner.transact(OP.SEND_PARTIAL_OBJECT, (h, 0, 0, big), data=b"x" * big)
     assert res.code == RC.STORE_FULL
     assert (await runner.transact(OP.END_EDIT_OBJECT, (h,))).code == RC.GENERAL_ERROR

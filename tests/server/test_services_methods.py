@@ -4,7 +4,7 @@ MethodComplete on the wire, results as properties, cancel by deleting the method
 The hooks are what the object-property handlers call (SendObjectPropList -> create_method_object,
 GetObjectPropList -> get_object_props, DeleteObject -> delete_object); the device runs in this
 test's event loop, so the tests call them directly and watch the events a real initiator gets.
-The end-to-end routing through SendObjectPropList is tested at the end (xfail until wired).
+The end-to-end routing through SendObjectPropList is tested at the end.
 """
 
 from __future__ import annotations
@@ -317,12 +317,6 @@ async def test_a_failing_body_is_a_general_error(
     assert event.params[1] == ResponseCode.GENERAL_ERROR
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing missing: props.py's SendObjectPropList must call "
-    "device.services.create_method_object first, GetObjectPropList get_object_props, "
-    "and objects.py's DeleteObject delete_object (docs/device-services.md, Hooks)",
-)
 async def test_invoke_over_the_wire_with_send_object_prop_list(runner: TransactionRunner) -> None:
     events = Events(runner)
     codes = await method_codes(runner)

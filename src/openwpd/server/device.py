@@ -182,6 +182,7 @@ class VirtualDevice:
         if self._listener is not None:
             await self._listener.aclose()
             self._listener = None
+        await self.services.aclose()
         self.store.stop_watching()
         self._unsubscribe()
         self.store.close()

@@ -61,6 +61,8 @@ async def get_thumb(ctx: OperationContext) -> None:
 async def delete_object(ctx: OperationContext) -> None:
     store = ctx.device.store
     handle, fmt = ctx.p(1), ctx.p(2)
+    if ctx.device.services.delete_object(handle):  # a service method object: cancels its method
+        return
     if handle != ALL:
         if fmt:
             raise MtpError(ResponseCode.SPECIFICATION_BY_FORMAT_UNSUPPORTED)

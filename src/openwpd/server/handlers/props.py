@@ -29,16 +29,23 @@ import asyncio
 from collections.abc import Iterator
 from datetime import datetime
 
+from openwpd.protocol._buffer import Reader, Writer
 from openwpd.protocol.codes import (
     ALL,
+    DataType,
     EventCode,
     ObjectFormatCode,
     ObjectPropCode,
     OperationCode,
     ResponseCode,
 )
-from openwpd.protocol.datasets import InterdependentPropDesc, build_uint16_array
-from openwpd.protocol.datatypes import Value, parse_datetime
+from openwpd.protocol.datasets import (
+    InterdependentPropDesc,
+    ObjectPropList,
+    PropListElement,
+    build_uint16_array,
+)
+from openwpd.protocol.datatypes import Value, parse_datetime, write_value
 from openwpd.protocol.errors import RemoteProtocolError
 from openwpd.server.context import SEND_CHUNK, MtpError, OperationContext, Reply
 from openwpd.server.handlers.transfer import create_object
@@ -46,7 +53,9 @@ from openwpd.server.objprops import (
     ALL_PROPS,
     GROUP_LISTING,
     LISTING_PROPS,
+    PROPS,
     ElementError,
+    IncomingElement,
     PropSpec,
     check_format,
     chunked,
@@ -54,7 +63,7 @@ from openwpd.server.objprops import (
     encoder_for,
     iter_incoming_prop_list,
     lookup,
-    prop_list_count,
+    read_incoming_value,
 )
 from openwpd.server.registry import handles
 from openwpd.server.store import ROOT, InvalidNameError, StoredObject, StoreError
@@ -74,12 +83,21 @@ MAX_VALUE_BYTES = 64 * 1024
 
 @handles(OperationCode.GET_OBJECT_PROPS_SUPPORTED)
 async def get_object_props_supported(ctx: OperationContext) -> None:
-    check_format(ctx.p(1))
-    await ctx.send_data(build_uint16_array([s.code for s in ALL_PROPS]))
+    fmt = ctx.p(1)
+    extra = ctx.device.services.object_props_supported(fmt)
+    if extra is not None and fmt not in FORMATS:  # a service method's format: its own props
+        await ctx.send_data(build_uint16_array(extra))
+        return
+    check_format(fmt)
+    await ctx.send_data(build_uint16_array([s.code for s in ALL_PROPS] + list(extra or ())))
 
 
 @handles(OperationCode.GET_OBJECT_PROP_DESC)
 async def get_object_prop_desc(ctx: OperationContext) -> None:
+    service_desc = ctx.device.services.object_prop_desc(ctx.p(1), ctx.p(2))
+    if service_desc is not None:
+        await ctx.send_data(service_desc.to_bytes())
+        return
     spec = lookup(ctx.p(1))
     check_format(ctx.p(2))
     await ctx.send_data(spec.desc().to_bytes())
@@ -96,15 +114,35 @@ async def get_interdependent_prop_desc(ctx: OperationContext) -> None:
 
 @handles(OperationCode.GET_OBJECT_PROP_VALUE)
 async def get_object_prop_value(ctx: OperationContext) -> None:
-    obj = ctx.device.store.get(ctx.p(1))
-    await ctx.send_data(lookup(ctx.p(2)).encode(obj))
+    handle, code = ctx.p(1), ctx.p(2)
+    services = ctx.device.services
+    if services.owns_handle(handle) or code not in PROPS:
+        for element in services.get_object_props(handle, code) or ():
+            if element.code == code:
+                writer = Writer()
+                write_value(writer, element.datatype, element.value)
+                await ctx.send_data(writer.getvalue())
+                return
+    obj = ctx.device.store.get(handle)
+    await ctx.send_data(lookup(code).encode(obj))
 
 
 @handles(OperationCode.SET_OBJECT_PROP_VALUE, data_out=True)
 async def set_object_prop_value(ctx: OperationContext) -> None:
     data = await ctx.receive_data(limit=MAX_VALUE_BYTES)
-    obj = ctx.device.store.get(ctx.p(1))
-    spec = _writable(lookup(ctx.p(2)))
+    handle, code = ctx.p(1), ctx.p(2)
+    services = ctx.device.services
+    if services.owns_handle(handle) or code not in PROPS:
+        fmt = 0 if services.owns_handle(handle) else ctx.device.store.get(handle).format
+        desc = services.object_prop_desc(code, fmt)
+        if desc is not None or services.owns_handle(handle):
+            datatype = desc.datatype if desc is not None else DataType.UINT32
+            value = read_incoming_value(Reader(data), datatype)
+            element = PropListElement(handle, code, datatype, value)
+            if services.set_object_props(handle, [element]):
+                return
+    obj = ctx.device.store.get(handle)
+    spec = _writable(lookup(code))
     _apply(ctx, obj, spec, _checked(ctx, obj, spec, decode_value(spec, data)))
 
 
@@ -154,6 +192,17 @@ def _parse_date(value: str) -> datetime:
 
 
 # -- lists -----------------------------------------------------------------------------------
+
+FORMATS = frozenset(ObjectFormatCode)
+
+
+def _is_field_code(ctx: OperationContext, code: int, formats: frozenset[int]) -> bool:
+    services = ctx.device.services
+    return any(services.object_prop_desc(code, fmt) is not None for fmt in formats)
+
+
+def _as_element(element: IncomingElement) -> PropListElement:
+    return PropListElement(element.handle, element.code, element.datatype, element.value)
 
 
 def _selected_props(code: int, group: int) -> tuple[PropSpec, ...]:
@@ -211,18 +260,40 @@ def _select_objects(ctx: OperationContext, handle: int, depth: int) -> list[Stor
 @handles(OperationCode.GET_OBJECT_PROP_LIST)
 async def get_object_prop_list(ctx: OperationContext) -> None:
     handle, fmt, code, group, depth = (ctx.p(i) for i in range(1, 6))
-    props = _selected_props(code, group)
+    services = ctx.device.services
+    if services.owns_handle(handle):  # a device-service method object (docs/device-services.md)
+        elements = services.get_object_props(handle, code) or []
+        await ctx.send_data(ObjectPropList(tuple(elements)).to_bytes())
+        return
+    field_formats = services.field_formats()
+    if code not in (ALL, 0) and code not in PROPS and _is_field_code(ctx, code, field_formats):
+        props: tuple[PropSpec, ...] = ()  # a contact/calendar field property only
+        field_code: int | None = code
+    else:
+        props = _selected_props(code, group)
+        field_code = ALL if code == ALL else None
     if fmt:
         check_format(fmt)
     objs = _select_objects(ctx, handle, depth)
     if fmt:
         objs = [o for o in objs if o.format == fmt]
     encoder = encoder_for(props)
-    blocks: list[bytes] = [prop_list_count(len(objs), props)]
+    blocks: list[bytes] = [b""]
+    count = 0
     for i, obj in enumerate(objs, 1):
         blocks.append(encoder.block(obj))
+        count += len(props)
+        if field_code is not None and obj.format in field_formats:
+            # contacts and calendar entries carry their fields too (device services)
+            extra = services.get_object_props(obj.handle, field_code) or []
+            if extra:
+                blocks.append(ObjectPropList(tuple(extra)).to_bytes()[4:])  # without its count
+                count += len(extra)
         if i % YIELD_EVERY == 0:
             await asyncio.sleep(0)
+    if count > 0xFFFFFFFF:
+        raise MtpError(ResponseCode.GENERAL_ERROR, "more list elements than a u32 can count")
+    blocks[0] = count.to_bytes(4, "little")
     await ctx.send_stream(sum(map(len, blocks)), chunked(blocks, SEND_CHUNK))
 
 
@@ -230,16 +301,32 @@ async def get_object_prop_list(ctx: OperationContext) -> None:
 async def set_object_prop_list(ctx: OperationContext) -> None:
     data = await ctx.receive_data()
     store = ctx.device.store
+    services = ctx.device.services
     checked: list[tuple[int, StoredObject, PropSpec, _NewValue]] = []
+    for_services: dict[int, list[tuple[int, PropListElement]]] = {}
     index = 0
     try:
         for element in iter_incoming_prop_list(data):
             index = element.index
+            if services.owns_handle(element.handle) or element.code not in PROPS:
+                for_services.setdefault(element.handle, []).append((index, _as_element(element)))
+                continue
             obj = store.get(element.handle)
             spec = _writable(lookup(element.code))
             if element.datatype != spec.datatype:
                 raise MtpError(ResponseCode.INVALID_OBJECT_PROP_FORMAT, "wrong data type")
             checked.append((index, obj, spec, _checked(ctx, obj, spec, element.value)))
+        for handle, batch in for_services.items():
+            index = batch[0][0]
+            try:
+                applied = services.set_object_props(handle, [e for _, e in batch])
+            except MtpError as exc:
+                failed = exc.params[0] if exc.params else 0
+                index = batch[min(failed, len(batch) - 1)][0]
+                raise
+            if not applied:
+                lookup(batch[0][1].code)  # a property nobody serves: its proper error
+                raise MtpError(ResponseCode.ACCESS_DENIED, "read-only property")
         for index, obj, spec, value in checked:  # noqa: B007 - index names the failure
             # an earlier element may have changed the object: use the current snapshot
             _apply(ctx, store.get(obj.handle), spec, value)
@@ -253,6 +340,14 @@ async def set_object_prop_list(ctx: OperationContext) -> None:
 async def send_object_prop_list(ctx: OperationContext) -> Reply:
     data = await ctx.receive_data()
     fmt = ctx.p(3)
+    if fmt not in FORMATS:  # perhaps a device-service method: invoking it (device-services.md)
+        try:
+            elements = [_as_element(e) for e in iter_incoming_prop_list(data)]
+        except ElementError as exc:
+            raise MtpError(exc.code, str(exc), (0, 0, 0, exc.index)) from None
+        handle = ctx.device.services.create_method_object(ctx.p(1), ctx.p(2), fmt, elements)
+        if handle is not None:
+            return Reply((ctx.p(1), ctx.p(2), handle))
     check_format(fmt)
     size = (ctx.p(4) << 32) | ctx.p(5)
     name: str | None = None

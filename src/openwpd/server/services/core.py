@@ -213,6 +213,12 @@ class DeviceServices:
             return None
         return pim.read_fields(self._device.store, obj_, code)
 
+    @staticmethod
+    def field_formats() -> frozenset[int]:
+        """Object formats whose objects carry service field properties (vCard, iCalendar):
+        GetObjectPropList asks :meth:`get_object_props` only for these."""
+        return _FIELD_FORMATS
+
     def object_props_supported(self, format_code: int) -> tuple[int, ...] | None:
         """GetObjectPropsSupported hook: the codes this layer adds for ``format_code`` (PIM
         field codes, or a method format's StorageID/ObjectFormat/ParentObject + parameters);
@@ -284,3 +290,6 @@ class DeviceServices:
         """Stop the Status ticker and cancel every running method."""
         self.status.stop_ticking()
         await self.methods.aclose()
+
+
+_FIELD_FORMATS = frozenset(pim.PIM_FIELDS)
