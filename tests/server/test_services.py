@@ -632,3 +632,57 @@ async def test_hooks_for_plain_objects(device: tuple[VirtualDevice, int]) -> Non
     desc = services.object_prop_desc(0xDD50, 0xBB42)
     assert desc is not None and isinstance(desc.form, ServiceObjectPropertyForm)
     assert desc.form.form is not None and desc.form.form.flag == FormFlag.DATE_TIME
+
+
+# -- contact fields through the generic object-property operations (handlers/props.py) -------
+
+
+async def test_contact_fields_through_the_object_property_operations(
+    runner: TransactionRunner, device: tuple[VirtualDevice, int], served: Path
+) -> None:
+    from openwpd.protocol._buffer import Reader
+    from openwpd.protocol.datasets import ObjectPropDesc, iter_prop_list, parse_uint16_array
+    from openwpd.protocol.datatypes import read_string
+
+    dev = device[0]
+    handle = await _contact_handle(dev)
+    supported = parse_uint16_array(
+        await ok(runner, OperationCode.GET_OBJECT_PROPS_SUPPORTED, 0xBB83)
+    )
+    assert 0xDC07 in supported and 0xDD02 in supported  # generic + FamilyName
+    desc = ObjectPropDesc.from_bytes(
+        await ok(runner, OperationCode.GET_OBJECT_PROP_DESC, 0xDD02, 0xBB83)
+    )
+    assert (desc.code, desc.datatype) == (0xDD02, DataType.STR)
+    # one field, as a bare value
+    raw = await ok(runner, OperationCode.GET_OBJECT_PROP_VALUE, handle, 0xDD02)
+    assert read_string(Reader(raw)) == "Lovelace"
+    # GetObjectPropList: the generic properties and the contact's fields, with a right count
+    data = await ok(runner, OperationCode.GET_OBJECT_PROP_LIST, handle, 0, 0xFFFFFFFF, 0, 0)
+    elements = list(iter_prop_list(Reader(data)))
+    codes = {e.code: e.value for e in elements}
+    assert codes[0xDC07] == "ada.vcf" and codes[0xDD02] == "Lovelace"
+    only = list(
+        iter_prop_list(
+            Reader(await ok(runner, OperationCode.GET_OBJECT_PROP_LIST, handle, 0, 0xDD00, 0, 0))
+        )
+    )
+    assert [(e.code, e.value) for e in only] == [(0xDD00, "Ada")]
+    # SetObjectPropValue of a field rewrites the vCard; SetObjectPropList too
+    from openwpd.protocol._buffer import Writer
+    from openwpd.protocol.datatypes import write_string
+
+    w = Writer()
+    write_string(w, "Byron")
+    await ok(runner, OperationCode.SET_OBJECT_PROP_VALUE, handle, 0xDD02, data=w.getvalue())
+    assert "N:Byron;" in (served / "Contacts" / "ada.vcf").read_text()
+    plist = ObjectPropList((PropListElement(handle, 0xDD00, DataType.STR, "Augusta"),))
+    await ok(runner, OperationCode.SET_OBJECT_PROP_LIST, data=plist.to_bytes())
+    assert "N:Byron;Augusta;" in (served / "Contacts" / "ada.vcf").read_text()
+    # a text file has no such field
+    txt = next(o.handle for o in dev.store.children(PHONE) if o.name == "notes.txt")
+    res = await runner.transact(OperationCode.GET_OBJECT_PROP_VALUE, (txt, 0xDD02))
+    assert res.code in (
+        ResponseCode.OBJECT_PROP_NOT_SUPPORTED,
+        ResponseCode.INVALID_OBJECT_PROP_CODE,
+    )
