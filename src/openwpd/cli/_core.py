@@ -84,6 +84,8 @@ class CliError(click.ClickException):
         setattr(self, "exit_code", int(code))  # noqa: B010
         self.hint = hint
         self.detail = detail
+        #: the -v count in force when the error was made (show() runs after the context ended)
+        self.verbose = _current_verbosity()
 
     def show(self, file: Any = None) -> None:
         out = file if file is not None else sys.stderr
@@ -91,8 +93,7 @@ class CliError(click.ClickException):
         if self.hint:
             line += f" (hint: {self.hint})"
         click.echo(line, file=out)
-        verbose = _current_verbosity()
-        if verbose and self.detail:
+        if self.verbose and self.detail:
             click.echo(self.detail.rstrip("\n"), file=out)
 
 
@@ -258,7 +259,12 @@ def translate(exc: BaseException, what: str, verbose: int = 0) -> CliError:
     """The :class:`CliError` for ``exc`` raised while doing ``what`` (``"get /Phone/a.jpg"``)."""
     if isinstance(exc, CliError):
         return exc
-    detail = _detail(exc, verbose)
+    error = _translate(exc, what, _detail(exc, verbose))
+    error.verbose = verbose
+    return error
+
+
+def _translate(exc: BaseException, what: str, detail: str) -> CliError:
     if isinstance(exc, ResponseError):
         code, hint = _HINTS.get(exc.code, (ExitCode.FAILED, None))
         said = str(exc)

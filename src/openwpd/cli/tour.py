@@ -1,157 +1,352 @@
-"""``wpd tour``: a guided walk through openwpd against the built-in virtual device.
+"""``wpd tour``: a guided walk through openwpd against the built-in virtual device (``make run``).
 
 It starts the virtual device in-process on an ephemeral loopback port over a temporary folder of
-sample content, talks to it over real PTP/IP, and shows each step. (This first tour drives the
-wire-level engine directly; it grows with the client and WPD layers.)
+generated sample content (:mod:`openwpd.server.samples`), talks to it over real PTP/IP and shows
+each step: the device found from the device list, open, capabilities, the content tree, the
+properties and thumbnail of a photo, a download with a progress bar, an upload, a rename, a
+delete, the events that arrive meanwhile, the contacts, and the centre of openwpd: a large
+download cancelled on the wire with ``cancel()`` while a second handle's transfer finishes, and
+the first handle working again. It ends with the ``wpd`` commands to try next.
+
+The tour runs on the async client (:mod:`openwpd.client`); it moves onto the WPD API
+(:mod:`openwpd.wpd`) as that lands. It must finish in well under a minute and exit 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import os
 import tempfile
 import time
+from contextlib import aclosing
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
-from openwpd.client.wire import TransactionRunner
-from openwpd.protocol.codes import ObjectFormatCode, OperationCode, ResponseCode, describe
-from openwpd.protocol.datasets import DeviceInfo, ObjectInfo, StorageInfo, parse_uint32_array
+from openwpd.cli._core import ENV_DEVICES, CliError, ExitCode, known_devices, translate
+from openwpd.cli._output import format_name, human_size
+from openwpd.cli._remote import Walked, walk
+from openwpd.client import Connection, DeviceEvent, Entry, Handle, Storage, open_connection
+from openwpd.protocol.codes import ObjectPropCode
+from openwpd.protocol.errors import HRESULT_CANCELLED, Cancelled, OpenWpdError
 from openwpd.server.device import StorageSpec, VirtualDevice
-from openwpd.transport.ptpip import InitiatorIdentity, open_ptpip_link
+from openwpd.server.samples import BIG_NAME, SampleSet, make_samples, photo
 
-BIG = 256 * 1024 * 1024
+#: The large sample the tour cancels (sparse: no disk, reads as zeros).
+BIG = 512 * 1024 * 1024
+#: The share of the large download after which the tour cancels it.
+CANCEL_AT = 0.2
+#: The second handle's transfer that runs alongside (and finishes).
+SIDE_LENGTH = 48 * 1024 * 1024
 
-
-def _make_samples(root: Path) -> None:
-    (root / "DCIM" / "Camera").mkdir(parents=True)
-    (root / "Music").mkdir()
-    (root / "Documents").mkdir()
-    for i in range(3):
-        (root / "DCIM" / "Camera" / f"IMG_{i:04d}.jpg").write_bytes(os.urandom(200_000 + i))
-    (root / "Music" / "Überlied 🎵.mp3").write_bytes(os.urandom(300_000))
-    (root / "Documents" / "notes.txt").write_text("openwpd tour\n", encoding="utf-8")
-    with open(root / "Documents" / "big.bin", "wb") as f:
-        f.truncate(BIG)  # sparse: costs no disk, reads as zeros
+_P = ObjectPropCode
 
 
 @click.command()
 def tour() -> None:
     """Walk through openwpd against the built-in virtual device (what `make run` runs)."""
-    asyncio.run(_tour(Console()))
+    con = Console(highlight=False, soft_wrap=True)
+    started = time.monotonic()
+    try:
+        asyncio.run(_tour(con))
+    except (OpenWpdError, OSError) as exc:
+        raise translate(exc, "tour") from None
+    except KeyboardInterrupt:
+        raise CliError("interrupted", ExitCode.INTERRUPTED) from None
+    con.print(f"[dim]tour finished in {time.monotonic() - started:.1f} s[/]")
 
 
 async def _tour(con: Console) -> None:
     with tempfile.TemporaryDirectory(prefix="openwpd-tour-") as tmp:
-        root = Path(tmp) / "Phone"
-        root.mkdir()
-        _make_samples(root)
+        base = Path(tmp)
+        samples = make_samples(base / "Phone", big_size=BIG)
         device = VirtualDevice(
-            [StorageSpec(root, "Internal storage")],
+            [StorageSpec(samples.root, "Phone")],
             friendly_name="openwpd tour device",
-            state_dir=Path(tmp) / "state",
+            state_dir=base / "state",
         )
         host, port = await device.serve("127.0.0.1", 0)
+        url = f"ptpip://{host}:{port}"
         con.rule("[bold]openwpd tour")
         con.print(
-            f"1. A virtual MTP device serves [cyan]{root}[/] at [green]ptpip://{host}:{port}[/]"
+            f"A virtual MTP device serves generated sample content ({len(samples.files)} files: "
+            f"photos with EXIF thumbnails, music, documents, contacts, calendar entries) "
+            f"at [green]{url}[/]."
         )
         try:
-            await _walk(con, port, root)
+            await _walk(con, url, samples, base)
         finally:
             await device.aclose()
-        con.rule("[bold]next")
-        con.print("Serve your own folder:  [bold]wpd serve ~/Pictures:Photos[/]")
-        con.print("Then, from another terminal, any PTP/IP initiator works, e.g. gphoto2:")
-        con.print('  gphoto2 --camera "PTP/IP Camera" --port ptpip:127.0.0.1:15740 --list-files')
+    _next_steps(con)
 
 
-async def _walk(con: Console, port: int, root: Path) -> None:
-    link, ack = await open_ptpip_link(
-        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "wpd tour")
+def _step(con: Console, n: int, title: str) -> None:
+    con.print()
+    con.print(f"[bold cyan]{n}. {title}[/]")
+
+
+async def _walk(con: Console, url: str, samples: SampleSet, base: Path) -> None:
+    _step(con, 1, "The device manager finds the device")
+    found = known_devices({ENV_DEVICES: url})
+    con.print(f"   {ENV_DEVICES}={url}  ->  {len(found)} device: {', '.join(found)}")
+
+    _step(con, 2, "Open it (PTP/IP handshake, OpenSession, DeviceInfo)")
+    async with open_connection(found[0], client_name="openwpd tour") as conn:
+        h = conn.open_handle()
+        info = conn.device_info
+        con.print(
+            f"   {info.manufacturer} {info.model} {info.device_version}, "
+            f"serial {info.serial_number}"
+        )
+        _capabilities(con, conn)
+        storages = await h.storages()
+        _step(con, 4, "The content tree")
+        phone = next(s for s in storages if s.description == "Phone")
+        items = await walk(h, phone)
+        _tree(con, phone, items)
+        entries = {w.relative: w.entry for w in items}
+        await _photo(con, h, entries["DCIM/Camera/IMG_0001.jpg"])
+        await _transfers(con, h, entries, samples, base)
+        await _contacts(con, h, storages)
+        await _cancel(con, conn, h, entries[f"Backups/{BIG_NAME}"], base)
+        _step(con, 13, "Close: CloseSession, the link closes")
+    con.print("   done; the virtual device stops with the tour.")
+
+
+def _capabilities(con: Console, conn: Connection) -> None:
+    _step(con, 3, "Capabilities")
+    info = conn.device_info
+    policy = conn.policy
+    con.print(
+        f"   {len(info.operations_supported)} operations, {len(info.events_supported)} events, "
+        f"{len(info.playback_formats)} formats; extensions: {info.vendor_extension_desc}"
     )
-    runner = TransactionRunner(link)
+    listing = "GetObjectPropList (one transaction per folder)" if policy.prop_list else "per object"
+    reads = "GetPartialObject64 windows" if policy.partial_read else "one GetObject"
+    writes = "edit sessions (SendPartialObject windows)" if policy.windowed_upload else "SendObject"
+    con.print(f"   openwpd will list with {listing}, read in {reads}, write through {writes}.")
+
+
+def _tree(con: Console, storage: Storage, items: list[Walked]) -> None:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column(f"   /{storage.description}")
+    table.add_column("size", justify="right")
+    table.add_column("format")
+    for item in items:
+        entry = item.entry
+        name = "   " + "  " * item.depth + entry.name + ("/" if entry.is_folder else "")
+        size = "" if entry.is_folder else human_size(entry.size)
+        table.add_row(name, size, "" if entry.is_folder else format_name(entry.format))
+    con.print(table)
+    files = [i for i in items if not i.entry.is_folder]
+    con.print(f"   {len(files)} files in {len(items) - len(files)} folders")
+
+
+async def _photo(con: Console, h: Handle, entry: Entry) -> None:
+    _step(con, 5, f"Properties of a photo: {entry.path}")
+    props = await h.get_properties(entry)
+    for code in (_P.OBJECT_FILE_NAME, _P.OBJECT_SIZE, _P.DATE_MODIFIED, _P.OBJECT_FORMAT):
+        value = props.get(code)
+        shown = format_name(value) if code == _P.OBJECT_FORMAT and isinstance(value, int) else value
+        con.print(f"   {code.name:<28} {shown}")
+    puid = props.get(_P.PERSISTENT_UNIQUE_OBJECT_IDENTIFIER)
+    if isinstance(puid, int):
+        con.print(f"   {'PERSISTENT_UNIQUE_OBJECT_ID':<28} {puid:032x}")
+    con.print(f"   ({len(props)} properties in one GetObjectPropList)")
+    thumb = await h.thumbnail(entry)
+    kind = "a JPEG" if thumb[:2] == b"\xff\xd8" else "not a JPEG?"
+    con.print(f"   thumbnail (GetThumb, from the EXIF IFD1): {len(thumb):,} bytes, {kind}")
+
+
+def _progress(con: Console) -> Progress:
+    return Progress(
+        TextColumn("   {task.description:<24}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=con,
+    )
+
+
+async def _expect_events(
+    con: Console, events: asyncio.Queue[DeviceEvent], names: set[str], timeout: float = 3.0
+) -> None:
+    """Print the events that arrive until one of each of ``names`` was seen (or a timeout)."""
+    missing = set(names)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            while missing:
+                event = await events.get()
+                params = " ".join(f"0x{p:08X}" for p in event.params)
+                con.print(f"   [magenta]event[/] {event.name} {params}")
+                missing.discard(event.name.split(" ")[0])
+
+
+async def _transfers(
+    con: Console, h: Handle, entries: dict[str, Entry], samples: SampleSet, base: Path
+) -> None:
+    queue: asyncio.Queue[DeviceEvent] = asyncio.Queue()
+    stream = h.events()
+
+    async def pump() -> None:
+        async for event in stream:
+            queue.put_nowait(event)
+
+    pumping = asyncio.create_task(pump())
     try:
-        con.print(f"2. Connected over PTP/IP to [bold]{ack.friendly_name}[/]")
-        await runner.transact(OperationCode.OPEN_SESSION, (1,))
-        info = DeviceInfo.from_bytes((await runner.transact(OperationCode.GET_DEVICE_INFO)).data)
-        con.print(
-            f"3. DeviceInfo: {info.manufacturer} {info.model} {info.device_version}, "
-            f"serial {info.serial_number}, {len(info.operations_supported)} operations"
-        )
-        ids = parse_uint32_array((await runner.transact(OperationCode.GET_STORAGE_IDS)).data)
-        for sid in ids:
-            res = await runner.transact(OperationCode.GET_STORAGE_INFO, (sid,))
-            st = StorageInfo.from_bytes(res.data)
-            con.print(
-                f"4. Storage 0x{sid:08X} [bold]{st.storage_description}[/]: "
-                f"{st.free_space_in_bytes / 1e9:.1f} GB free of {st.max_capacity / 1e9:.1f} GB"
+        song = entries["Music/Überlied 🎵.wav"]
+        _step(con, 6, f"Download with a progress bar: {song.name}")
+        target = base / "download.wav"
+        with _progress(con) as bars:
+            task = bars.add_task(song.name, total=song.size)
+            await h.download(
+                song, target, progress=lambda done, _t: bars.update(task, completed=done)
             )
-        table = Table(title="5. The content tree (GetObjectHandles + GetObjectInfo)")
-        for col in ("handle", "path", "size", "format"):
-            table.add_column(col)
-        big_handle = 0
-        big_size = 0
-
-        async def walk(parent: int, prefix: str) -> None:
-            nonlocal big_handle, big_size
-            res = await runner.transact(OperationCode.GET_OBJECT_HANDLES, (ids[0], 0, parent))
-            for handle in parse_uint32_array(res.data):
-                oi = ObjectInfo.from_bytes(
-                    (await runner.transact(OperationCode.GET_OBJECT_INFO, (handle,))).data
-                )
-                folder = oi.object_format == ObjectFormatCode.ASSOCIATION
-                size = oi.compressed_size
-                table.add_row(
-                    f"0x{handle:X}",
-                    f"{prefix}/{oi.filename}" + ("/" if folder else ""),
-                    "" if folder else f"{size:,}",
-                    describe(ObjectFormatCode, oi.object_format),
-                )
-                if oi.filename == "big.bin":
-                    big_handle, big_size = handle, size
-                if folder:
-                    await walk(handle, f"{prefix}/{oi.filename}")
-
-        await walk(0xFFFFFFFF, "")
-        con.print(table)
-
-        con.print(f"6. Download {big_size / 2**20:.0f} MiB, and cancel it on the wire mid-way")
-        received = 0
-        halfway = asyncio.Event()
-
-        def sink(chunk: bytes) -> None:
-            nonlocal received
-            received += len(chunk)
-            if received >= big_size // 4:
-                halfway.set()
-
-        task = asyncio.create_task(
-            runner.transact(OperationCode.GET_OBJECT, (big_handle,), sink=sink)
-        )
-        await halfway.wait()
-        t0 = time.perf_counter()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            ms = (time.perf_counter() - t0) * 1000
-            con.print(
-                f"   cancelled after {received / 2**20:.0f} MiB: Cancel sent on both PTP/IP "
-                f"connections, the device answered TransactionCancelled, {ms:.1f} ms"
-            )
-        res = await runner.transact(OperationCode.GET_PARTIAL_OBJECT, (big_handle, 0, 1 << 20))
-        digest = hashlib.sha256(res.data).hexdigest()[:16]
-        ok = res.code == ResponseCode.OK and res.data == bytes(1 << 20)
+        same = target.read_bytes() == (samples.root / "Music" / song.name).read_bytes()
         con.print(
-            f"7. The same session keeps working: GetPartialObject read {len(res.data):,} bytes "
-            f"(sha256 {digest}…) {'[green]OK' if ok else '[red]WRONG'}"
+            f"   {song.size:,} bytes, identical to the device's file: "
+            + ("[green]yes[/]" if same else "[red]NO[/]")
         )
-        await runner.transact(OperationCode.CLOSE_SESSION)
-        con.print("8. Session closed.")
+
+        _step(con, 7, "Upload a new photo into DCIM/Camera")
+        picture = base / "IMG_9000.jpg"
+        picture.write_bytes(photo(9000))
+        camera = entries["DCIM/Camera"]
+        with _progress(con) as bars:
+            task = bars.add_task(picture.name, total=picture.stat().st_size)
+            uploaded = await h.upload(
+                picture, camera, progress=lambda done, _t: bars.update(task, completed=done)
+            )
+        con.print(f"   created {uploaded.path} ({uploaded.size:,} bytes)")
+        await _expect_events(con, queue, {"OBJECT_ADDED"})
+
+        _step(con, 8, "Rename it")
+        renamed = await h.rename(uploaded, "Holiday 2024.jpg")
+        con.print(f"   {uploaded.name} -> {renamed.path}")
+        await _expect_events(con, queue, {"OBJECT_INFO_CHANGED", "OBJECT_PROP_CHANGED"}, 1.0)
+
+        _step(con, 9, "Delete it")
+        await h.delete(renamed)
+        con.print(f"   deleted {renamed.path}")
+        await _expect_events(con, queue, {"OBJECT_REMOVED"})
+
+        _step(con, 10, "Events from outside: another program drops a file into the served folder")
+        (samples.root / "Documents" / "dropped.txt").write_text("hello from outside\n")
+        await _expect_events(con, queue, {"OBJECT_ADDED"}, 5.0)
     finally:
-        await runner.aclose()
+        await stream.aclose()
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pumping
+
+
+async def _contacts(con: Console, h: Handle, storages: list[Storage]) -> None:
+    _step(con, 11, "Services: the Contacts service's storage, enumerated")
+    contacts = next((s for s in storages if s.description == "Contacts"), None)
+    if contacts is None:
+        con.print("   (the device has no Contacts storage)")
+        return
+    names = []
+    async with aclosing(h.list(contacts)) as listing:
+        async for entry in listing:
+            names.append(entry)
+    for entry in names:
+        props = await h.get_properties(entry)
+        fields = [
+            str(props[c])
+            for c in (_P.DISPLAY_NAME, _P.PHONE_NUMBER_MOBILE, _P.EMAIL_PRIMARY)
+            if c in props and props[c] != entry.name
+        ]
+        if not fields:  # no field view from this device: read the vCard itself
+            card = (await h.read(entry)).decode("utf-8", "replace").splitlines()
+            fields = [line.split(":", 1)[1] for line in card if line.startswith(("FN", "TEL"))]
+        con.print(f"   {entry.name:<24} {' | '.join(fields)}")
+    con.print(
+        "   (invoking service methods synchronously and asynchronously joins the tour with "
+        "the WPD service API, openwpd.wpd)"
+    )
+
+
+async def _cancel(con: Console, conn: Connection, h: Handle, big: Entry, base: Path) -> None:
+    _step(con, 12, "Cancel: a large download cancelled on the wire, another handle unaffected")
+    other = conn.open_handle()
+    con.print(
+        f"   handle A downloads {big.name} ({human_size(big.size)}); handle B reads "
+        f"{human_size(SIDE_LENGTH)} of it at the same time (one MTP session, turns round-robin)"
+    )
+    reached = asyncio.Event()
+    a_done = 0
+    with _progress(con) as bars:
+        a_bar = bars.add_task("A (to be cancelled)", total=big.size)
+        b_bar = bars.add_task("B", total=SIDE_LENGTH)
+
+        def a_progress(done: int, _total: int | None) -> None:
+            nonlocal a_done
+            a_done = done
+            bars.update(a_bar, completed=done)
+            if done >= big.size * CANCEL_AT:
+                reached.set()
+
+        a_task = asyncio.create_task(h.download(big, base / "big.bin", progress=a_progress))
+        b_task = asyncio.create_task(
+            other.download(
+                big,
+                base / "side.bin",
+                length=SIDE_LENGTH,
+                progress=lambda done, _t: bars.update(b_bar, completed=done),
+            )
+        )
+        waiter = asyncio.create_task(reached.wait())
+        await asyncio.wait([waiter, a_task], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        started = time.perf_counter()
+        await h.cancel()
+        took = (time.perf_counter() - started) * 1000
+        try:
+            await a_task
+            outcome = "[red]it completed (the cancel came too late)[/]"
+        except Cancelled as exc:
+            outcome = f"it failed with Cancelled, HRESULT [bold]0x{exc.hresult:08X}[/]"
+            if exc.hresult == HRESULT_CANCELLED:
+                outcome += " = HRESULT_FROM_WIN32(ERROR_CANCELLED)"
+        b_bytes = await b_task
+    con.print(f"   A: cancel() after {human_size(a_done)} returned in {took:.1f} ms; {outcome}")
+    con.print(f"   A's partial file kept: {'yes' if (base / 'big.bin').exists() else 'no'}")
+    con.print(f"   B: finished, {b_bytes:,} bytes")
+    head = await h.read(big, 0, 1024 * 1024)
+    digest = hashlib.sha256(head).hexdigest()[:16]
+    con.print(
+        f"   A works again: read {len(head):,} bytes (sha256 {digest}...) "
+        + ("[green]OK[/]" if head == bytes(len(head)) else "[red]WRONG[/]")
+    )
+    await other.aclose()
+
+
+def _next_steps(con: Console) -> None:
+    con.rule("[bold]next")
+    con.print("Serve a folder of your own (or sample content) as a device:")
+    con.print("   wpd serve ~/Pictures:Photos            # prints: serving ptpip://127.0.0.1:15740")
+    con.print("Then, in another terminal:")
+    for line in (
+        "export OPENWPD_DEVICE=ptpip://127.0.0.1:15740",
+        "wpd info",
+        "wpd ls -l /Photos",
+        "wpd tree /Photos",
+        "wpd get /Photos/some-folder ./copy        # progress bars; Ctrl-C cancels on the wire",
+        "wpd put ./notes.txt /Photos",
+        "wpd sync /Photos ./backup                 # only what is missing or changed",
+        "wpd watch                                 # events as they happen",
+        "wpd ls --json /Photos | jq .",
+    ):
+        con.print(f"   {line}")
+    con.print("Any PTP/IP initiator works too: gphoto2 --port ptpip:127.0.0.1:15740 --list-files")

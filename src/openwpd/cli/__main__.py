@@ -1,0 +1,5 @@
+"""``python -m openwpd.cli``: the same as the ``wpd`` command."""
+
+from openwpd.cli import main
+
+main()

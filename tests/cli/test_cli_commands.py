@@ -1,0 +1,456 @@
+"""Every ``wpd`` command in-process (click's CliRunner) against the virtual device."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat as stat_mod
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_support import Phone
+from openwpd.cli._core import CliError, ExitCode, choose_device, known_devices, translate
+from openwpd.protocol.codes import ResponseCode
+from openwpd.protocol.errors import (
+    Cancelled,
+    ConnectError,
+    DeviceGone,
+    LocalProtocolError,
+    RemoteProtocolError,
+    ResponseError,
+    SessionReset,
+)
+
+# --- device selection ---------------------------------------------------------------------------
+
+
+def test_known_devices_drops_blanks_and_repeats() -> None:
+    env = {"OPENWPD_DEVICES": " ptpip://a:1, ,ptpip://b:2,ptpip://a:1,"}
+    assert known_devices(env) == ["ptpip://a:1", "ptpip://b:2"]
+    assert known_devices({}) == []
+
+
+def test_choose_device_order_of_precedence() -> None:
+    env = {"OPENWPD_DEVICE": "ptpip://env:1", "OPENWPD_DEVICES": "ptpip://x:1,ptpip://y:2"}
+    assert choose_device("ptpip://flag:1", env) == "ptpip://flag:1"
+    assert choose_device(None, env) == "ptpip://env:1"
+    assert choose_device(None, {"OPENWPD_DEVICES": "ptpip://only:3"}) == "ptpip://only:3"
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "words"),
+    [
+        ({}, ExitCode.NO_DEVICE, "no device given"),
+        ({"OPENWPD_DEVICES": "ptpip://x:1,ptpip://y:2"}, ExitCode.NO_DEVICE, "2 devices"),
+        ({"OPENWPD_DEVICE": "http://x"}, ExitCode.USAGE, "bad device URL"),
+    ],
+)
+def test_choose_device_failures(env: dict[str, str], code: ExitCode, words: str) -> None:
+    with pytest.raises(CliError) as info:
+        choose_device(None, env)
+    assert info.value.exit_code == code
+    assert words in info.value.message
+
+
+def test_no_device_is_one_line_and_exit_4(wpd: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from openwpd.cli import main
+
+    result = CliRunner().invoke(main, ["ls", "/"], env={"OPENWPD_DEVICE": ""})
+    assert result.exit_code == ExitCode.NO_DEVICE
+    assert result.output.count("\n") == 1
+    assert result.output.startswith("wpd: no device given (hint:")
+
+
+def test_the_only_known_device_needs_no_flag(phone: Phone) -> None:
+    from click.testing import CliRunner
+
+    from openwpd.cli import main
+
+    env = {"OPENWPD_DEVICE": "", "OPENWPD_DEVICES": phone.url}
+    result = CliRunner().invoke(main, ["storages"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "/Phone" in result.output
+
+
+def test_unreachable_device_exit_4(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from openwpd.cli import main
+
+    result = CliRunner().invoke(main, ["ls", "-d", "ptpip://127.0.0.1:9", "/"])
+    assert result.exit_code == ExitCode.NO_DEVICE
+    assert "cannot reach the device" in result.output
+
+
+# --- error translation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "words"),
+    [
+        (ResponseError(ResponseCode.STORE_READ_ONLY), ExitCode.FAILED, "store read only (0x200E)"),
+        (ResponseError(ResponseCode.INVALID_OBJECT_HANDLE), ExitCode.NOT_FOUND, "0x2009"),
+        (ResponseError(0x2FFF), ExitCode.FAILED, "response 0x2FFF"),
+        (ConnectError("refused"), ExitCode.NO_DEVICE, "cannot reach"),
+        (DeviceGone("closed"), ExitCode.NO_DEVICE, "link to the device failed"),
+        (SessionReset("gone"), ExitCode.PROTOCOL, "misbehaved"),
+        (RemoteProtocolError("junk"), ExitCode.PROTOCOL, "misbehaved"),
+        (Cancelled(), ExitCode.INTERRUPTED, "cancelled"),
+        (LocalProtocolError("bad path"), ExitCode.USAGE, "bad path"),
+        (FileNotFoundError(2, "No such file or directory", "x"), ExitCode.NOT_FOUND, "No such"),
+        (PermissionError(13, "Permission denied", "y"), ExitCode.LOCAL, "Permission denied: y"),
+    ],
+)
+def test_translate(exc: BaseException, code: ExitCode, words: str) -> None:
+    error = translate(exc, "op", verbose=2)
+    assert error.exit_code == code
+    assert error.message.startswith("op: ")
+    assert words in error.message
+    assert error.detail is not None and type(exc).__name__ in error.detail
+
+
+def test_translate_keeps_cli_errors_and_reraises_bugs() -> None:
+    original = CliError("x", ExitCode.VERIFY)
+    assert translate(original, "op") is original
+    with pytest.raises(ZeroDivisionError):
+        translate(ZeroDivisionError(), "op")
+
+
+# --- listing ------------------------------------------------------------------------------------
+
+
+def test_ls_storages(wpd: Any) -> None:
+    result = wpd("ls")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == ["Phone/", "Card/"]
+    long = wpd("ls", "-l", "/")
+    assert "(read-only)" in long.output and "free of" in long.output
+    data = json.loads(wpd("ls", "--json", "/").output)
+    assert [d["description"] for d in data][:2] == ["Phone", "Card"]
+    assert data[1]["read_only"] is True
+
+
+def test_ls_folder_long_recursive_json(wpd: Any, phone: Phone) -> None:
+    result = wpd("ls", "/Phone")
+    assert result.exit_code == 0, result.output
+    assert "DCIM/" in result.output.splitlines()
+    assert "Music/" in result.output.splitlines()
+    long = wpd("ls", "-l", "/Phone/DCIM/Camera")
+    line = next(x for x in long.output.splitlines() if x.endswith("IMG_0001.jpg"))
+    size = (phone.root / "DCIM/Camera/IMG_0001.jpg").stat().st_size
+    assert line.startswith("- ") and f"{size:,}" in line and "2024-06-01 12:00" in line
+    rec = wpd("ls", "-R", "/Phone/DCIM")
+    assert rec.output.splitlines() == ["Camera/", "Camera/IMG_0001.jpg", "Camera/IMG_0002.jpg"]
+    rec_long = wpd("ls", "-lR", "/Phone/DCIM")
+    assert rec_long.output.splitlines()[0].startswith("d ")
+    data = json.loads(wpd("ls", "--json", "/Phone/Music").output)
+    assert {d["name"] for d in data} == {"Morning.wav", "Überlied 🎵.wav"}
+    assert all(d["format"] == "WAV" and d["path"].startswith("/Phone/Music/") for d in data)
+
+
+def test_ls_a_file(wpd: Any) -> None:
+    assert wpd("ls", "/Phone/Documents/notes.txt").output == "notes.txt\n"
+    assert wpd("ls", "-l", "/Phone/Documents/notes.txt").output.startswith("- ")
+    data = json.loads(wpd("ls", "--json", "/Phone/Documents/notes.txt").output)
+    assert data[0]["size"] == 58
+
+
+def test_ls_missing_is_exit_3_one_line(wpd: Any) -> None:
+    result = wpd("ls", "/Phone/nope")
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert result.output == (
+        "wpd: no such file or folder on the device: /Phone/nope (hint: `wpd ls` shows what is "
+        "there)\n"
+    )
+    assert wpd("ls", "/Nostorage").exit_code == ExitCode.NOT_FOUND
+
+
+def test_tree(wpd: Any) -> None:
+    result = wpd("tree", "/Phone/DCIM")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "/Phone/DCIM/"
+    assert lines[1] == "└── Camera/"
+    assert lines[2].startswith("    ├── IMG_0001.jpg  (")
+    assert lines[3].startswith("    └── IMG_0002.jpg  (")
+    everything = wpd("tree")
+    assert "/Phone/" in everything.output and "/Card/" in everything.output
+    assert "│   " in everything.output
+    data = json.loads(wpd("tree", "--json", "/Phone/DCIM").output)
+    camera = data[0]["children"][0]
+    assert camera["name"] == "Camera"
+    assert [c["name"] for c in camera["children"]] == ["IMG_0001.jpg", "IMG_0002.jpg"]
+    single = wpd("tree", "/Phone/Documents/notes.txt")
+    assert single.output == "/Phone/Documents/notes.txt\n"
+
+
+def test_stat(wpd: Any) -> None:
+    result = wpd("stat", "/Phone/DCIM/Camera/IMG_0001.jpg")
+    assert result.exit_code == 0, result.output
+    assert "format:      EXIF_JPEG" in result.output
+    assert "modified:    2024-06-01T12:00:00" in result.output
+    data = json.loads(wpd("stat", "--json", "/Phone/Music").output)
+    assert data["folder"] is True and data["size"] is None
+    storage = wpd("stat", "/Card")
+    assert "read_only:   True" in storage.output
+    assert wpd("stat", "/").exit_code == ExitCode.USAGE
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+
+def test_get_a_file(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    dest = tmp_path / "got.jpg"
+    result = wpd("get", "/Phone/DCIM/Camera/IMG_0001.jpg", str(dest))
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    source = phone.root / "DCIM/Camera/IMG_0001.jpg"
+    assert dest.read_bytes() == source.read_bytes()
+    assert int(dest.stat().st_mtime) == int(source.stat().st_mtime)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat_mod.S_IMODE(dest.stat().st_mode) == 0o666 & ~umask
+
+
+def test_get_folders_recursively_into_a_folder(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    result = wpd("get", "/Phone/DCIM", "/Phone/Documents/notes.txt", str(out))
+    assert result.exit_code == 0, result.output
+    got = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert got == [
+        "DCIM",
+        "DCIM/Camera",
+        "DCIM/Camera/IMG_0001.jpg",
+        "DCIM/Camera/IMG_0002.jpg",
+        "notes.txt",
+    ]
+    copy = tmp_path / "copy"
+    assert wpd("get", "/Phone/Music", str(copy)).exit_code == 0
+    assert (copy / "Überlied 🎵.wav").read_bytes() == (
+        phone.root / "Music" / "Überlied 🎵.wav"
+    ).read_bytes()
+
+
+def test_get_many_into_a_non_folder(wpd: Any, tmp_path: Path) -> None:
+    result = wpd("get", "/Phone/Music", "/Phone/DCIM", str(tmp_path / "missing"))
+    assert result.exit_code == ExitCode.USAGE
+    assert "is not a folder" in result.output
+
+
+def test_cat(wpd: Any, phone: Phone) -> None:
+    result = wpd("cat", "/Phone/Documents/notes.txt")
+    assert result.exit_code == 0
+    assert result.stdout_bytes == (phone.root / "Documents/notes.txt").read_bytes()
+    assert wpd("cat", "/Phone/Documents").exit_code == ExitCode.USAGE
+
+
+def test_put_file_replace_and_folder(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    local = tmp_path / "hello.txt"
+    local.write_text("one\n")
+    assert wpd("put", str(local), "/Phone/Documents").exit_code == 0
+    assert (phone.root / "Documents/hello.txt").read_text() == "one\n"
+    local.write_text("two, longer\n")
+    result = wpd("put", str(local), "/Phone/Documents")
+    assert result.exit_code == 0, result.output
+    assert (phone.root / "Documents/hello.txt").read_text() == "two, longer\n"
+    assert not any(p.name.endswith(".wpd-part") for p in (phone.root / "Documents").iterdir())
+    assert wpd("put", str(local), "/Phone/Documents/renamed.txt").exit_code == 0
+    assert (phone.root / "Documents/renamed.txt").read_text() == "two, longer\n"
+    tree = tmp_path / "album"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "b.txt").write_text("b")
+    assert wpd("put", str(tree), "/Phone").exit_code == 0
+    assert (phone.root / "album/sub/b.txt").read_text() == "b"
+    assert wpd("put", str(tree), "/Phone/NewAlbum").exit_code == 0
+    assert (phone.root / "NewAlbum/a.txt").read_text() == "a"
+
+
+def test_put_errors(wpd: Any, tmp_path: Path) -> None:
+    a = tmp_path / "a.txt"
+    a.write_text("a")
+    many = wpd("put", str(a), str(a), "/Phone/Documents/notes.txt")
+    assert many.exit_code == ExitCode.USAGE
+    ro = wpd("put", str(a), "/Card")
+    assert ro.exit_code == ExitCode.FAILED
+    assert "store read only (0x200E)" in ro.output and "read-only" in ro.output
+    assert ro.output.count("\n") == 1
+    (tmp_path / "Music").write_text("x")
+    assert wpd("put", str(tmp_path / "Music"), "/Phone").exit_code == ExitCode.FAILED
+
+
+def test_verbose_adds_detail(wpd: Any, tmp_path: Path) -> None:
+    a = tmp_path / "a.txt"
+    a.write_text("a")
+    result = wpd("-v", "put", str(a), "/Card")
+    assert result.exit_code == ExitCode.FAILED
+    assert "openwpd.protocol.errors.ResponseError" in result.output
+    assert "HRESULT 0x" in result.output
+    vv = wpd("put", "-vv", str(a), "/Card")
+    assert "Traceback" in vv.output
+
+
+def test_rm(wpd: Any, phone: Phone) -> None:
+    assert wpd("rm", "/Phone/Documents/notes.txt").exit_code == 0
+    assert not (phone.root / "Documents/notes.txt").exists()
+    folder = wpd("rm", "/Phone/Music")
+    assert folder.exit_code == ExitCode.USAGE and "wpd rm -r /Phone/Music" in folder.output
+    assert wpd("rm", "-r", "/Phone/Music").exit_code == 0
+    assert not (phone.root / "Music").exists()
+    assert wpd("rm", "-r", "/Phone").exit_code == ExitCode.USAGE
+    assert wpd("rm", "/Phone/Music").exit_code == ExitCode.NOT_FOUND
+
+
+def test_mkdir(wpd: Any, phone: Phone) -> None:
+    assert wpd("mkdir", "/Phone/New").exit_code == 0
+    assert (phone.root / "New").is_dir()
+    again = wpd("mkdir", "/Phone/New")
+    assert again.exit_code == ExitCode.FAILED and "already exists" in again.output
+    assert wpd("mkdir", "/Phone/x/y/z").exit_code == ExitCode.NOT_FOUND
+    assert wpd("mkdir", "-p", "/Phone/x/y/z").exit_code == 0
+    assert (phone.root / "x/y/z").is_dir()
+    assert wpd("mkdir", "-p", "/Phone/x/y/z").exit_code == 0
+    assert wpd("mkdir", "-p", "/Phone/Documents/notes.txt/sub").exit_code == ExitCode.FAILED
+    assert wpd("mkdir", "/Nowhere").exit_code == ExitCode.NOT_FOUND
+
+
+def test_mv(wpd: Any, phone: Phone) -> None:
+    docs = phone.root / "Documents"
+    assert wpd("mv", "/Phone/Documents/notes.txt", "/Phone/Documents/todo.txt").exit_code == 0
+    assert (docs / "todo.txt").exists() and not (docs / "notes.txt").exists()
+    assert wpd("mv", "/Phone/Documents/todo.txt", "/Phone/Music").exit_code == 0
+    assert (phone.root / "Music/todo.txt").exists()
+    assert wpd("mv", "/Phone/Music/todo.txt", "/Phone/DCIM/list.txt").exit_code == 0
+    assert (phone.root / "DCIM/list.txt").exists()
+    taken = wpd("mv", "/Phone/DCIM/list.txt", "/Phone/Documents/README.md")
+    assert taken.exit_code == ExitCode.FAILED
+    assert wpd("mv", "/Phone", "/Card").exit_code == ExitCode.USAGE
+    assert wpd("mv", "/Phone/DCIM/list.txt", "/Top").exit_code == ExitCode.USAGE
+
+
+def test_cp(wpd: Any, phone: Phone) -> None:
+    note = (phone.root / "Documents/notes.txt").read_bytes()
+    assert wpd("cp", "/Phone/Documents/notes.txt", "/Phone/Music").exit_code == 0
+    assert (phone.root / "Music/notes.txt").read_bytes() == note
+    result = wpd("cp", "/Phone/Documents/notes.txt", "/Phone/Documents/copy.txt")
+    assert result.exit_code == 0, result.output
+    assert (phone.root / "Documents/copy.txt").read_bytes() == note
+    assert wpd("cp", "/Phone/Documents/notes.txt", "/Phone/DCIM/n2.txt").exit_code == 0
+    assert (phone.root / "DCIM/n2.txt").read_bytes() == note
+    dup = wpd("cp", "/Phone/Documents/notes.txt", "/Phone/Music")
+    assert dup.exit_code == ExitCode.FAILED and "already exists" in dup.output
+    assert wpd("cp", "/Phone/Music", "/Phone/Music2").exit_code == ExitCode.USAGE
+    assert wpd("cp", "/Phone", "/Card").exit_code == ExitCode.USAGE
+
+
+# --- properties, info, events, raw --------------------------------------------------------------
+
+
+def test_props(wpd: Any, phone: Phone) -> None:
+    every = wpd("props", "get", "/Phone/Documents/notes.txt")
+    assert every.exit_code == 0, every.output
+    assert any(
+        line.split() == ["OBJECT_FILE_NAME", "notes.txt"] for line in every.output.splitlines()
+    )
+    one = wpd("props", "get", "/Phone/Documents/notes.txt", "DateModified")
+    assert one.output == "20240603T120000\n"
+    assert wpd("props", "get", "/Phone/Documents/notes.txt", "0xDC04").output == "58\n"
+    data = json.loads(wpd("props", "get", "--json", "/Phone/Documents/notes.txt").output)
+    assert data["OBJECT_SIZE"] == 58
+    renamed = wpd("props", "set", "/Phone/Documents/notes.txt", "object_file_name", "n.txt")
+    assert renamed.exit_code == 0, renamed.output
+    assert (phone.root / "Documents/n.txt").exists()
+    bad = wpd("props", "set", "/Phone/Documents/n.txt", "Hidden", "yes")
+    assert bad.exit_code == ExitCode.USAGE and "not a number" in bad.output
+    assert wpd("props", "get", "/Phone/Documents/n.txt", "NoSuchKey").exit_code == ExitCode.USAGE
+    assert wpd("props", "get", "/Phone").exit_code == ExitCode.USAGE
+
+
+def test_info_storages_devices(wpd: Any, phone: Phone) -> None:
+    info = wpd("info")
+    assert info.exit_code == 0, info.output
+    assert "Device:       cli test device" in info.output
+    assert "GET_OBJECT_PROP_LIST" in info.output
+    data = json.loads(wpd("info", "--json").output)
+    assert data["manufacturer"] == "openwpd" and data["battery_level"] == 100
+    assert [s["description"] for s in data["storages"]][:2] == ["Phone", "Card"]
+    storages = wpd("storages")
+    assert storages.output.splitlines()[1].startswith("/Card") and "read-only" in storages.output
+    assert json.loads(wpd("storages", "--json").output)[0]["path"] == "/Phone"
+    env = {"OPENWPD_DEVICES": f"{phone.url},ptpip://127.0.0.1:9"}
+    devices = wpd("devices", env=env)
+    assert devices.exit_code == 0, devices.output
+    lines = devices.output.splitlines()
+    assert lines[0].startswith(f"{phone.url}  cli test device  (openwpd Virtual MTP Device")
+    assert lines[1].startswith("ptpip://127.0.0.1:9  unreachable")
+    listed = json.loads(wpd("devices", "--json", env=env).output)
+    assert [d["reachable"] for d in listed] == [True, False]
+
+
+def test_devices_none_known() -> None:
+    from click.testing import CliRunner
+
+    from openwpd.cli import main
+
+    result = CliRunner().invoke(main, ["devices"], env={"OPENWPD_DEVICES": "", "OPENWPD_DEVICE": ""})
+    assert result.exit_code == 0
+    assert "no devices known" in result.output
+
+
+def test_watch_sees_a_new_file(wpd: Any, phone: Phone) -> None:
+    # the device watches the folders an initiator has listed
+    assert wpd("ls", "/Phone/Documents").exit_code == 0
+    timer = threading.Timer(1.0, lambda: (phone.root / "Documents/new.txt").write_text("x"))
+    timer.start()
+    try:
+        result = wpd("watch", "--json", "-n", "1", "-t", "20")
+    finally:
+        timer.cancel()
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines()]
+    assert events[0]["event"] in ("OBJECT_ADDED", "STORAGE_INFO_CHANGED")
+
+
+def test_watch_text_and_timeout(wpd: Any, phone: Phone) -> None:
+    assert wpd("ls", "/Phone/Documents").exit_code == 0
+    timer = threading.Timer(0.5, lambda: (phone.root / "Documents/new2.txt").write_text("y"))
+    timer.start()
+    try:
+        result = wpd("watch", "-t", "3")
+    finally:
+        timer.cancel()
+    assert result.exit_code == 0, result.output
+    assert "watching ptpip://" in result.output
+    assert "OBJECT_ADDED" in result.output and "new2.txt" in result.output
+
+
+def test_raw(wpd: Any, tmp_path: Path) -> None:
+    ok = wpd("raw", "GetStorageIDs")
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith("response: ok (0x2001)\ndata:     ")
+    assert "01 00 01 00" in ok.output
+    data = json.loads(wpd("raw", "--json", "0x1004").output)
+    assert data["response"] == "OK" and data["data"].startswith("04000000")  # 4 storages
+    out = tmp_path / "info.bin"
+    assert wpd("raw", "get_device_info", "--out", str(out)).exit_code == 0
+    assert out.stat().st_size > 100
+    bad = wpd("raw", "GetObjectInfo", "0xDEADBEEF")
+    assert bad.exit_code == ExitCode.FAILED
+    assert "invalid object handle (0x2009)" in bad.output
+    assert wpd("raw", "NoSuchOperation").exit_code == ExitCode.USAGE
+    assert wpd("raw", "0x1001", "x").exit_code == ExitCode.USAGE
+    assert wpd("raw", "0x1001", *["1"] * 6).exit_code == ExitCode.USAGE
+
+
+def test_raw_long_data_is_cut(wpd: Any) -> None:
+    from openwpd.cli.device import _hexdump
+
+    lines = _hexdump(bytes(range(256)) * 20, 64)
+    assert len(lines) == 5 and lines[-1].startswith("... 5056 more bytes")
+    assert wpd("raw", "GetDeviceInfo").exit_code == 0
