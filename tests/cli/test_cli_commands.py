@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_support import Phone
+
 from openwpd.cli._core import CliError, ExitCode, choose_device, known_devices, translate
 from openwpd.protocol.codes import ResponseCode
 from openwpd.protocol.errors import (
@@ -398,7 +398,9 @@ def test_devices_none_known() -> None:
 
     from openwpd.cli import main
 
-    result = CliRunner().invoke(main, ["devices"], env={"OPENWPD_DEVICES": "", "OPENWPD_DEVICE": ""})
+    result = CliRunner().invoke(
+        main, ["devices"], env={"OPENWPD_DEVICES": "", "OPENWPD_DEVICE": ""}
+    )
     assert result.exit_code == 0
     assert "no devices known" in result.output
 
