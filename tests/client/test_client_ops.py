@@ -43,8 +43,8 @@ async def test_bad_urls_and_unreachable_devices() -> None:
     with pytest.raises(ConnectError):
         async with open_connection("ptpip://127.0.0.1:1", connect_timeout=2):
             pass
-    with pytest.raises(ConnectError, match="USB"):
-        async with open_connection("usb://1:2"):
+    with pytest.raises(ConnectError):  # no such USB device here
+        async with open_connection("usb://1:2", connect_timeout=2):
             pass
 
 

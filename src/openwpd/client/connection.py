@@ -287,7 +287,7 @@ def _fresh(error: OpenWpdError) -> OpenWpdError:
     """A new instance of a sticky error (an exception object must not be raised twice)."""
     try:
         clone = type(error)(str(error))
-    except TypeError:
+    except (TypeError, ValueError):  # an error class with another constructor
         return error
     clone.hresult = error.hresult
     return clone
