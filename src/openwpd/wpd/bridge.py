@@ -95,11 +95,13 @@ class SharedConnection:
     refs: int = 0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     keeper: asyncio.Task[None] | None = None
+    #: set when the device's session ended under us (ResetDevice): the next open reconnects
+    retired: bool = False
 
     @property
     def usable(self) -> bool:
-        """False once the connection broke or closed."""
-        return self.conn.broken is None and not self.conn.closed
+        """False once the connection broke, closed or was retired."""
+        return self.conn.broken is None and not self.conn.closed and not self.retired
 
 
 class ConnectionPool:

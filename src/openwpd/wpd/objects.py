@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -42,6 +42,7 @@ from openwpd.protocol.codes import (
     ResponseCode,
 )
 from openwpd.protocol.datasets import (
+    DeviceInfo,
     DevicePropDesc,
     EnumForm,
     ObjectIdForm,
@@ -122,7 +123,7 @@ async def resolve(client: Handle, object_id: str) -> Node:
     return Node(ref)
 
 
-async def children(client: Handle, node: Node) -> AsyncIterator[str]:
+async def children(client: Handle, node: Node) -> AsyncGenerator[str, None]:
     """The object ids of the immediate children of ``node``, as the device lists them."""
     if node.ref.kind is m.Kind.ROOT:
         yield g.WPD_DEVICE_OBJECT_ID
@@ -143,8 +144,9 @@ async def children(client: Handle, node: Node) -> AsyncIterator[str]:
 # --- property values ---------------------------------------------------------------------------
 
 
-def _device_type(client: Handle) -> int:
-    info = client.connection.device_info
+def device_type(info: DeviceInfo) -> int:
+    """WPD_DEVICE_TYPE of a device: CAMERA when it can capture, PHONE for Android, else
+    GENERIC."""
     if _O.INITIATE_CAPTURE in info.operations_supported:
         return DEVICE_TYPE_CAMERA
     if "android.com" in info.vendor_extension_desc:
@@ -173,7 +175,7 @@ async def device_values(client: Handle, pnp_id: str) -> PortableDeviceValues:
     v[k.WPD_DEVICE_FIRMWARE_VERSION] = info.device_version
     v[k.WPD_DEVICE_SERIAL_NUMBER] = info.serial_number
     v[k.WPD_DEVICE_PROTOCOL] = protocol_text(info.standard_version)
-    v[k.WPD_DEVICE_TYPE] = _device_type(client)
+    v[k.WPD_DEVICE_TYPE] = device_type(info)
     v[k.WPD_DEVICE_TRANSPORT] = TRANSPORT_IP if pnp_id.startswith("ptpip:") else TRANSPORT_USB
     name = info.model
     if _O.GET_DEVICE_PROP_VALUE in info.operations_supported:
