@@ -423,19 +423,36 @@ async def test_delete_all_spares_the_read_only_storage(
         await runner.aclose()
 
 
-def shrink_free_space(device: VirtualDevice, leave: int) -> None:
-    """Make the storage report ``leave`` free bytes, through its reserve (store/storage.py)."""
+def shrink_free_space(device: VirtualDevice, leave: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the storage report ``leave`` free bytes, through its reserve (store/storage.py).
+
+    Other programs on this machine create and delete big files all the time, and a reserve
+    computed from the real, moving free-space figure lets an upload through whenever someone
+    frees more than the test sends. So the disk the storage sees is one only this test writes
+    to: the figures of a snapshot, less what is in the served folder now (temp files included).
+    """
     (storage,) = device.store.storages
-    storage.reserve_bytes = max(0, shutil.disk_usage(storage.root).free - leave)
+    root = storage.root
+    snapshot = shutil.disk_usage(root)
+
+    def usage(_path: object) -> object:
+        written = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+        return type(snapshot)(snapshot.total, snapshot.used + written, snapshot.free - written)
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    storage.reserve_bytes = max(0, snapshot.free - leave)
 
 
 async def test_full_storage_refuses_announced_size(
-    runner: TransactionRunner, device: tuple[VirtualDevice, int], served: Path
+    runner: TransactionRunner,
+    device: tuple[VirtualDevice, int],
+    served: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shrink_free_space(device[0], 1 << 20)
+    shrink_free_space(device[0], 1 << 20, monkeypatch)
     res = await runner.transact(OperationCode.GET_STORAGE_INFO, (PHONE,))
     assert StorageInfo.from_bytes(res.data).free_space_in_bytes <= 1 << 20
-    # 3 GiB announced: far more than is left, even if other programs free some disk meanwhile
+    # 3 GiB announced: far more than is left
     info = ObjectInfo(
         object_format=ObjectFormatCode.UNDEFINED, compressed_size=3 << 30, filename="huge.bin"
     )
@@ -453,9 +470,12 @@ async def test_full_storage_refuses_announced_size(
 
 
 async def test_full_storage_while_streaming_unknown_size(
-    runner: TransactionRunner, device: tuple[VirtualDevice, int], served: Path
+    runner: TransactionRunner,
+    device: tuple[VirtualDevice, int],
+    served: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    shrink_free_space(device[0], 1 << 20)
+    shrink_free_space(device[0], 1 << 20, monkeypatch)
     # size 0xFFFFFFFF: "not known" (§3.3), so the device only finds out while writing
     info = ObjectInfo(compressed_size=0xFFFFFFFF, filename="stream.bin")
     res = await runner.transact(OperationCode.SEND_OBJECT_INFO, (PHONE, ROOT), data=info.to_bytes())
