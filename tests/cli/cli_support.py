@@ -87,10 +87,17 @@ def wpd_exe() -> list[str]:
 
 
 def run_wpd(
-    *args: str, url: str | None = None, timeout: float = 60, **kwargs: Any
+    *args: str,
+    url: str | None = None,
+    timeout: float = 60,
+    extra_env: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``wpd ARGS`` as a program (device ``url`` through $OPENWPD_DEVICE)."""
     env = dict(os.environ)
     env.pop("OPENWPD_DEVICES", None)
+    env.pop("OPENWPD_DEVICE", None)
+    env.update(extra_env or {})
     if url is not None:
         env["OPENWPD_DEVICE"] = url
     return subprocess.run(
