@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from openwpd import Cancelled
+from openwpd import Cancelled, SessionReset
 from openwpd.client import Entry, Handle, open_connection
 
 MiB = 1024 * 1024
@@ -193,6 +193,7 @@ async def bench_cancels(
     latencies: list[tuple[str, float]] = []
     next_op: list[tuple[str, float]] = []
     completed_first = 0
+    resets: list[str] = []
     sink = tempfile.TemporaryDirectory()
     local = Path(sink.name) / "up.bin"
     with open(local, "wb") as f:
@@ -222,13 +223,18 @@ async def bench_cancels(
             continue
         except Cancelled:
             pass
+        except SessionReset as exc:
+            resets.append(f"#{i}: {exc}")
+            if h.connection.broken is not None:
+                break
+            continue
         kind = "download" if i % 2 else "upload"
         latencies.append((kind, raised_at[0] - started))
         await h2.storages()
         next_op.append((kind, time.perf_counter() - started))
     sink.cleanup()
     src.unlink()
-    out: dict[str, Any] = {"finished before the cancel": completed_first}
+    out: dict[str, Any] = {"finished before the cancel": completed_first, "resets": resets}
     for kind in ("download", "upload"):
         lat = [x for k, x in latencies if k == kind]
         nxt = [x for k, x in next_op if k == kind]
@@ -336,7 +342,12 @@ async def main() -> None:
                     print("rss", await bench_rss(h, served, work, proc.pid, big), flush=True)
         finally:
             proc.terminate()
-            proc.wait()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                print("the device did not stop on SIGTERM: killed", flush=True)
+                proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":
