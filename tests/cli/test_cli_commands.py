@@ -27,17 +27,21 @@ from openwpd.protocol.errors import (
 # --- device selection ---------------------------------------------------------------------------
 
 
-def test_known_devices_drops_blanks_and_repeats() -> None:
-    env = {"OPENWPD_DEVICES": " ptpip://a:1, ,ptpip://b:2,ptpip://a:1,"}
-    assert known_devices(env) == ["ptpip://a:1", "ptpip://b:2"]
-    assert known_devices({}) == []
+def test_known_devices_is_the_managers_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENWPD_DEVICES", " ptpip://a:1, ,ptpip://b:2,ptpip://a:1,http://no")
+    assert known_devices() == ["ptpip://a:1", "ptpip://b:2"]
+    monkeypatch.setenv("OPENWPD_DEVICES", "")
+    assert known_devices() == []
 
 
-def test_choose_device_order_of_precedence() -> None:
-    env = {"OPENWPD_DEVICE": "ptpip://env:1", "OPENWPD_DEVICES": "ptpip://x:1,ptpip://y:2"}
-    assert choose_device("ptpip://flag:1", env) == "ptpip://flag:1"
-    assert choose_device(None, env) == "ptpip://env:1"
-    assert choose_device(None, {"OPENWPD_DEVICES": "ptpip://only:3"}) == "ptpip://only:3"
+def test_choose_device_order_of_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENWPD_DEVICE", "ptpip://env:1")
+    monkeypatch.setenv("OPENWPD_DEVICES", "ptpip://x:1,ptpip://y:2")
+    assert choose_device("ptpip://flag:1") == "ptpip://flag:1"
+    assert choose_device(None) == "ptpip://env:1"
+    monkeypatch.setenv("OPENWPD_DEVICE", "")
+    monkeypatch.setenv("OPENWPD_DEVICES", "ptpip://only:3")
+    assert choose_device(None) == "ptpip://only:3"
 
 
 @pytest.mark.parametrize(
@@ -48,9 +52,15 @@ def test_choose_device_order_of_precedence() -> None:
         ({"OPENWPD_DEVICE": "http://x"}, ExitCode.USAGE, "bad device URL"),
     ],
 )
-def test_choose_device_failures(env: dict[str, str], code: ExitCode, words: str) -> None:
+def test_choose_device_failures(
+    env: dict[str, str], code: ExitCode, words: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENWPD_DEVICE", raising=False)
+    monkeypatch.delenv("OPENWPD_DEVICES", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     with pytest.raises(CliError) as info:
-        choose_device(None, env)
+        choose_device(None)
     assert info.value.exit_code == code
     assert words in info.value.message
 

@@ -26,7 +26,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -169,26 +169,20 @@ json_option = click.option(
 # --- devices ------------------------------------------------------------------------------------
 
 
-def known_devices(env: Mapping[str, str] | None = None) -> list[str]:
-    """The devices known to this machine: ``$OPENWPD_DEVICES``, a comma-separated list of URLs
-    (blanks and repeats dropped, order kept). (The same rule as the WPD manager's
-    ``get_devices``; this function goes once ``openwpd.wpd.PortableDeviceManager`` exists.)"""
-    source = os.environ if env is None else env
-    seen: list[str] = []
-    for item in source.get(ENV_DEVICES, "").split(","):
-        url = item.strip()
-        if url and url not in seen:
-            seen.append(url)
-    return seen
+def known_devices() -> list[str]:
+    """The devices known to this machine: the WPD device manager's list (``$OPENWPD_DEVICES``,
+    comma-separated URLs, normalized, repeats and malformed entries dropped)."""
+    from openwpd.wpd import PortableDeviceManager
+
+    return PortableDeviceManager().get_devices()
 
 
-def choose_device(flag: str | None, env: Mapping[str, str] | None = None) -> str:
+def choose_device(flag: str | None) -> str:
     """The device URL to use: ``-d``, else ``$OPENWPD_DEVICE``, else the only known device.
     Raises CliError (NO_DEVICE) when none or several are known, (USAGE) for a malformed URL."""
-    source = os.environ if env is None else env
-    url = flag or source.get(ENV_DEVICE, "").strip() or None
+    url = flag or os.environ.get(ENV_DEVICE, "").strip() or None
     if url is None:
-        known = known_devices(source)
+        known = known_devices()
         if not known:
             raise CliError(
                 "no device given",

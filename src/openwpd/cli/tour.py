@@ -33,7 +33,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from openwpd.cli._core import ENV_DEVICES, CliError, ExitCode, known_devices, translate
+from openwpd.cli._core import ENV_DEVICES, CliError, ExitCode, translate
 from openwpd.cli._output import format_name, human_size
 from openwpd.cli._remote import Walked, walk
 from openwpd.client import Connection, DeviceEvent, Entry, Handle, Storage, open_connection
@@ -97,8 +97,12 @@ def _step(con: Console, n: int, title: str) -> None:
 
 async def _walk(con: Console, url: str, samples: SampleSet, base: Path) -> None:
     _step(con, 1, "The device manager finds the device")
-    found = known_devices({ENV_DEVICES: url})
-    con.print(f"   {ENV_DEVICES}={url}  ->  {len(found)} device: {', '.join(found)}")
+    # the WPD API is synchronous (it runs the client on a loop of its own): call it from a
+    # worker thread so that this loop, which also runs the virtual device, goes on
+    found, names = await asyncio.to_thread(_manager, url)
+    con.print(f"   PortableDeviceManager (told {url}, as {ENV_DEVICES} would):")
+    con.print(f"   get_devices() -> {found}")
+    con.print(f"   friendly name {names[0]!r}, description {names[1]!r}, manufacturer {names[2]!r}")
 
     _step(con, 2, "Open it (PTP/IP handshake, OpenSession, DeviceInfo)")
     async with open_connection(found[0], client_name="openwpd tour") as conn:
@@ -121,6 +125,19 @@ async def _walk(con: Console, url: str, samples: SampleSet, base: Path) -> None:
         await _cancel(con, conn, h, entries[f"Backups/{BIG_NAME}"], base)
         _step(con, 13, "Close: CloseSession, the link closes")
     con.print("   done; the virtual device stops with the tour.")
+
+
+def _manager(url: str) -> tuple[list[str], tuple[str, str, str]]:
+    from openwpd.wpd import PortableDeviceManager
+
+    manager = PortableDeviceManager([url])
+    found = manager.get_devices()
+    device = found[0]
+    return found, (
+        manager.get_device_friendly_name(device),
+        manager.get_device_description(device),
+        manager.get_device_manufacturer(device),
+    )
 
 
 def _capabilities(con: Console, conn: Connection) -> None:
