@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from openwpd.protocol.errors import OpenWpdError
 from openwpd.wpd import commands as c
 from openwpd.wpd import guids as g
 from openwpd.wpd import keys as k
@@ -49,6 +50,7 @@ from openwpd.wpd.errors import (
     S_OK,
     WpdError,
     failed,
+    wpd_error_from,
 )
 from openwpd.wpd.keys import PropertyKey, VarType
 from openwpd.wpd.objects import children, resolve
@@ -89,6 +91,16 @@ class _Request:
     parent_id: str = ""
     depth: int = 0
     values: list[PortableDeviceValues] = field(default_factory=list)
+
+
+def _failure(exc: OpenWpdError) -> PortableDeviceValues:
+    """The element of an object that failed (a cancel is raised instead)."""
+    error = wpd_error_from(exc)
+    if error.cancelled:
+        raise error from exc
+    values = PortableDeviceValues()
+    values.set_value(c.WPD_PROPERTY_COMMON_HRESULT, PropVariant(VarType.ERROR, error.hresult))
+    return values
 
 
 class _Operation:
@@ -162,11 +174,8 @@ class _Operation:
     async def _read(self, object_id: str) -> PortableDeviceValues:
         try:
             values = await read_values(self.handle, object_id, self.request.keys)
-        except WpdError as exc:
-            if exc.cancelled:
-                raise
-            values = PortableDeviceValues()
-            values.set_value(c.WPD_PROPERTY_COMMON_HRESULT, PropVariant(VarType.ERROR, exc.hresult))
+        except OpenWpdError as exc:
+            values = _failure(exc)
         else:
             values = values.copy()
         values[k.WPD_OBJECT_ID] = object_id
@@ -181,13 +190,8 @@ class _Operation:
             if isinstance(object_id, str):
                 try:
                     results = await write_values(self.handle, object_id, writes)
-                except WpdError as exc:
-                    if exc.cancelled:
-                        raise
-                    results = PortableDeviceValues()
-                    results.set_value(
-                        c.WPD_PROPERTY_COMMON_HRESULT, PropVariant(VarType.ERROR, exc.hresult)
-                    )
+                except OpenWpdError as exc:
+                    results = _failure(exc)
                 results[k.WPD_OBJECT_ID] = object_id
             else:
                 results = PortableDeviceValues()

@@ -240,6 +240,9 @@ class WriteStream(PortableDeviceDataStream):
 
     @property
     def size(self) -> int:
+        if self._spool.closed:
+            return 0
+        self._spool.flush()
         return os.fstat(self._spool.fileno()).st_size
 
     def writable(self) -> bool:
