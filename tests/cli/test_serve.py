@@ -247,14 +247,6 @@ async def test_allow_guid_option(tmp_path: Path) -> None:
     assert rc == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in transport/ptpip.py PtpIpListener: aclose() cancels the handshake task of a "
-    "connection that has not sent its first packet; on Python 3.11 asyncio's stream callback "
-    "then calls task.exception() on the cancelled task and logs 'Exception in callback ... "
-    "CancelledError' with a traceback at shutdown (exit code is still 0). Fix: _accept should "
-    "catch CancelledError, close the writer and return",
-)
 def test_sigterm_with_a_handshake_in_progress_exits_quietly(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     served = Served([str(tmp_path / "d"), "--port", "0"], tmp_path)

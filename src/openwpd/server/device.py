@@ -41,6 +41,55 @@ VERSION = "0.1"
 #: Android operations are still listed in OperationsSupported, which is what initiators check.
 VENDOR_EXTENSIONS = {"microsoft.com": "1.0", "microsoft.com/DeviceServices": "1.0"}
 
+F = ObjectFormatCode
+#: The formats we announce in DeviceInfo: what a phone holds, not every code there is (gphoto's
+#: --summary prints the properties of each announced format and stops at 32 KiB). Files of
+#: other types are still served, each with its own format code.
+PLAYBACK_FORMATS: tuple[int, ...] = tuple(
+    sorted(
+        {
+            F.UNDEFINED,
+            F.ASSOCIATION,
+            F.TEXT,
+            F.HTML,
+            F.XML_DOCUMENT,
+            F.EXIF_JPEG,
+            F.PNG,
+            F.GIF,
+            F.BMP,
+            F.TIFF,
+            F.DNG,
+            F.HEIF,
+            F.MP3,
+            F.WAV,
+            F.AAC,
+            F.FLAC,
+            F.OGG,
+            F.WMA,
+            F.M4A,
+            F.AIFF,
+            F.MP4_CONTAINER,
+            F.THREE_GP,
+            F.AVI,
+            F.MPEG,
+            F.QUICKTIME,
+            F.WMV,
+            F.ASF,
+            F.VCARD2,
+            F.VCARD3,
+            F.ICALENDAR,
+            F.VCALENDAR1,
+            F.MS_WORD,
+            F.MS_EXCEL,
+            F.MS_POWERPOINT,
+            F.M3U_PLAYLIST,
+            F.PLS_PLAYLIST,
+            F.WPL_PLAYLIST,
+            F.ABSTRACT_AV_PLAYLIST,
+        }
+    )
+)
+
 EVENTS_SUPPORTED = (
     EventCode.OBJECT_ADDED,
     EventCode.OBJECT_REMOVED,
@@ -136,7 +185,7 @@ class VirtualDevice:
             events_supported=tuple(sorted(EVENTS_SUPPORTED)),
             device_properties_supported=self.properties.supported(),
             capture_formats=(),
-            playback_formats=tuple(sorted(ObjectFormatCode)),
+            playback_formats=PLAYBACK_FORMATS,
             manufacturer=MANUFACTURER,
             model=MODEL,
             device_version=VERSION,

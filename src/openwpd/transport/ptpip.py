@@ -451,6 +451,10 @@ class PtpIpListener:
             self._handshakes.add(task)
         try:
             await self._handshake(reader, writer)
+        except asyncio.CancelledError:
+            # shutting down while this initiator had not finished its handshake: the stream
+            # callback must not end cancelled (asyncio would log it as an error)
+            writer.close()
         except Exception as exc:  # one bad initiator must not stop the listener
             log.info("PTP/IP handshake failed: %s", exc)
             writer.close()
