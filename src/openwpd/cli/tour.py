@@ -122,8 +122,13 @@ async def _walk(con: Console, url: str, samples: SampleSet, base: Path) -> None:
         await _photo(con, h, entries["DCIM/Camera/IMG_0001.jpg"])
         await _transfers(con, h, entries, samples, base)
         await _contacts(con, h, storages)
-        await _cancel(con, conn, h, entries[f"Backups/{BIG_NAME}"], base)
-        _step(con, 13, "Close: CloseSession, the link closes")
+        big = entries[f"Backups/{BIG_NAME}"]
+        await _cancel(con, conn, h, big, base)
+        song = entries["Music/Morning.wav"]
+        _step(con, 13, "The same through the WPD API: PortableDevice.cancel()")
+        for line in await asyncio.to_thread(_wpd_cancel, url, big.handle, song.handle):
+            con.print(f"   {line}")
+        _step(con, 14, "Close: CloseSession, the link closes")
     con.print("   done; the virtual device stops with the tour.")
 
 
@@ -347,6 +352,77 @@ async def _cancel(con: Console, conn: Connection, h: Handle, big: Entry, base: P
         + ("[green]OK[/]" if head == bytes(len(head)) else "[red]WRONG[/]")
     )
     await other.aclose()
+
+
+def _wpd_cancel(url: str, big: int, small: int) -> list[str]:
+    """Handle A reads ``big`` through a WPD stream in a thread, handle B reads ``small``; A is
+    cancelled from this thread once it is under way; then A reads again. Returns report lines."""
+    import threading
+
+    from openwpd.wpd import STGM_READ, WPD_RESOURCE_DEFAULT, PortableDevice, WpdError
+    from openwpd.wpd.mapping import object_id_for_handle
+
+    a, b = PortableDevice(), PortableDevice()
+    a.open(url)
+    b.open(url)
+    outcome: dict[str, str] = {}
+    started = threading.Event()
+    try:
+
+        def read_big() -> None:
+            stream, optimal = (
+                a.content()
+                .transfer()
+                .get_stream(object_id_for_handle(big), WPD_RESOURCE_DEFAULT, STGM_READ)
+            )
+            done = 0
+            try:
+                while chunk := stream.read(optimal):
+                    done += len(chunk)
+                    started.set()
+                outcome["a"] = f"read all {done:,} bytes (the cancel came too late)"
+            except WpdError as exc:
+                outcome["a"] = f"WpdError, hresult 0x{exc.hresult:08X}, after {human_size(done)}"
+            finally:
+                started.set()
+                stream.close()
+
+        def read_small() -> None:
+            stream, optimal = (
+                b.content()
+                .transfer()
+                .get_stream(object_id_for_handle(small), WPD_RESOURCE_DEFAULT, STGM_READ)
+            )
+            digest = hashlib.sha256()
+            with contextlib.closing(stream):
+                while chunk := stream.read(optimal):
+                    digest.update(chunk)
+            outcome["b"] = digest.hexdigest()[:16]
+
+        reader = threading.Thread(target=read_big)
+        reader.start()
+        started.wait(30)
+        side = threading.Thread(target=read_small)
+        side.start()
+        a.cancel()  # from another thread: only handle A's operations are cancelled
+        reader.join(60)
+        side.join(60)
+        stream, optimal = (
+            a.content()
+            .transfer()
+            .get_stream(object_id_for_handle(small), WPD_RESOURCE_DEFAULT, STGM_READ)
+        )
+        with contextlib.closing(stream):
+            again = stream.read(optimal)
+    finally:
+        a.close()
+        b.close()
+    return [
+        f"handle A's stream read: {outcome.get('a', '?')}",
+        f"handle B read another file meanwhile: sha256 {outcome.get('b', '?')}...",
+        f"handle A after cancel(): read {len(again):,} bytes "
+        + ("[green]OK[/]" if again else "[red]nothing[/]"),
+    ]
 
 
 def _next_steps(con: Console) -> None:
