@@ -42,14 +42,16 @@ def hr(exc_info: pytest.ExceptionInfo[wpd.WpdError]) -> int:
 
 def test_keys_from_the_reference() -> None:
     assert k.PropertyKey(uuid.UUID("EF6B490D-5CD8-437A-AFFC-DA8B60EE4A3C"), 4) == k.WPD_OBJECT_NAME
-    assert k.PropertyKey(
-        uuid.UUID("01A3057A-74D6-4E80-BEA7-DC4C212CE50A"), 4
-    ) == k.WPD_STORAGE_CAPACITY
+    assert (
+        k.PropertyKey(uuid.UUID("01A3057A-74D6-4E80-BEA7-DC4C212CE50A"), 4)
+        == k.WPD_STORAGE_CAPACITY
+    )
     assert k.WPD_DEVICE_FRIENDLY_NAME.pid == 12
     assert k.WPD_CLIENT_DESIRED_ACCESS.pid == 9
-    assert k.PropertyKey(
-        uuid.UUID("E81E79BE-34F0-41BF-B53F-F1A06AE87842"), 0
-    ) == k.WPD_RESOURCE_DEFAULT
+    assert (
+        k.PropertyKey(uuid.UUID("E81E79BE-34F0-41BF-B53F-F1A06AE87842"), 0)
+        == k.WPD_RESOURCE_DEFAULT
+    )
     assert k.WPD_EVENT_PARAMETER_EVENT_ID.fmtid == uuid.UUID("15AB1953-F817-4FEF-A921-5676E838F6E0")
     assert k.WPD_PROPERTY_ATTRIBUTE_VARTYPE.pid == 3
     assert k.PKEY_GenericObj_Name == k.WPD_OBJECT_NAME
