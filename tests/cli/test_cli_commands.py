@@ -466,3 +466,48 @@ def test_raw_long_data_is_cut(wpd: Any) -> None:
     lines = _hexdump(bytes(range(256)) * 20, 64)
     assert len(lines) == 5 and lines[-1].startswith("... 5056 more bytes")
     assert wpd("raw", "GetDeviceInfo").exit_code == 0
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+def test_services(wpd: Any) -> None:
+    result = wpd("services")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Contacts (0x00000001, ")
+    assert "  method   Echo(Text) -> Result" in lines
+    assert "  property BatteryLife = 100" in lines
+    data = json.loads(wpd("services", "--json").output)
+    names = [s["name"] for s in data]
+    assert names == ["Contacts", "Calendar", "Status", "Diagnostics"]
+    diag = data[3]
+    assert diag["methods"]["Sleep"] == [{"name": "Milliseconds", "in": True, "out": False}]
+
+
+def test_invoke(wpd: Any, phone: Phone) -> None:
+    import hashlib
+
+    echo = wpd("invoke", "diagnostics", "ECHO", "text=hello there")
+    assert echo.exit_code == 0, echo.output
+    assert echo.output == "Result = hello there\n"
+    assert wpd("invoke", "0x4", "Sleep", "Milliseconds=10").output == ""
+    digest = json.loads(
+        wpd(
+            "invoke",
+            "--json",
+            "Diagnostics",
+            "HashObject",
+            "Object=/Phone/Documents/notes.txt",
+            "Algorithm=sha256",
+        ).output
+    )["Digest"]
+    expected = hashlib.sha256((phone.root / "Documents/notes.txt").read_bytes()).hexdigest()
+    assert digest == expected
+    failed = wpd("invoke", "Diagnostics", "HashObject", "Object=0xDEAD", "Algorithm=sha256")
+    assert failed.exit_code == ExitCode.NOT_FOUND and "the method failed" in failed.output
+    assert wpd("invoke", "Nope", "Echo").exit_code == ExitCode.NOT_FOUND
+    assert wpd("invoke", "Diagnostics", "Nope").exit_code == ExitCode.NOT_FOUND
+    assert wpd("invoke", "Diagnostics", "Echo", "Text").exit_code == ExitCode.USAGE
+    assert wpd("invoke", "Diagnostics", "Echo", "Wrong=1").exit_code == ExitCode.USAGE
+    assert wpd("invoke", "Diagnostics", "Sleep", "Milliseconds=x").exit_code == ExitCode.USAGE

@@ -23,9 +23,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import device, files, serve, sync, tour
+    from openwpd.cli import device, files, serve, services, sync, tour
 
-    for command in (*device.COMMANDS, *files.COMMANDS):
+    for command in (*device.COMMANDS, *files.COMMANDS, *services.COMMANDS):
         main.add_command(command)
     main.add_command(sync.sync)
     main.add_command(serve.serve)

@@ -37,7 +37,8 @@ from openwpd.cli._core import ENV_DEVICES, CliError, ExitCode, translate
 from openwpd.cli._output import format_name, human_size
 from openwpd.cli._remote import Walked, walk
 from openwpd.client import Connection, DeviceEvent, Entry, Handle, Storage, open_connection
-from openwpd.protocol.codes import ObjectPropCode
+from openwpd.client import services as svc
+from openwpd.protocol.codes import ObjectPropCode, ResponseCode, describe
 from openwpd.protocol.errors import HRESULT_CANCELLED, Cancelled, OpenWpdError
 from openwpd.server.device import StorageSpec, VirtualDevice
 from openwpd.server.samples import BIG_NAME, SampleSet, make_samples, photo
@@ -273,7 +274,7 @@ async def _transfers(
 
 
 async def _contacts(con: Console, h: Handle, storages: list[Storage]) -> None:
-    _step(con, 11, "Services: the Contacts service's storage, enumerated")
+    _step(con, 11, "Services: Contacts enumerated, methods invoked")
     contacts = next((s for s in storages if s.description == "Contacts"), None)
     if contacts is None:
         con.print("   (the device has no Contacts storage)")
@@ -286,17 +287,55 @@ async def _contacts(con: Console, h: Handle, storages: list[Storage]) -> None:
         props = await h.get_properties(entry)
         fields = [
             str(props[c])
-            for c in (_P.DISPLAY_NAME, _P.PHONE_NUMBER_MOBILE, _P.EMAIL_PRIMARY)
+            for c in (_P.GIVEN_NAME, _P.FAMILY_NAME, _P.PHONE_NUMBER_MOBILE, _P.EMAIL_PRIMARY)
             if c in props and props[c] != entry.name
         ]
         if not fields:  # no field view from this device: read the vCard itself
             card = (await h.read(entry)).decode("utf-8", "replace").splitlines()
             fields = [line.split(":", 1)[1] for line in card if line.startswith(("FN", "TEL"))]
         con.print(f"   {entry.name:<24} {' | '.join(fields)}")
-    con.print(
-        "   (invoking service methods synchronously and asynchronously joins the tour with "
-        "the WPD service API, openwpd.wpd)"
-    )
+    await _methods(con, h)
+
+
+async def _methods(con: Console, h: Handle) -> None:
+    """The Diagnostics service: a method invoked synchronously, one asynchronously (others go
+    on meanwhile), and one cancelled."""
+    found = {d.info.name: d for d in await svc.services(h)}
+    con.print(f"   services: {', '.join(found)}")
+    diag = found.get("Diagnostics")
+    if diag is None:
+        return
+    methods = {m.name: m.code for m in diag.info.methods}
+    params = {p.name: p.code for m in methods.values() for p in diag.params(m)}
+    service = await svc.open_service(h.connection, diag.service_id)
+    try:
+        echo = await service.invoke(methods["Echo"], {params["Text"]: "hello, device"})
+        con.print(f"   Diagnostics.Echo(Text='hello, device') -> {echo.get(params['Result'])!r}")
+        slow = service.invocation(methods["Sleep"], {params["Milliseconds"]: 400})
+        started = time.perf_counter()
+        running = asyncio.create_task(slow.run())
+        quick = await service.invoke(methods["Echo"], {params["Text"]: "meanwhile"})
+        quick_ms = (time.perf_counter() - started) * 1000
+        outcome = await running
+        slow_ms = (time.perf_counter() - started) * 1000
+        con.print(
+            f"   Sleep(400 ms) started asynchronously; Echo({quick.get(params['Result'])!r}) "
+            f"answered after {quick_ms:.0f} ms; Sleep completed (MethodComplete event, "
+            f"{describe(ResponseCode, outcome.code)}) after {slow_ms:.0f} ms"
+        )
+        doomed = service.invocation(methods["Sleep"], {params["Milliseconds"]: 60_000})
+        waiting = asyncio.create_task(doomed.run())
+        await asyncio.sleep(0.1)
+        doomed.cancel()
+        try:
+            await waiting
+            con.print("   [red]the cancelled Sleep completed?[/]")
+        except Cancelled as exc:
+            con.print(
+                f"   Sleep(60 s) cancelled after 0.1 s: Cancelled, HRESULT 0x{exc.hresult:08X}"
+            )
+    finally:
+        await service.aclose()
 
 
 async def _cancel(con: Console, conn: Connection, h: Handle, big: Entry, base: Path) -> None:
