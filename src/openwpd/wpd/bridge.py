@@ -26,7 +26,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from openwpd.client import Connection, open_connection, parse_device_url
+from openwpd.client import Connection, Quirks, open_connection, parse_device_url
 from openwpd.wpd.errors import E_UNEXPECTED, WpdError
 
 log = logging.getLogger("openwpd.wpd")
@@ -112,26 +112,29 @@ class ConnectionPool:
         self._shared: dict[str, SharedConnection] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def acquire(self, url: str, *, client_name: str) -> SharedConnection:
-        """The shared connection of ``url`` with one more reference (connected when needed).
-        Raises what :func:`~openwpd.client.open_connection` raises."""
+    async def acquire(
+        self, url: str, *, client_name: str, quirks: Quirks | None = None
+    ) -> SharedConnection:
+        """The shared connection of ``url`` with one more reference (connected when needed,
+        with ``quirks`` -- a device profile -- if given). Raises what
+        :func:`~openwpd.client.open_connection` raises."""
         key = str(parse_device_url(url))
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             shared = self._shared.get(key)
             if shared is None or not shared.usable:
-                shared = await self._connect(key, client_name)
+                shared = await self._connect(key, client_name, quirks)
                 self._shared[key] = shared
             shared.refs += 1
             return shared
 
-    async def _connect(self, key: str, client_name: str) -> SharedConnection:
+    async def _connect(self, key: str, client_name: str, quirks: Quirks | None) -> SharedConnection:
         ready: asyncio.Future[Connection] = asyncio.get_running_loop().create_future()
         stop = asyncio.Event()
 
         async def keeper() -> None:
             try:
-                async with open_connection(key, client_name=client_name) as conn:
+                async with open_connection(key, client_name=client_name, quirks=quirks) as conn:
                     ready.set_result(conn)
                     await stop.wait()
             except BaseException as exc:

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from openwpd.client import Entry, Handle, Storage
+from openwpd.protocol.codes import OperationCode
 from openwpd.protocol.errors import Cancelled, OpenWpdError
 from openwpd.wpd import bridge
 from openwpd.wpd import guids as g
@@ -379,6 +380,9 @@ class PortableDeviceContent:
     ) -> PortableDevicePropVariantCollection:
         self._handle.check_open()
         self._handle.check_writable()
+        operation = OperationCode.COPY_OBJECT if copy else OperationCode.MOVE_OBJECT
+        if not self._handle.conn.supports(operation):
+            raise WpdError(E_NOTIMPL, f"the device cannot {'copy' if copy else 'move'} objects")
         ids = _ids(object_ids)
         client = self._handle.client
 

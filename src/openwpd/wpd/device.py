@@ -19,6 +19,7 @@ E_ACCESSDENIED). Device ids are device URLs (``ptpip://HOST:PORT``).
 
 from __future__ import annotations
 
+from openwpd.client import Quirks
 from openwpd.protocol.errors import LocalProtocolError
 from openwpd.wpd import bridge
 from openwpd.wpd import keys as k
@@ -45,9 +46,12 @@ DEFAULT_CLIENT_NAME = "openwpd"
 
 
 class PortableDevice:
-    """IPortableDevice (see the module docstring)."""
+    """IPortableDevice (see the module docstring). ``quirks`` (not in WPD) is a declarative
+    device profile (:class:`openwpd.client.Quirks`: operations not to use, transfer window)
+    applied when this object's ``open`` is the one that connects to the device."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quirks: Quirks | None = None) -> None:
+        self._quirks = quirks
         self._handle: WpdHandle | None = None
         self._events: EventDispatcher | None = None
         self._commands: CommandRunner | None = None
@@ -76,6 +80,7 @@ class PortableDevice:
                     device_id,
                     client_name=name if isinstance(name, str) and name else DEFAULT_CLIENT_NAME,
                     read_only=read_only,
+                    quirks=self._quirks,
                 )
             )
         except LocalProtocolError as exc:

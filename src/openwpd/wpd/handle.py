@@ -35,7 +35,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from openwpd.client import Connection, Handle
+from openwpd.client import Connection, Handle, Quirks
 from openwpd.wpd import bridge
 from openwpd.wpd.errors import (
     E_ACCESSDENIED,
@@ -195,10 +195,12 @@ class WpdHandle:
         await bridge.POOL.release(self.shared)
 
 
-async def open_handle(pnp_id: str, *, client_name: str, read_only: bool = False) -> WpdHandle:
+async def open_handle(
+    pnp_id: str, *, client_name: str, read_only: bool = False, quirks: Quirks | None = None
+) -> WpdHandle:
     """Open a handle on device ``pnp_id`` (a device URL) through the shared pool; runs on the
-    bridge loop."""
-    shared = await bridge.POOL.acquire(pnp_id, client_name=client_name)
+    bridge loop. ``quirks`` apply when this open creates the connection."""
+    shared = await bridge.POOL.acquire(pnp_id, client_name=client_name, quirks=quirks)
     try:
         client = shared.conn.open_handle()
         aux = shared.conn.open_handle()

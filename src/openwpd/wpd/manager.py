@@ -149,7 +149,7 @@ async def _read_summary(device_id: str) -> DeviceSummary:
         supported = info.device_properties_supported
         if (
             DevicePropCode.DEVICE_FRIENDLY_NAME in supported
-            and OperationCode.GET_DEVICE_PROP_VALUE in info.operations_supported
+            and shared.conn.supports(OperationCode.GET_DEVICE_PROP_VALUE)
         ):
             async with shared.conn.open_handle() as client:
                 try:

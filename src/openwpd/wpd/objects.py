@@ -26,7 +26,6 @@ are stable for a device), so PUIDs survive reconnects.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -178,7 +177,7 @@ async def device_values(client: Handle, pnp_id: str) -> PortableDeviceValues:
     v[k.WPD_DEVICE_TYPE] = device_type(info)
     v[k.WPD_DEVICE_TRANSPORT] = TRANSPORT_IP if pnp_id.startswith("ptpip:") else TRANSPORT_USB
     name = info.model
-    if _O.GET_DEVICE_PROP_VALUE in info.operations_supported:
+    if client.connection.supports(_O.GET_DEVICE_PROP_VALUE):
         for code in info.device_properties_supported:
             try:
                 value = await client.get_device_property(code)
@@ -404,11 +403,6 @@ async def device_attributes(
     return desc_attributes(desc, prop.conv, vt)
 
 
-def new_uuid() -> uuid.UUID:
-    """A fresh random GUID (contexts, cookies)."""
-    return uuid.uuid4()
-
-
 __all__ = [
     "NOT_SUPPORTED",
     "Node",
@@ -420,7 +414,6 @@ __all__ = [
     "entry_values",
     "fallback_puid",
     "mtp_properties",
-    "new_uuid",
     "node_values",
     "protocol_text",
     "resolve",

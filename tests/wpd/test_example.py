@@ -1,0 +1,64 @@
+"""examples/wpd_api_sample.py runs the WpdApiSample flow end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from conftest import ThreadedDevice
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wpd_api_sample.py"
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wpd_api_sample", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["wpd_api_sample"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sample_with_its_own_device(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENWPD_DEVICES", raising=False)
+    sample = load()
+    assert sample.main(["wpd_api_sample.py"]) == 0
+    out = capsys.readouterr().out
+    assert "DEVICE  Sample" in out
+    assert "notes.txt" in out
+    assert "event WPD_EVENT_OBJECT_ADDED" in out
+    assert "cancel: A -> 0x800704C7" in out
+
+
+def test_sample_observations(tmp_path: Path) -> None:
+    sample = load()
+    with sample.virtual_device() as url:
+        seen = sample.run(url, tmp_path)
+    assert seen["downloaded"] == b"hello from the virtual device\n"
+    assert "DEVICE" in seen["objects"] and "s10001" in seen["objects"]
+    assert "WPD_EVENT_OBJECT_ADDED" in seen["events"]
+    assert "WPD_EVENT_OBJECT_REMOVED" in seen["events"]
+    assert seen["cancelled"] is True
+    assert len(seen["digest"]) == 64
+
+
+def test_sample_takes_the_url_from_the_environment(
+    vdev: ThreadedDevice, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = load()
+    (vdev.root / "notes.txt").write_text("from the fixture\n")
+    (vdev.root / "DCIM" / "Camera").mkdir(parents=True)
+    (vdev.root / "DCIM" / "Camera" / "IMG_0001.jpg").write_bytes(b"jpg" * 1000)
+    with open(vdev.root / "big.bin", "wb") as f:
+        f.truncate(sample.BIG_SIZE)
+    monkeypatch.setenv("OPENWPD_DEVICES", vdev.url)
+    assert sample.main(["wpd_api_sample.py"]) == 0
+    out = capsys.readouterr().out
+    assert vdev.url in out and "'test device'" in out
+    assert "cancel: A -> 0x800704C7" in out
