@@ -215,3 +215,35 @@ def test_tour_runs_and_exits_0() -> None:
     ):
         assert key in out, key
     assert "WRONG" not in out and "NO" not in out.split()
+
+
+def test_serve_samples_then_list(tmp_path: Path) -> None:
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    proc = subprocess.Popen(
+        [
+            *wpd_exe(),
+            "serve",
+            "--samples",
+            "--port",
+            "0",
+            "--state-dir",
+            str(tmp_path / "s"),
+            f"{folder}:Phone",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("serving ptpip://127.0.0.1:")
+        url = line.split()[1]
+        listing = run_wpd("ls", "-R", "/Phone/DCIM", url=url)
+        assert listing.returncode == 0, listing.stderr
+        assert "Camera/IMG_0001.jpg" in listing.stdout.splitlines()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0

@@ -52,6 +52,12 @@ def _parse_guid(text: str) -> bytes:
     default=None,
     help="Where the device keeps its state (default: the user's state directory).",
 )
+@click.option(
+    "--samples",
+    is_flag=True,
+    help="First fill each DIR with generated sample content (photos, music, documents, "
+    "contacts, calendar).",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -60,6 +66,7 @@ def serve(
     name: str,
     allow_guids: tuple[str, ...],
     state_dir: Path | None,
+    samples: bool,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP.
@@ -68,6 +75,11 @@ def serve(
     The first line printed is "serving ptpip://HOST:PORT". Ctrl-C or SIGTERM stops cleanly.
     """
     specs = [StorageSpec.parse(d) for d in dirs]
+    if samples:
+        from openwpd.server.samples import make_samples
+
+        for spec in specs:
+            make_samples(spec.path)
     for spec in specs:
         if not spec.path.is_dir():
             raise click.BadParameter(f"{spec.path} is not a folder", param_hint="DIR")

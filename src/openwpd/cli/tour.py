@@ -466,8 +466,9 @@ def _wpd_cancel(url: str, big: int, small: int) -> list[str]:
 
 def _next_steps(con: Console) -> None:
     con.rule("[bold]next")
-    con.print("Serve a folder of your own (or sample content) as a device:")
+    con.print("Serve a folder of your own as a device (--samples fills it with sample content):")
     con.print("   wpd serve ~/Pictures:Photos            # prints: serving ptpip://127.0.0.1:15740")
+    con.print("   wpd serve --samples /tmp/phone:Phone   # the tour's content")
     con.print("Then, in another terminal:")
     for line in (
         "export OPENWPD_DEVICE=ptpip://127.0.0.1:15740",
