@@ -54,6 +54,7 @@ from openwpd.wpd import (
     PortableDeviceKeyCollection,
     PortableDeviceManager,
     PortableDeviceValues,
+    VarType,
     WpdError,
     guid_name,
 )
@@ -253,7 +254,17 @@ def run(url: str, workdir: Path) -> dict[str, object]:
                 WPD_OBJECT_CONTENT_TYPE,
             ]
         )
-        notes = find(content, storage, "notes.txt")
+        try:
+            notes = find(content, storage, "notes.txt")
+        except LookupError:  # another device: the first file there is
+            properties = content.properties()
+            notes = next(
+                i
+                for i in every
+                if WPD_OBJECT_SIZE in properties.get_values(i, [WPD_OBJECT_SIZE])
+                and properties.get_values(i, [WPD_OBJECT_SIZE]).get_value(WPD_OBJECT_SIZE).vt
+                != VarType.ERROR
+            )
         for key, value in content.properties().get_values(notes, keys).items():
             print(f"  {key.name} = {value}")
         local = transfer_from_device(content, notes, workdir)
@@ -266,10 +277,15 @@ def run(url: str, workdir: Path) -> dict[str, object]:
         content.delete(PORTABLE_DEVICE_DELETE_WITH_RECURSION, [folder])
         time.sleep(0.5)
         device.unadvise(cookie)
-        big = find(content, storage, "big.bin")
-        camera = find(content, find(content, storage, "DCIM"), "Camera")
-        photo = find(content, camera, "IMG_0001.jpg")
-        cancelled, digest = cancel_demo(url, big, photo)
+        try:
+            big = find(content, storage, "big.bin")
+            camera = find(content, find(content, storage, "DCIM"), "Camera")
+            photo = find(content, camera, "IMG_0001.jpg")
+        except LookupError:
+            print("cancel demo skipped: it needs big.bin and DCIM/Camera/IMG_0001.jpg")
+            cancelled, digest = False, ""
+        else:
+            cancelled, digest = cancel_demo(url, big, photo)
         return {
             "objects": every,
             "downloaded": local.read_bytes(),

@@ -542,6 +542,12 @@ def test_read_stream(vdev: ThreadedDevice, opened: w.PortableDevice) -> None:
         resources.get_stream(blob, k.WPD_RESOURCE_DEFAULT, 7)
     assert info.value.hresult == e.E_INVALIDARG
     resources.cancel()
+    torn, _ = resources.get_stream(blob, k.WPD_RESOURCE_DEFAULT, w.STGM_READ)
+    torn.cancel()  # the handle's cancel tears the open stream down
+    with pytest.raises(w.WpdError) as info:
+        torn.read(1)
+    assert info.value.hresult == e.HRESULT_CANCELLED
+    torn.close()
 
 
 def test_thumbnail_resource(vdev: ThreadedDevice, opened: w.PortableDevice) -> None:

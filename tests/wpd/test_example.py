@@ -62,3 +62,13 @@ def test_sample_takes_the_url_from_the_environment(
     out = capsys.readouterr().out
     assert vdev.url in out and "'test device'" in out
     assert "cancel: A -> 0x800704C7" in out
+
+
+def test_sample_on_a_device_without_its_files(
+    vdev: ThreadedDevice, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = load()
+    (vdev.root / "only.bin").write_bytes(b"only")
+    assert sample.main(["wpd_api_sample.py", vdev.url]) == 0
+    out = capsys.readouterr().out
+    assert "only.bin" in out and "cancel demo skipped" in out
