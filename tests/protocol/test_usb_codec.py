@@ -304,6 +304,22 @@ def test_decode_response_data_and_zlp() -> None:
     assert codec.decode_bulk(resp, read_size=4096) == [Response(ResponseCode.OK, (42,), 4)]
 
 
+def test_odd_length_response_is_zero_extended() -> None:
+    # umtprd 1.3.10 answers OpenSession(1) with SessionAlreadyOpen in 13 bytes: the session ID
+    # as one byte (seen on the wire in the USB lab)
+    codec = UsbCodec(MPS)
+    odd = bytes.fromhex("0d00000003001e200000000001")
+    assert codec.decode_bulk(odd) == [Response(ResponseCode.SESSION_ALREADY_OPEN, (1,), 0)]
+    # only a lone whole response is fixed up: an event of odd length stays an error, and so
+    # does a response longer than five parameters
+    with pytest.raises(RemoteProtocolError):
+        UsbCodec(MPS).decode_bulk(bytes.fromhex("0d000000040002400000000001"))
+    with pytest.raises(RemoteProtocolError):
+        UsbCodec(MPS).decode_bulk(bytes.fromhex("210000000300012000000000") + bytes(21))
+    with pytest.raises(RemoteProtocolError):  # a length field that does not match the transfer
+        UsbCodec(MPS).decode_bulk(bytes.fromhex("0e000000030001200000000001"))
+
+
 def test_decode_header_alone_then_payload_then_zlp() -> None:
     # §4.5: some devices send the 12-byte header in its own transfer; here 500 payload bytes
     # make 512 in all, so a ZLP follows

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from openwpd.protocol import container
 from openwpd.protocol._buffer import Reader
-from openwpd.protocol.codes import UsbClassRequest
+from openwpd.protocol.codes import ContainerType, UsbClassRequest
 from openwpd.protocol.datasets.usb_control import CancelRequestData, DeviceStatus
 from openwpd.protocol.errors import LocalProtocolError, RemoteProtocolError
 from openwpd.protocol.messages import (
@@ -119,6 +119,8 @@ _TRANSFER_TYPE_INTERRUPT = 3
 #: wMaxPacketSize bits 0-10 are the size; bits 11-12 are the high-bandwidth multiplier.
 _MPS_MASK = 0x7FF
 _MAX_U32 = 0xFFFFFFFF
+#: Largest response container the odd-length leniency applies to (12 + five parameters).
+_MAX_ODD_RESPONSE = container.HEADER_SIZE + 4 * container.MAX_RESPONSE_PARAMS
 #: Bulk transfer size the encoder writes by default (rounded down to a multiple of MPS).
 DEFAULT_OUT_TRANSFER_SIZE = 1024 * 1024
 
@@ -356,6 +358,30 @@ def pick_endpoints(descriptors: Iterable[tuple[int, int, int]]) -> Endpoints:
 # --- the codec -----------------------------------------------------------------------------------
 
 
+def _pad_odd_response(
+    transfer: bytes | bytearray | memoryview,
+) -> bytes | bytearray | memoryview:
+    """A whole response container whose length is not 12 + 4n, zero-extended to the next
+    parameter boundary; anything else unchanged.
+
+    umtprd 1.3.10 answers OpenSession with SessionAlreadyOpen in 13 bytes: its session ID as a
+    single byte. Read as a little-endian parameter padded with zeros it is the session ID, which
+    is what §3.1 says the parameter carries. The container parser (rightly) rejects such lengths
+    from arbitrary peers, so the fix-up is limited to a transfer that holds exactly one small
+    response container.
+    """
+    size = len(transfer)
+    if not container.HEADER_SIZE < size <= _MAX_ODD_RESPONSE or size % 4 == 0:
+        return transfer
+    header = container.ContainerHeader.parse(transfer)
+    if header.type != ContainerType.RESPONSE or header.length != size:
+        return transfer
+    padded = -(-(size - container.HEADER_SIZE) // 4) * 4 + container.HEADER_SIZE
+    fixed = bytearray(transfer) + bytes(padded - size)
+    fixed[0:4] = padded.to_bytes(4, "little")
+    return bytes(fixed)
+
+
 class _OutPhase:
     """The data container we are sending: re-cuts chunks into MPS-multiple transfers."""
 
@@ -509,6 +535,8 @@ class UsbCodec:
         a malformed stream -- except while cancelling, when a broken data phase is expected and
         the framer is simply reset.
         """
+        if self._in.idle:
+            transfer = _pad_odd_response(transfer)
         try:
             pieces = self._in.feed(transfer, read_size=read_size)
         except RemoteProtocolError:

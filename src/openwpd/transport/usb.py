@@ -135,6 +135,7 @@ _TRANSFER_OVERFLOW = 6
 #: Direction bit of an endpoint address (USB 2.0 §9.6.6).
 _ENDPOINT_IN = 0x80
 _USB_DEVFS = "/dev/bus/usb"
+_DATA_STATUSES = (_TRANSFER_COMPLETED, _TRANSFER_TIMED_OUT, _TRANSFER_CANCELLED)
 
 
 # --- the one place usb1 is touched: a narrow, typed wrapper ---------------------------------------
@@ -571,6 +572,9 @@ class UsbLink:
         self._interrupt: _InFlight | None = None
         self._out: deque[_InFlight] = deque()
         self._out_refused = False  # the device stalled our data phase: drop the rest of it
+        self._flushing = 0  # bulk IN reads being cancelled to flush them (see _flush_reads)
+        self._flushed = asyncio.Event()
+        self._discard = False  # drop what the reads deliver (stale data being flushed)
         self._tid = 0  # transaction in flight (for a response we synthesise after a stall)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -610,7 +614,9 @@ class UsbLink:
         def done(transfer: Any) -> None:  # runs on libusb's thread
             status = int(transfer.getStatus())
             data = b""
-            if status == _TRANSFER_COMPLETED and transfer.getEndpoint() & _ENDPOINT_IN:
+            # a cancelled or timed-out IN transfer keeps what it had received: that is how
+            # partial data is flushed out of a read after a cancel
+            if status in _DATA_STATUSES and transfer.getEndpoint() & _ENDPOINT_IN:
                 data = bytes(transfer.getBuffer()[: transfer.getActualLength()])
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, future, (status, data))
@@ -653,8 +659,15 @@ class UsbLink:
         try:
             while self._bulk_in:
                 slot = self._bulk_in[0]
-                status, data = await slot.future
+                # shielded: cancelling this task must not cancel the future libusb resolves
+                status, data = await asyncio.shield(slot.future)
                 self._bulk_in.popleft()
+                if status == _TRANSFER_CANCELLED and self._flushing:
+                    # flushed after a cancel: what the read held is stale, the read goes on
+                    self._flushing -= 1
+                    if not self._flushing:
+                        self._flushed.set()
+                    status = _TRANSFER_COMPLETED
                 if status == _TRANSFER_COMPLETED:
                     self._bulk_in.append(self._resubmit_read(slot))
                     for msg in self.codec.decode_bulk(data, read_size=self._read_size):
@@ -680,7 +693,7 @@ class UsbLink:
         try:
             while self._interrupt is not None:
                 slot = self._interrupt
-                status, data = await slot.future
+                status, data = await asyncio.shield(slot.future)
                 if status == _TRANSFER_CANCELLED:
                     return
                 if status == _TRANSFER_STALL:
@@ -714,7 +727,7 @@ class UsbLink:
     async def _deliver(self, msg: Message) -> None:
         if isinstance(msg, Event) and self.on_event is not None:
             self.on_event(msg)
-        else:
+        elif not self._discard or isinstance(msg, Event):
             await self._queue.put(msg)
 
     async def _recover_in_stall(self) -> None:
@@ -783,7 +796,9 @@ class UsbLink:
         self._check()
         if isinstance(msg, Operation):
             if self.codec.cancelling is not None:
-                self.codec.end_cancel()  # the machine finished the cancel flow: frame afresh
+                # the machine finished the cancel flow: whatever a read still holds is stale
+                await self._flush_reads(discard=True)
+                self.codec.end_cancel()
             self._out_refused = False
             self._tid = msg.tid or 0
         elif isinstance(msg, StartData | DataChunk | EndData) and self._out_refused:
@@ -843,6 +858,8 @@ class UsbLink:
                 with contextlib.suppress(Exception):  # it completed meanwhile
                     slot.transfer.cancel()
         for slot in slots:
+            if slot.future.cancelled():  # pragma: no cover - our futures are always shielded
+                continue
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2.0):
                     await asyncio.shield(slot.future)
@@ -917,16 +934,76 @@ class UsbLink:
         for endpoint in status.params:
             if endpoint in ours:
                 await self._clear_halt(endpoint)
+        if self.codec.cancelling is not None and status.code != ResponseCode.DEVICE_BUSY:
+            await self._flush_reads()
         return status.code
+
+    async def _flush_reads(self, *, discard: bool = False) -> None:
+        """Cancel the bulk IN reads in flight and let the reader resubmit them.
+
+        A device that aborts a data phase on a packet boundary without a short packet (umtprd
+        does) leaves a read half filled; it would complete only with the next transaction's
+        response glued to stale payload. Cancelling the reads hands their partial data over
+        (discarded by the cancel flow) and starts the next transaction on fresh reads, which is
+        what libmtp's timed drain reads achieve too.
+
+        With ``discard`` (the machine is done with the cancelled transaction), what the reads
+        held is dropped here, together with anything still queued that is not an event.
+        """
+        slots = [slot for slot in self._bulk_in if not slot.future.done()]
+        self._discard = discard
+        try:
+            self._flushed.clear()
+            self._flushing = len(slots)
+            for slot in slots:
+                try:
+                    slot.transfer.cancel()
+                except Exception:  # completed meanwhile: the reader sees a normal completion
+                    self._flushing -= 1
+            if self._flushing:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2.0):
+                        await self._flushed.wait()
+            # let the reader hand over what the flushed reads carried before we stop dropping
+            await asyncio.sleep(0)
+            if discard:
+                kept = []
+                while not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    if isinstance(item, Event | OpenWpdError):
+                        kept.append(item)
+                for item in kept:
+                    self._queue.put_nowait(item)
+        finally:
+            self._flushing = 0
+            self._discard = False
 
     async def device_reset(self) -> None:
         """Class Device Reset (0x66): the device aborts everything and goes idle; our framing
         and any stalls are cleared too. The MTP session may or may not survive (§4.4)."""
+        self.codec.begin_cancel(self._tid)  # only for its forgiving framing; no request sent
+        await self._cancel_slots(list(self._out))
+        self._out.clear()
         await self._control(device_reset_request(self.info.interface))
-        self.codec.reset()
         self._out_refused = False
         for endpoint in (self.endpoints.bulk_in, self.endpoints.bulk_out):
             await self._clear_halt(endpoint)
+        await self._drain()
+        await self._flush_reads(discard=True)
+        self.codec.reset()
+
+    async def _drain(self, quiet: float = 0.3, budget: float = 3.0) -> None:
+        """Discard whatever the device still sends until ``quiet`` seconds of silence (at most
+        ``budget`` seconds), reads in flight flushed first. For resets: the transaction machine,
+        which drains after a cancel, is not involved."""
+        await self._flush_reads()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while loop.time() < deadline:
+            try:
+                await self.receive(quiet)
+            except ReadTimeout:
+                return
 
     async def usb_reset(self) -> None:
         """USB port reset (libusb_reset_device): the device re-enumerates; the interface is
