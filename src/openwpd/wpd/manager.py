@@ -147,9 +147,8 @@ async def _read_summary(device_id: str) -> DeviceSummary:
         info = shared.conn.device_info
         name = info.model
         supported = info.device_properties_supported
-        if (
-            DevicePropCode.DEVICE_FRIENDLY_NAME in supported
-            and shared.conn.supports(OperationCode.GET_DEVICE_PROP_VALUE)
+        if DevicePropCode.DEVICE_FRIENDLY_NAME in supported and shared.conn.supports(
+            OperationCode.GET_DEVICE_PROP_VALUE
         ):
             async with shared.conn.open_handle() as client:
                 try:
