@@ -7,6 +7,7 @@ through `tools/usbvm/usbvm test`, which says so when it cannot run and fails und
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -90,8 +91,6 @@ async def runner(link: object) -> AsyncIterator[object]:
         yield r
     finally:
         if r.broken is None:
-            try:
+            with contextlib.suppress(Exception):
                 await r.transact(OperationCode.CLOSE_SESSION)
-            except Exception:
-                pass
         await r.aclose()

@@ -49,7 +49,9 @@ async def object_info(runner: TransactionRunner, handle: int) -> ObjectInfo:
     return ObjectInfo.from_bytes((await ok(runner, Op.GET_OBJECT_INFO, (handle,))).data)
 
 
-async def children(runner: TransactionRunner, storage: int, parent: int) -> dict[str, tuple[int, ObjectInfo]]:
+async def children(
+    runner: TransactionRunner, storage: int, parent: int
+) -> dict[str, tuple[int, ObjectInfo]]:
     """Name -> (handle, ObjectInfo) of the children of ``parent`` (0: the storage root)."""
     res = await ok(runner, Op.GET_OBJECT_HANDLES, (storage, 0, parent or ALL))
     out = {}
@@ -71,7 +73,13 @@ async def download(runner: TransactionRunner, handle: int) -> bytes:
 
 
 async def send_info(
-    runner: TransactionRunner, storage: int, parent: int, name: str, size: int, *, folder: bool = False
+    runner: TransactionRunner,
+    storage: int,
+    parent: int,
+    name: str,
+    size: int,
+    *,
+    folder: bool = False,
 ) -> int:
     info = ObjectInfo.for_size(
         size,
@@ -108,5 +116,8 @@ def prop_string(value: str) -> bytes:
 
 async def rename(runner: TransactionRunner, handle: int, name: str) -> None:
     await ok(
-        runner, Op.SET_OBJECT_PROP_VALUE, (handle, ObjectPropCode.OBJECT_FILE_NAME), data=prop_string(name)
+        runner,
+        Op.SET_OBJECT_PROP_VALUE,
+        (handle, ObjectPropCode.OBJECT_FILE_NAME),
+        data=prop_string(name),
     )

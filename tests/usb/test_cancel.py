@@ -59,7 +59,9 @@ async def test_cancel_download_mid_way(runner: TransactionRunner, folder: Path) 
     assert await download(runner, small_handle) == small
     # and the cancelled object can be read whole afterwards
     got = await download(runner, handle)
-    assert hashlib.sha256(got).digest() == hashlib.sha256((folder / "big.bin").read_bytes()).digest()
+    assert (
+        hashlib.sha256(got).digest() == hashlib.sha256((folder / "big.bin").read_bytes()).digest()
+    )
 
 
 async def test_cancel_upload_mid_way(runner: TransactionRunner, folder: Path) -> None:

@@ -42,7 +42,9 @@ async def test_list_folders_and_files(runner: TransactionRunner, folder: Path) -
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_download_is_byte_identical(runner: TransactionRunner, folder: Path, size: int) -> None:
+async def test_download_is_byte_identical(
+    runner: TransactionRunner, folder: Path, size: int
+) -> None:
     payload = os.urandom(size)
     (folder / "f.bin").write_bytes(payload)
     storage = (await storage_ids(runner))[0]
