@@ -35,7 +35,12 @@ from openwpd.wpd import keys as k
 from openwpd.wpd.errors import E_INVALIDARG, WpdError
 from openwpd.wpd.keys import PropertyKey, VarType
 from openwpd.wpd.objects import FORM_UNSPECIFIED, NOT_SUPPORTED
-from openwpd.wpd.service_values import key_of, parameter_attributes, property_attributes
+from openwpd.wpd.service_values import (
+    GENERIC_VARTYPES,
+    key_of,
+    parameter_attributes,
+    property_attributes,
+)
 from openwpd.wpd.values import (
     PortableDeviceKeyCollection,
     PortableDevicePropVariantCollection,
@@ -262,7 +267,13 @@ class PortableDeviceServiceCapabilities:
         """GetFormatPropertyAttributes: CAN_READ/WRITE/DELETE, VARTYPE, FORM (+ keys), NAME."""
         desc = self._desc()
         prop = format_property(desc, find_format(desc, object_format).code, key)
-        return property_attributes(prop.desc.datatype, prop.desc.getset, prop.form, name=prop.name)
+        return property_attributes(
+            prop.desc.datatype,
+            prop.desc.getset,
+            prop.form,
+            name=prop.name,
+            vartype=GENERIC_VARTYPES.get(prop.code),
+        )
 
     def get_format_rendering_profiles(
         self, object_format: uuid.UUID

@@ -71,7 +71,13 @@ from openwpd.wpd.errors import (
 from openwpd.wpd.keys import PropertyKey, VarType
 from openwpd.wpd.objects import NAME_KEYS, NOT_SUPPORTED, base_attributes, entry_values, select
 from openwpd.wpd.resources import PortableDeviceResources
-from openwpd.wpd.service_values import from_variant, key_of, property_attributes, to_variant
+from openwpd.wpd.service_values import (
+    GENERIC_VARTYPES,
+    from_variant,
+    key_of,
+    property_attributes,
+    to_variant,
+)
 from openwpd.wpd.streams import OPTIMAL_BUFFER_SIZE, WriteStream
 from openwpd.wpd.values import (
     PortableDeviceKeyCollection,
@@ -372,7 +378,11 @@ class PortableDeviceServiceProperties:
                 for p in desc.format_properties(node.entry.format):
                     if p.code == code:
                         return property_attributes(
-                            p.desc.datatype, p.desc.getset, p.form, name=p.name
+                            p.desc.datatype,
+                            p.desc.getset,
+                            p.form,
+                            name=p.name,
+                            vartype=GENERIC_VARTYPES.get(p.code),
                         )
                 writable = key in NAME_KEYS
                 return base_attributes(values.get_value(key).vt, can_write=writable)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from openwpd.protocol.codes import DataType, GetSet
+from openwpd.protocol.codes import DataType, GetSet, ObjectPropCode
 from openwpd.protocol.datasets import (
     DateTimeForm,
     EnumForm,
@@ -171,15 +171,31 @@ class _ParamKeys:
     REGEX = k.WPD_PARAMETER_ATTRIBUTE_REGULAR_EXPRESSION
 
 
+#: The VARTYPEs objects show for generic format properties whose WPD face is not their MTP
+#: type (the device view's mapping, :mod:`openwpd.wpd.mapping`: ids as strings, formats as GUIDs).
+GENERIC_VARTYPES: dict[int, VarType] = {
+    ObjectPropCode.STORAGE_ID: VarType.LPWSTR,
+    ObjectPropCode.OBJECT_FORMAT: VarType.CLSID,
+    ObjectPropCode.PERSISTENT_UNIQUE_OBJECT_IDENTIFIER: VarType.LPWSTR,
+}
+
+
 def property_attributes(
-    datatype: int, getset: int, form: Form | None, *, name: str = "", default: Value | None = None
+    datatype: int,
+    getset: int,
+    form: Form | None,
+    *,
+    name: str = "",
+    default: Value | None = None,
+    vartype: VarType | None = None,
 ) -> PortableDeviceValues:
-    """WPD_PROPERTY_ATTRIBUTE_* of a service property or a format property."""
+    """WPD_PROPERTY_ATTRIBUTE_* of a service property or a format property (``vartype``
+    overrides the VARTYPE derived from the data type)."""
     values = PortableDeviceValues()
     values[k.WPD_PROPERTY_ATTRIBUTE_CAN_READ] = True
     values[k.WPD_PROPERTY_ATTRIBUTE_CAN_WRITE] = getset == GetSet.GET_SET
     values[k.WPD_PROPERTY_ATTRIBUTE_CAN_DELETE] = getset == GetSet.GET_SET
-    values[k.WPD_PROPERTY_ATTRIBUTE_VARTYPE] = int(vartype_for(datatype, form))
+    values[k.WPD_PROPERTY_ATTRIBUTE_VARTYPE] = int(vartype or vartype_for(datatype, form))
     _form_attributes(form, datatype, values, parameter=False)
     if name:
         values[k.WPD_PROPERTY_ATTRIBUTE_NAME] = name
@@ -214,6 +230,7 @@ def key_of(namespace: uuid.UUID, pid: int) -> PropertyKey:
 
 
 __all__ = [
+    "GENERIC_VARTYPES",
     "from_variant",
     "guid_from_uint128",
     "key_of",
