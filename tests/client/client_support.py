@@ -6,10 +6,17 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from openwpd.client import Connection
 from openwpd.protocol.messages import Message, SendCancel
+from openwpd.server.device import VirtualDevice
 from openwpd.transport.ptpip import InitiatorIdentity, PtpIpLink, open_ptpip_link
+
+#: the ``device`` fixture's value, and the ``connect`` fixture's type
+Device = tuple[VirtualDevice, int]
+Connect = Callable[..., AbstractAsyncContextManager[Connection]]
 
 
 class TrapLink:

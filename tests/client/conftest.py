@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
+from client_support import Connect, Device
 
 from openwpd.client import Connection, Handle, open_connection
-from openwpd.server.device import VirtualDevice
-
-Device = tuple[VirtualDevice, int]
-Connect = Callable[..., AbstractAsyncContextManager[Connection]]
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from client_support import Connect
 
-from conftest import Connect
 from openwpd import ConnectError, LocalProtocolError, ResponseError
 from openwpd.client import Entry, Quirks, open_connection
 from openwpd.client.connection import _fresh

@@ -10,9 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from client_support import tree
+from client_support import Connect, tree
 
-from conftest import Connect
 from openwpd import Cancelled, ConnectError, LocalProtocolError, ResponseError
 from openwpd.client import Connection, Entry, Handle, Storage, open_connection
 from openwpd.protocol.codes import (

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from client_support import TrapLink, open_trap_link, tree
+from client_support import Connect, TrapLink, open_trap_link, tree
 
-from conftest import Connect
 from openwpd import Cancelled
 from openwpd.client import Entry, Quirks, open_connection
 from openwpd.client.policy import EDIT_OPERATIONS

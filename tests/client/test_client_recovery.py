@@ -9,9 +9,8 @@ import random
 from pathlib import Path
 
 import pytest
-from client_support import TrapLink, open_trap_link, tree
+from client_support import Connect, TrapLink, open_trap_link, tree
 
-from conftest import Connect
 from openwpd import Cancelled, DeviceGone, ReadTimeout, SessionReset, TransportError
 from openwpd.client import Entry, Quirks, open_connection
 from openwpd.protocol.codes import OperationCode

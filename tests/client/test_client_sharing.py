@@ -9,9 +9,8 @@ import io
 import os
 from pathlib import Path
 
-from client_support import sha256_file, tree
+from client_support import Connect, sha256_file, tree
 
-from conftest import Connect
 from openwpd import Cancelled
 from openwpd.client import Entry, Quirks
 

@@ -7,41 +7,13 @@ runs a :class:`~openwpd.server.device.VirtualDevice` on a loop in a separate thr
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from wpd_support import ThreadedDevice, client_info
 
-from openwpd.server.device import StorageSpec, VirtualDevice
-from openwpd.wpd import PortableDevice, PortableDeviceValues, keys
-
-
-class ThreadedDevice:
-    """A virtual device serving ``root`` (storage "Phone") on 127.0.0.1 from its own thread."""
-
-    def __init__(self, root: Path, state: Path, *, read_only: bool = False) -> None:
-        self.root = root
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.device = VirtualDevice(
-            [StorageSpec(root, "Phone", read_only=read_only)],
-            state_dir=state,
-            friendly_name="test device",
-        )
-        _, self.port = self.run(self.device.serve("127.0.0.1", 0))
-        self.url = f"ptpip://127.0.0.1:{self.port}"
-
-    def run(self, coro):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
-
-    def close(self) -> None:
-        self.run(self.device.aclose())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+from openwpd.wpd import PortableDevice
 
 
 @pytest.fixture
@@ -53,13 +25,6 @@ def vdev(tmp_path: Path) -> Iterator[ThreadedDevice]:
         yield dev
     finally:
         dev.close()
-
-
-def client_info(name: str = "pytest") -> PortableDeviceValues:
-    info = PortableDeviceValues()
-    info[keys.WPD_CLIENT_NAME] = name
-    info[keys.WPD_CLIENT_MAJOR_VERSION] = 1
-    return info
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from wpd_support import ThreadedDevice, client_info
 
 import openwpd.wpd as w
-from conftest import ThreadedDevice, client_info
 from openwpd.protocol.codes import OperationCode
 from openwpd.server.registry import HANDLERS, Registration
 from openwpd.wpd import errors as e

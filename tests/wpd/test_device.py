@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from wpd_support import ThreadedDevice, client_info
 
 import openwpd.wpd as w
-from conftest import ThreadedDevice, client_info
 from openwpd.wpd import commands as c
 from openwpd.wpd import errors as e
 from openwpd.wpd import guids as g

@@ -8,8 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-from conftest import ThreadedDevice
+from wpd_support import ThreadedDevice
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wpd_api_sample.py"
 

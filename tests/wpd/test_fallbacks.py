@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from wpd_support import ThreadedDevice, client_info
 
 import openwpd.wpd as w
-from conftest import ThreadedDevice, client_info
 from openwpd.client import Quirks, Storage
 from openwpd.protocol.codes import OperationCode
 from openwpd.protocol.datasets import DeviceInfo, RangeForm, RegexForm

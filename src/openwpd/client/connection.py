@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -275,6 +276,19 @@ class Connection:
     def _hook_events(self, runner: TransactionRunner) -> None:
         attach_event_callback(runner.link, self._on_link_event)
         runner.on_event = self._on_machine_event
+        if hasattr(runner.link, "on_broken"):
+            runner.link.on_broken = functools.partial(self._on_link_broken, runner)
+
+    def _on_link_broken(self, runner: TransactionRunner, exc: OpenWpdError) -> None:
+        """The link broke by itself (device gone): noticed even with no transaction running,
+        so event streams end and waiting operations fail now, not at the next call."""
+        if runner is not self._runner or self._closed or self._broken is not None:
+            return
+        if not isinstance(exc, TransportError):
+            return  # a protocol error surfaces through the transaction that meets it
+        self._broken = exc
+        self._scheduler.fail_all(lambda: _fresh(exc))
+        self._hub.close()
 
     def _on_link_event(self, event: Event) -> None:
         self._hub.publish(DeviceEvent(event.code, tuple(event.params)))

@@ -96,6 +96,9 @@ class PtpIpLink:
         self.codec = PtpIpCodec()
         self.on_cancel = on_cancel
         self.on_event = on_event
+        #: called once, from a reader task, when the link breaks by itself (EOF, reset, garbage)
+        #: -- not when it is closed with aclose(); lets an idle owner notice a vanished device
+        self.on_broken: Callable[[OpenWpdError], None] | None = None
         self._cmd_reader, self._cmd_writer = cmd
         self._event_writer: asyncio.StreamWriter | None = None
         self._queue: asyncio.Queue[Message | TransportError | RemoteProtocolError] = asyncio.Queue(
@@ -171,6 +174,11 @@ class PtpIpLink:
     async def _fail(self, exc: TransportError | RemoteProtocolError) -> None:
         if self._error is None:
             self._error = exc
+            if self.on_broken is not None and not self._closed:
+                try:
+                    self.on_broken(exc)
+                except Exception:
+                    log.exception("%s: on_broken callback failed", self.name)
         # make sure a waiting receive() wakes up even if the queue is full
         while True:
             try:
