@@ -543,6 +543,8 @@ class UsbLink:
         self.info = probe.info
         self.name = probe.info.url
         self.on_event = on_event
+        #: Steps :meth:`recover` takes by default (QuirkPolicy.recovery).
+        self.recovery: tuple[str, ...] = DEFAULT_RECOVERY
         self.endpoints = probe.endpoints
         eps = probe.endpoints
         self.codec = UsbCodec(
@@ -1044,11 +1046,13 @@ class UsbLink:
         self._fail(err)
         raise err
 
-    async def recover(self, steps: Sequence[str] = DEFAULT_RECOVERY) -> str:
+    async def recover(self, steps: Sequence[str] | None = None) -> str:
         """Bring a wedged device back to idle, trying ``steps`` in order ("device-reset": class
-        Device Reset then Get Device Status must say OK; "usb-reset": a port reset). Returns
-        the step that worked; raises DeviceGone when none did. The session is gone either way:
-        the caller opens a new one."""
+        Device Reset then Get Device Status must say OK; "usb-reset": a port reset); None means
+        :attr:`recovery` (which a quirk policy may set: a Pixel must not get a Device Reset).
+        Returns the step that worked; raises DeviceGone when none did. The session is gone
+        either way: the caller opens a new one."""
+        steps = self.recovery if steps is None else tuple(steps)
         for step in steps:
             try:
                 if step == "device-reset":
