@@ -86,3 +86,18 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def open_service(url: str, guid: object, **client: object) -> Any:
+    """A PortableDeviceService open on the first service of type ``guid`` of ``url``."""
+    from openwpd.wpd import PortableDeviceValues, keys
+    from openwpd.wpd.services import PortableDeviceService, PortableDeviceServiceManager
+
+    (pnp,) = PortableDeviceServiceManager().get_device_services(url, guid)  # type: ignore[arg-type]
+    info = PortableDeviceValues()
+    info[keys.WPD_CLIENT_NAME] = "pytest services"
+    for name, value in client.items():
+        info[getattr(keys, name)] = value
+    service = PortableDeviceService()
+    service.open(pnp, info)
+    return service

@@ -402,7 +402,7 @@ class PortableDeviceServiceProperties:
             results = PortableDeviceValues()
             for key in list(values):
                 try:
-                    await write_one(scope, node, key, values.get_value(key))
+                    await write_one(scope, node, key, values[key])
                     hresult = S_OK
                 except (ResponseError, WpdError) as exc:
                     hresult = wpd_error_from(exc).hresult
