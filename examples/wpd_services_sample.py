@@ -57,6 +57,8 @@ from openwpd.wpd import (
     WPD_PROPERTY_ATTRIBUTE_VARTYPE,
     PortableDeviceKeyCollection,
     PortableDeviceManager,
+    PortableDeviceService,
+    PortableDeviceServiceManager,
     PortableDeviceValues,
     SERVICE_AnchorSync,
     SERVICE_Contacts,
@@ -64,7 +66,6 @@ from openwpd.wpd import (
     guid_name,
 )
 from openwpd.wpd import service_keys as sk
-from openwpd.wpd.services import PortableDeviceService, PortableDeviceServiceManager
 
 CONTACTS = {
     "ada.vcf": "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\n"

@@ -45,6 +45,7 @@ from openwpd.wpd.manager import ENV_DEVICES, PortableDeviceManager
 from openwpd.wpd.names import guid_name, key_name
 from openwpd.wpd.properties import PortableDeviceProperties
 from openwpd.wpd.resources import PortableDeviceResources
+from openwpd.wpd.services import PortableDeviceService, PortableDeviceServiceManager
 from openwpd.wpd.streams import (
     STGC_DEFAULT,
     STGM_READ,
@@ -89,6 +90,8 @@ __all__ = [
     "PortableDeviceProperties",
     "PortableDevicePropertiesBulk",
     "PortableDeviceResources",
+    "PortableDeviceService",
+    "PortableDeviceServiceManager",
     "PortableDeviceValues",
     "PortableDeviceValuesCollection",
     "PropVariant",
