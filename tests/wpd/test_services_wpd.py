@@ -746,3 +746,32 @@ def test_device_handle_and_service_handle_share_the_session(dev: DeviceThread) -
     finally:
         service.close()
         device.close()
+
+
+def test_event_conversion_edges(contacts: PortableDeviceService, dev: DeviceThread) -> None:
+    """Events without parameters or of other services are not delivered; an object the device
+    cannot describe any more drops its event; a failing callback does not stop the others."""
+    from openwpd.client import DeviceEvent
+    from openwpd.protocol.codes import EventCode
+    from openwpd.wpd import bridge
+
+    dispatcher = contacts._events
+    assert dispatcher is not None
+    convert = dispatcher.convert
+    assert bridge.run(convert(DeviceEvent(EventCode.DEVICE_INFO_CHANGED, ()))) is None
+    assert bridge.run(convert(DeviceEvent(EventCode.SERVICE_PROP_CHANGED, (4, 0x402)))) is None
+    assert bridge.run(convert(DeviceEvent(EventCode.OBJECT_REMOVED, (0x7777,)))) is None
+    with pytest.raises(Exception):  # noqa: B017 - the device's answer for a gone object
+        bridge.run(convert(DeviceEvent(EventCode.OBJECT_ADDED, (0x7777,))))
+    failing = threading.Event()
+
+    def broken(values: PortableDeviceValues) -> None:
+        failing.set()
+        raise RuntimeError("callback failure")
+
+    good = Events()
+    contacts.advise(broken)
+    contacts.advise(good)
+    assert len(list(contacts.content().enum_objects("v1"))) == 2
+    (dev.root / "Contacts" / "late.vcf").write_text(ADA)
+    assert wait_until(lambda: bool(good.seen)) and failing.is_set()
