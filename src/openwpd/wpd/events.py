@@ -62,7 +62,8 @@ EVENT_OBJECT_KEYS = (
 )
 
 
-def _sink(callback: object) -> EventCallback:
+def event_sink(callback: object) -> EventCallback:
+    """The callable behind an advise() callback: its ``on_event`` method, or itself."""
     method: object = getattr(callback, "on_event", None)
     if not callable(method):
         method = callback
@@ -87,7 +88,7 @@ class EventDispatcher:
         """Register ``callback``; returns its cookie. ``parameters`` is ignored (no filtering
         on a device handle, as in WPD)."""
         self._handle.check_open()
-        sink = _sink(callback)
+        sink = event_sink(callback)
         cookie = "{" + str(uuid.uuid4()).upper() + "}"
         with self._lock:
             self._sinks[cookie] = sink

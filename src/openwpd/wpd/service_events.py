@@ -30,8 +30,7 @@ import logging
 import queue
 import threading
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from openwpd.client import DeviceEvent, EventStream
 from openwpd.protocol.codes import EventCode
@@ -41,6 +40,7 @@ from openwpd.wpd import guids as g
 from openwpd.wpd import keys as k
 from openwpd.wpd import mapping as m
 from openwpd.wpd.errors import E_INVALIDARG, ERROR_NOT_FOUND, HRESULT_FROM_WIN32, WpdError
+from openwpd.wpd.events import EventCallback, event_sink
 from openwpd.wpd.keys import VarType
 from openwpd.wpd.service_content import object_values
 from openwpd.wpd.values import PortableDevicePropVariantCollection, PortableDeviceValues
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openwpd.wpd")
 
-EventCallback = Callable[[PortableDeviceValues], object]
 
 _E = EventCode
 _OBJECT_EVENTS: dict[int, uuid.UUID] = {
@@ -70,15 +69,6 @@ EVENT_OBJECT_KEYS = (
 )
 
 
-def _sink(callback: object) -> EventCallback:
-    method: object = getattr(callback, "on_event", None)
-    if not callable(method):
-        method = callback
-    if callable(method):
-        return cast(EventCallback, method)
-    raise WpdError(E_INVALIDARG, "the callback has no on_event method")
-
-
 class ServiceEventDispatcher:
     """The advised callbacks of one service handle and what feeds them."""
 
@@ -94,7 +84,7 @@ class ServiceEventDispatcher:
         """Register ``callback`` (filtered by WPD_EVENT_PARAMETER_EVENT_ID in
         ``parameters`` when present); returns its cookie."""
         self._scope.handle.check_open()
-        sink = _sink(callback)
+        sink = event_sink(callback)
         wanted: uuid.UUID | None = None
         if parameters is not None:
             if not isinstance(parameters, PortableDeviceValues):
