@@ -70,6 +70,7 @@ def test_umtprd_before_and_after_device_info() -> None:
     assert not after.skip_unreadable_objects
     assert after.session_survives_device_reset
     assert after.parent_param(OperationCode.COPY_OBJECT, 0) == 0  # from the Android profile
+    assert OperationCode.GET_OBJECT_PROP_LIST in after.client_quirks().disabled_operations
     with pytest.raises(LocalProtocolError):
         after.storage_id_for_listing(None)
 

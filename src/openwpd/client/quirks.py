@@ -199,6 +199,10 @@ PROFILES: tuple[QuirkProfile, ...] = (
             all_storages_listing=False,
             device_info_needs_session=True,  # 0x2003 outside a session (changed in 1.6.5)
             session_survives_device_reset=True,  # seen in the lab: SessionAlreadyOpen after 0x66
+            # GetObjectPropList ignores Depth: asked for the children of a folder (depth 1) it
+            # returns the folder's own properties (seen in the lab), so listings must use
+            # GetObjectHandles + GetObjectInfo
+            disabled_operations=frozenset({OperationCode.GET_OBJECT_PROP_LIST}),
             # its vendor extension says android.com, but it is not Android's MtpServer
             cancel_in_flight_safe=True,
             whole_storage_listing_complete=True,
