@@ -730,7 +730,10 @@ class UsbLink:
         if isinstance(msg, Event) and self.on_event is not None:
             self.on_event(msg)
         elif not self._discard or isinstance(msg, Event):
-            await self._queue.put(msg)
+            if self._queue.full():
+                await self._queue.put(msg)  # backpressure: the device waits for our reader
+            else:
+                self._queue.put_nowait(msg)
 
     async def _recover_in_stall(self) -> None:
         """The device halted bulk IN: stop reading, ask its status, clear the halts, read on.
@@ -781,11 +784,14 @@ class UsbLink:
         silence, or the link's sticky error when it broke."""
         if self._closed:
             raise self._error or DeviceGone(f"{self.name}: link closed")
-        try:
-            async with asyncio.timeout(timeout):
-                item = await self._queue.get()
-        except TimeoutError:
-            raise ReadTimeout(f"{self.name}: nothing received for {timeout} s") from None
+        if not self._queue.empty():  # the common case while a transaction runs: no timer
+            item = self._queue.get_nowait()
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    item = await self._queue.get()
+            except TimeoutError:
+                raise ReadTimeout(f"{self.name}: nothing received for {timeout} s") from None
         if isinstance(item, OpenWpdError):
             self._queue.put_nowait(item)  # sticky for every later caller
             raise item
