@@ -1,6 +1,6 @@
 #!/bin/sh
 # umtprd (Debian's umtp-responder, used as shipped) as a USB MTP device on dummy_hcd, so the
-# same VM sees it on its USB host side as 1d6b:0100 (class 6/1/1, bulk 0x81/0x02, interrupt 0x83).
+# same VM sees it on its USB host side as 1d6b:0100 (class 6/1/1, bulk 0x81/0x02, interrupt 0x85).
 #
 #   responder.sh up        configfs gadget + FunctionFS, start umtprd, bind, wait for enumeration
 #   responder.sh down      unbind and stop umtprd (the device disappears from the bus)
