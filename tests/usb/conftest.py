@@ -21,9 +21,7 @@ IN_VM = os.environ.get("OPENWPD_USBVM") == "1"
 if not IN_VM:
     collect_ignore_glob = ["test_*.py"]
 
-#: umtprd's device on the bus (umtprd.conf and the gadget's configfs strings).
-DEVICE_URL = "usb://1d6b:0100/01234567"
-#: umtprd's storage folder ("shared folder"); tests write their files under it directly.
+DEVICE_URL = "usb://1d6b:0100/01234567"  # as in usb_mtp (imported lazily: it needs openwpd)
 STORE = Path("/var/lib/umtp")
 RESPONDER = Path(__file__).resolve().parents[2] / "tools" / "usbvm" / "guest" / "responder.sh"
 

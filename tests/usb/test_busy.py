@@ -8,8 +8,8 @@ import sys
 import time
 
 import pytest
+from usb_mtp import DEVICE_URL
 
-from conftest import DEVICE_URL
 from openwpd.protocol.errors import DeviceBusy
 from openwpd.transport.usb import open_usb_link
 

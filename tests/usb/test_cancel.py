@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from mtp import children, download, find, ok, send_info, storage_ids, upload
+from usb_mtp import children, download, find, ok, send_info, storage_ids, upload
 
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import EventCode, OperationCode, ResponseCode

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from usb_mtp import DEVICE_URL, STORE
 
-from conftest import DEVICE_URL, STORE
 from openwpd.client import open_connection
 from openwpd.client.quirks import QuirkPolicy
 from openwpd.protocol.errors import Cancelled

@@ -10,7 +10,17 @@ import os
 from pathlib import Path
 
 import pytest
-from mtp import children, download, find, object_info, ok, rename, send_info, storage_ids, upload
+from usb_mtp import (
+    children,
+    download,
+    find,
+    object_info,
+    ok,
+    rename,
+    send_info,
+    storage_ids,
+    upload,
+)
 
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import AssociationType, ObjectFormatCode, OperationCode

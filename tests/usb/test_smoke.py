@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from mtp import ok, storage_ids, storage_info
+from usb_mtp import DEVICE_URL, ok, storage_ids, storage_info
 
-from conftest import DEVICE_URL
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.protocol.datasets import DeviceInfo

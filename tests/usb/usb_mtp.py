@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import AsyncIterable, Iterable
+from pathlib import Path
 
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol._buffer import Writer
@@ -24,6 +25,11 @@ from openwpd.protocol.datasets import ObjectInfo, StorageInfo
 from openwpd.protocol.datatypes import write_value
 
 Op = OperationCode
+
+#: umtprd's device on the bus (umtprd.conf and the gadget's configfs strings).
+DEVICE_URL = "usb://1d6b:0100/01234567"
+#: umtprd's storage folder ("shared folder"); tests write their files under it directly.
+STORE = Path("/var/lib/umtp")
 
 
 def u32_array(data: bytes) -> list[int]:
