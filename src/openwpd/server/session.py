@@ -69,6 +69,7 @@ class DeviceSession:
         #: Cancels that arrived while idle: the operation they name may still be queued
         self._early_cancels: set[int] = set()
         self._events: asyncio.Queue[Event] = asyncio.Queue(EVENT_QUEUE_DEPTH)
+        self._dropped_events = 0
         #: per-session state the handlers keep between operations (edit sessions...)
         self.state: dict[str, object] = {}
         self._pending_upload: PendingObject | None = None
@@ -276,8 +277,13 @@ class DeviceSession:
             return
         try:
             self._events.put_nowait(event)
+            self._dropped_events = 0
         except asyncio.QueueFull:
-            log.warning("%s: event queue full, dropping %r", self.link.name, event)
+            # a burst (another program deleting 50,000 files) outruns the initiator: say so
+            # once per burst, not once per event
+            if not self._dropped_events:
+                log.warning("%s: event queue full, dropping events", self.link.name)
+            self._dropped_events += 1
 
     async def _send_events(self) -> None:
         with contextlib.suppress(OpenWpdError):

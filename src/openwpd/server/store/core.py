@@ -683,7 +683,7 @@ class ObjectStore(TreeCache):
     def _on_disk_batch(self, batch: Batch) -> None:
         if self._closed:
             return
-        with self._op() as events:
+        with self._op() as events, self._state.batch():
             for dir_path, names in batch.items():
                 for key in self._keys_for_dir(dir_path):
                     root = str(self._storage_of_key(key).root)

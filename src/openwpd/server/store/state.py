@@ -16,10 +16,11 @@ only while holding its own lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 _SCHEMA = """
@@ -70,6 +71,35 @@ class StateDB:
             state_dir / DB_NAME, check_same_thread=False, isolation_level=None
         )
         self._db.executescript(_SCHEMA)
+        self._batch_depth = 0
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every change made inside (a watcher batch of thousands of
+        deletions must not pay a commit each)."""
+        if self._batch_depth:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._batch_depth = 1
+            try:
+                yield
+            finally:
+                self._batch_depth = 0
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._batch_depth:
+            yield
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            yield
 
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -91,8 +121,7 @@ class StateDB:
         }
         fresh = {name: _new_puid() for name in names if name not in known}
         if fresh:
-            with self._db:
-                self._db.execute("BEGIN")
+            with self._transaction():
                 self._db.executemany(
                     "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
                     ((root, dir_, n, p.to_bytes(16, "big")) for n, p in fresh.items()),
@@ -104,8 +133,7 @@ class StateDB:
         """A fresh PUID for an object just created at ``dir_/name``: stale rows for that path
         (and, for a folder, below it) left by objects deleted behind our back are dropped."""
         puid = _new_puid()
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._transaction():
             self._forget(root, dir_, name)
             self._db.execute(
                 "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
@@ -115,8 +143,7 @@ class StateDB:
 
     def forget(self, root: str, dir_: str, name: str) -> None:
         """Drop the rows of ``dir_/name`` and of everything below it."""
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._transaction():
             self._forget(root, dir_, name)
 
     def _forget(self, root: str, dir_: str, name: str) -> None:
@@ -125,9 +152,10 @@ class StateDB:
         self._db.execute(
             "DELETE FROM puid WHERE root = ? AND dir = ? AND name = ?", (root, dir_, name)
         )
+        # two indexed lookups (an OR would scan the table: quadratic over a mass deletion)
+        self._db.execute("DELETE FROM puid WHERE root = ? AND dir = ?", (root, path))
         self._db.execute(
-            "DELETE FROM puid WHERE root = ? AND (dir = ? OR (dir >= ? AND dir < ?))",
-            (root, path, low, high),
+            "DELETE FROM puid WHERE root = ? AND dir >= ? AND dir < ?", (root, low, high)
         )
 
     def move(self, old: tuple[str, str, str], new: tuple[str, str, str]) -> None:
@@ -137,8 +165,7 @@ class StateDB:
         old_path = join(dir_, name)
         new_path = join(new_dir, new_name)
         low, high = _subtree_bounds(old_path)
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._transaction():
             self._forget(new_root, new_dir, new_name)
             self._db.execute(
                 "UPDATE puid SET root = ?, dir = ?, name = ? "
