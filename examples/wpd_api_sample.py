@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from openwpd.wpd import (
+    E_NOTIMPL,
     ENV_DEVICES,
     HRESULT_CANCELLED,
     PORTABLE_DEVICE_DELETE_WITH_RECURSION,
@@ -272,7 +273,15 @@ def run(url: str, workdir: Path) -> dict[str, object]:
         copy.write_bytes(local.read_bytes())
         created = transfer_to_device(content, copy, storage)
         folder = create_folder(content, storage, "From the sample")
-        content.move([created], folder)
+        try:
+            content.move([created], folder)
+        except WpdError as exc:
+            if exc.hresult != E_NOTIMPL:
+                raise
+            # not every device can move objects (umtprd 1.3 has no MoveObject): WPD says so
+            # with E_NOTIMPL, and a program goes on without it
+            print("  the device cannot move objects (E_NOTIMPL): the copy stays where it is")
+            content.delete(PORTABLE_DEVICE_DELETE_WITH_RECURSION, [created])
         printer.arrived.wait(5)
         content.delete(PORTABLE_DEVICE_DELETE_WITH_RECURSION, [folder])
         time.sleep(0.5)

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from openwpd.client.events import DeviceEvent, EventHub, EventStream
 from openwpd.client.policy import DevicePolicy, Quirks
+from openwpd.client.quirks import DeviceIdentity, QuirkPolicy
 from openwpd.client.scheduler import Scheduler
 from openwpd.client.urls import DeviceUrl, attach_event_callback, open_link, parse_device_url
 from openwpd.client.wire import DataSource, Link, Result, Sink, TransactionRunner
@@ -452,6 +453,20 @@ async def open_session(
         raise
 
 
+def quirk_policy(link: Link, info: DeviceInfo) -> QuirkPolicy:
+    """The device's quirk profile (client/quirks.py): from its USB identity when the link has
+    one, refined with DeviceInfo's manufacturer, model and vendor extensions."""
+    usb = getattr(link, "info", None)
+    vid, pid = getattr(usb, "vid", None), getattr(usb, "pid", None)
+    if isinstance(vid, int) and isinstance(pid, int):
+        base = QuirkPolicy.for_usb(
+            vid, pid, getattr(usb, "manufacturer", None), getattr(usb, "product", None)
+        )
+    else:
+        base = QuirkPolicy.for_identity(DeviceIdentity())
+    return base.with_device_info(info)
+
+
 @asynccontextmanager
 async def open_connection(
     target: str | Link,
@@ -466,7 +481,9 @@ async def open_connection(
     """Open a device (``ptpip://HOST[:PORT]``, or an already-open transport link) and its MTP
     session; yields the :class:`Connection` and closes it on exit.
 
-    ``timeouts`` bound every transaction and every cancel (the recovery budget);
+    Known device quirks (client/quirks.py: umtprd, Android...) apply by themselves unless
+    ``quirks`` is given. ``timeouts`` bound every transaction and every cancel (the recovery
+    budget);
     ``connect_timeout`` bounds connecting and (re)opening the session. A URL connection reconnects
     by itself after an unrecoverable cancel; for a link, pass ``reconnect`` (an async factory of
     new links) to get the same. ``quirks`` disables operations or changes the transfer window.
@@ -496,6 +513,11 @@ async def open_connection(
             runner, info = await open_session(link, timeouts, name)
     except TimeoutError:
         raise ConnectError(f"{name}: timed out opening the session") from None
+    policy = quirk_policy(link, info)
+    if quirks is None:
+        quirks = policy.client_quirks()
+    if hasattr(link, "recovery"):
+        link.recovery = policy.recovery
     conn = Connection(
         runner,
         info,

@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from openwpd._aio import off_loop
 from openwpd.client.connection import OpScope, ProtectedScope, wait_quietly
 from openwpd.client.entries import Entry
 from openwpd.protocol._buffer import Writer
@@ -92,9 +93,9 @@ async def read_into(
     total = None if end is None else max(0, end - offset)
     done = 0
 
-    def sink(chunk: bytes) -> None:
+    async def sink(chunk: bytes) -> None:
         nonlocal done
-        out.write(chunk)
+        await off_loop(out.write, chunk)  # the disk write overlaps the next packets' arrival
         done += len(chunk)
         if progress is not None:
             progress(done, total)
@@ -136,7 +137,7 @@ async def _read_whole(
     seen = 0
     done = 0
 
-    def sink(chunk: bytes) -> None:
+    async def sink(chunk: bytes) -> None:
         nonlocal seen, done
         start = max(0, offset - seen)
         seen += len(chunk)
@@ -146,7 +147,7 @@ async def _read_whole(
         if total is not None:
             piece = piece[: total - done]
         if piece:
-            out.write(piece)
+            await off_loop(out.write, piece)
             done += len(piece)
             if progress is not None:
                 progress(done, total)

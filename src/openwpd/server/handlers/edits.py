@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from openwpd._aio import off_loop
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.server.context import MtpError, OperationContext, Reply
 from openwpd.server.registry import handles
@@ -121,7 +122,7 @@ async def send_partial_object(ctx: OperationContext) -> Reply:
     written = 0
     try:
         async for chunk in ctx.iter_data():
-            edit.write_at(offset + written, chunk)
+            await off_loop(edit.write_at, offset + written, chunk)
             written += len(chunk)
     except asyncio.CancelledError:
         edit.abort()

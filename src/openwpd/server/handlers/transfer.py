@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
+from openwpd._aio import off_loop
 from openwpd.protocol.codes import ALL, ObjectFormatCode, OperationCode, ResponseCode
 from openwpd.protocol.datasets import SIZE_CLAMPED, ObjectInfo
 from openwpd.protocol.errors import RemoteProtocolError
@@ -129,7 +130,7 @@ async def send_object(ctx: OperationContext) -> None:
 async def _receive_into(ctx: OperationContext, pending: PendingObject) -> None:
     try:
         async for chunk in ctx.iter_data():
-            pending.write(chunk)
+            await off_loop(pending.write, chunk)
         if pending.declared_size is not None and pending.size != pending.declared_size:
             raise MtpError(
                 ResponseCode.INCOMPLETE_TRANSFER,
