@@ -818,3 +818,21 @@ def test_framer_fuzz(mps: int, transfers: list[bytes]) -> None:
                 assert piece.data
     except RemoteProtocolError:
         pass
+
+
+def test_reset_after_a_malformed_header_gives_a_working_framer() -> None:
+    from openwpd.protocol.container import BulkInFramer, build_response
+    from openwpd.protocol.errors import RemoteProtocolError
+
+    framer = BulkInFramer(512)
+    bad = (5).to_bytes(4, "little") + b"\x03\x00\x01\x20" + b"\x00" * 4  # length 5 < 12
+    try:
+        framer.feed(bad)
+    except RemoteProtocolError as exc:
+        kept = exc  # as a caller logging it would: its traceback holds the framer's frames
+    else:
+        raise AssertionError("a 5-byte container length must be refused")
+    framer.reset()
+    (piece,) = framer.feed(build_response(0x2001, 7))
+    assert getattr(piece, "code", None) == 0x2001
+    assert kept is not None

@@ -434,7 +434,10 @@ class BulkInFramer:
 
     def reset(self) -> None:
         """Forget any partly received container and any error (after a cancel or reset)."""
-        self._pending.clear()
+        # a fresh buffer: the stored error's traceback may still hold a view of the old one,
+        # which would make clear() raise BufferError
+        self._error = None
+        self._pending = bytearray()
         self._data = None
         self._remaining = None
         self._received = 0
