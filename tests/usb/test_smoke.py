@@ -50,3 +50,12 @@ async def test_open_by_bus_address() -> None:
         assert link.info.serial == "01234567"
     finally:
         await link.aclose()
+
+
+def test_the_wpd_manager_lists_usb_devices_beside_named_ones() -> None:
+    from openwpd.wpd import PortableDeviceManager
+
+    manager = PortableDeviceManager(devices=["ptpip://127.0.0.1:1"])
+    devices = manager.get_devices()
+    assert devices[0] == "ptpip://127.0.0.1:1"  # named devices first, then the ones found
+    assert DEVICE_URL in devices

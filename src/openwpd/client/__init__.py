@@ -13,7 +13,7 @@ from openwpd.client.entries import Entry, Storage
 from openwpd.client.events import DeviceEvent, EventStream
 from openwpd.client.handle import ExecuteResult, Handle
 from openwpd.client.policy import DevicePolicy, Quirks
-from openwpd.client.urls import DeviceUrl, parse_device_url
+from openwpd.client.urls import DeviceUrl, discover_devices, parse_device_url
 
 __all__ = [
     "Connection",
@@ -26,6 +26,7 @@ __all__ = [
     "Handle",
     "Quirks",
     "Storage",
+    "discover_devices",
     "open_connection",
     "parse_device_url",
 ]

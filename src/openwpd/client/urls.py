@@ -90,4 +90,22 @@ def attach_event_callback(link: Link, callback: object) -> bool:
     return False
 
 
-__all__ = ["DeviceUrl", "attach_event_callback", "open_link", "parse_device_url"]
+def discover_devices() -> list[str]:
+    """Device URLs found on the transports that can be searched: USB MTP/PTP devices
+    (``usb://…``). PTP/IP devices cannot be found this way; they are named by URL. Never raises:
+    a machine without USB access simply finds nothing."""
+    from openwpd.transport.usb import list_usb_devices
+
+    try:
+        return [info.url for info in list_usb_devices()]
+    except Exception:  # a broken USB stack must not break listing the named devices
+        return []
+
+
+__all__ = [
+    "DeviceUrl",
+    "attach_event_callback",
+    "discover_devices",
+    "open_link",
+    "parse_device_url",
+]

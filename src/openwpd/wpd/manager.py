@@ -8,8 +8,8 @@ are compared in their normal form, ``ptpip://host`` = ``ptpip://host:15740``):
 
 1. the ``devices`` given to the constructor;
 2. the ``OPENWPD_DEVICES`` environment variable, comma-separated URLs;
-3. devices found on the transports present (USB, once that transport exists; PTP/IP devices
-   are not discoverable and must be named by 1 or 2).
+3. devices found on the transports present: USB MTP/PTP devices (``usb://VID:PID/SERIAL``);
+   PTP/IP devices are not discoverable and must be named by 1 or 2.
 
 An entry that is not a device URL is left out. The names (friendly name, description,
 manufacturer) need the device: the first request connects (through the process-wide connection
@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from openwpd.client import parse_device_url
+from openwpd.client import discover_devices, parse_device_url
 from openwpd.protocol.codes import DevicePropCode, OperationCode
 from openwpd.protocol.errors import LocalProtocolError, OpenWpdError
 from openwpd.wpd import bridge
@@ -54,9 +54,9 @@ class DeviceSummary:
 
 
 def discover() -> list[str]:
-    """Devices found on the transports present: none yet (USB is a later issue; PTP/IP devices
-    must be named)."""
-    return []
+    """Devices found on the transports present: USB MTP/PTP devices (PTP/IP devices cannot be
+    found this way and must be named)."""
+    return discover_devices()
 
 
 class PortableDeviceManager:
