@@ -42,6 +42,8 @@ async def test_busy_device_names_the_holder() -> None:
     finally:
         holder.kill()
         holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()  # else an unclosed-file warning fails whichever test runs next
     # once the holder is gone the device opens
     time.sleep(0.2)
     link = await open_usb_link(DEVICE_URL)
