@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from usb_lab import responder, umtprd_alive
 
 IN_VM = os.environ.get("OPENWPD_USBVM") == "1"
 
@@ -23,31 +23,16 @@ if not IN_VM:
 
 DEVICE_URL = "usb://1d6b:0100/01234567"  # as in usb_mtp (imported lazily: it needs openwpd)
 STORE = Path("/var/lib/umtp")
-RESPONDER = Path(__file__).resolve().parents[2] / "tools" / "usbvm" / "guest" / "responder.sh"
-
-
-def responder(action: str) -> None:
-    """Drive the responder: "restart" gives a fresh umtprd (its handle database empty)."""
-    subprocess.run(["sh", str(RESPONDER), action], check=True, timeout=60)
-
-
-def _alive() -> bool:
-    try:
-        pid = int(Path("/run/umtprd.pid").read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return subprocess.run(["sh", str(RESPONDER), "status"], check=False).returncode == 0
 
 
 @pytest.fixture(autouse=True)
 def _umtprd_survives() -> Iterator[None]:
     """Every test must leave umtprd alive; if it died, this test is blamed and a fresh one is
     started for the next test (so one crash does not fail the rest of the suite)."""
-    if not _alive():
+    if not umtprd_alive():
         responder("restart")
     yield
-    if not _alive():
+    if not umtprd_alive():
         responder("restart")
         pytest.fail("umtprd died during this test (see dmesg.log / umtprd.log of the VM job)")
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from usb_lab import responder, umtprd_alive
 from usb_mtp import DEVICE_URL, STORE
 
 from openwpd.client import open_connection
@@ -100,23 +101,6 @@ def _demo_files() -> None:
         (root / "DCIM" / "Camera" / "IMG_0001.jpg").write_bytes(os.urandom(200_000))
 
 
-#: Runs the sample with the quirk policy applied to every connection the WPD layer opens, which
-#: is the integration the client still has to make (see the report of issue 8).
-WITH_QUIRKS = """
-import runpy, sys
-import openwpd.client.connection as c
-from openwpd.client.quirks import QuirkPolicy
-quirks = QuirkPolicy.for_usb(0x1D6B, 0x0100, "Viveris Technologies").client_quirks()
-init = c.Connection.__init__
-def patched(self, *a, **k):
-    k["quirks"] = k.get("quirks") or quirks
-    init(self, *a, **k)
-c.Connection.__init__ = patched
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
 def _run_sample(tmp_path: Path, *prefix: str) -> subprocess.CompletedProcess[str]:
     _demo_files()
     env = dict(os.environ, PYTHONPATH=str(CHECKOUT / "src"), HOME=str(tmp_path))
@@ -134,8 +118,16 @@ def _run_sample(tmp_path: Path, *prefix: str) -> subprocess.CompletedProcess[str
 NO_MOVE = "the device cannot move objects"
 
 
-def test_wpd_sample_flow_over_usb_with_the_quirk_policy(tmp_path: Path) -> None:
-    run = _run_sample(tmp_path, "-c", WITH_QUIRKS)
+def test_wpd_sample_flow_over_usb(tmp_path: Path) -> None:
+    """Microsoft's WpdApiSample flow (examples/wpd_api_sample.py) over usb://, quirk profile
+    applied by the connection itself (umtprd: no GetObjectPropList, no MoveObject)."""
+    run = _run_sample(tmp_path)
+    if not umtprd_alive():
+        # umtprd 1.3.10 has been seen to die (USB disconnect) once in several runs of this
+        # flow, a device-side crash; a fresh responder and a second run tell a crash of the
+        # device from a fault of ours, which would fail again
+        responder("restart")
+        run = _run_sample(tmp_path)
     out = run.stdout
     # enumerate, properties, read a resource, create from a file, create a folder, events
     for step in (
@@ -145,22 +137,9 @@ def test_wpd_sample_flow_over_usb_with_the_quirk_policy(tmp_path: Path) -> None:
         "read o",
         "created o",
         "created folder o",
-        "event WPD_EVENT_OBJECT",
+        "the device cannot move objects (E_NOTIMPL)",
+        "cancel: A -> 0x800704C7",
     ):
         assert step in out, (step, out[-3000:], run.stderr[-3000:])
-    if run.returncode and NO_MOVE in run.stderr:
-        # umtprd 1.3.10 has no MoveObject, and the sample does not step over E_NOTIMPL there
-        pytest.xfail(f"umtprd cannot move objects and the sample stops there: {NO_MOVE}")
     assert run.returncode == 0, out[-3000:] + run.stderr[-3000:]
     assert "cancel demo skipped" not in out
-
-
-def test_wpd_sample_flow_over_usb(tmp_path: Path) -> None:
-    run = _run_sample(tmp_path)
-    if run.returncode and "enumerate_all" in run.stderr:
-        # the WPD layer opens connections without the quirk policy, and umtprd's
-        # GetObjectPropList ignores Depth: the listing fails until the client applies it
-        pytest.xfail("the client does not apply QuirkPolicy yet (GetObjectPropList ignores Depth)")
-    if run.returncode and NO_MOVE in run.stderr:
-        pytest.xfail(f"umtprd cannot move objects and the sample stops there: {NO_MOVE}")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
