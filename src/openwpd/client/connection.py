@@ -125,6 +125,14 @@ class Connection:
     def closed(self) -> bool:
         return self._closed
 
+    def window_for(self, owner: object) -> int:
+        """Bytes for the next window of a windowed transfer by ``owner``: the policy's window
+        while other handles wait for turns (they get theirs between windows), its solo window
+        while none does."""
+        if self._scheduler.others_waiting(owner):
+            return self.policy.window
+        return self.policy.solo_window
+
     def supports(self, op: int) -> bool:
         """True when the device offers operation ``op`` (and no quirk disables it)."""
         return self.policy.supports(op)

@@ -23,6 +23,10 @@ _O = OperationCode
 #: Default data-phase window of a windowed transfer: small enough that other handles get a turn
 #: every few milliseconds on a fast link, large enough that per-transaction costs stay small.
 DEFAULT_WINDOW = 8 * 1024 * 1024
+#: The window while no other handle waits for a turn: nobody needs the turns, so fewer round
+#: trips (a cancel still stops in the middle of a window; measured: 1 GiB downloads from the
+#: virtual device went from 0.3-0.9 GB/s with 8 MiB windows to ~1.5 GB/s with 32 MiB).
+SOLO_WINDOW = 32 * 1024 * 1024
 
 #: Operations a windowed upload needs (besides creating the object and deleting it on failure).
 EDIT_OPERATIONS = (_O.BEGIN_EDIT_OBJECT, _O.SEND_PARTIAL_OBJECT, _O.END_EDIT_OBJECT)
@@ -31,10 +35,14 @@ EDIT_OPERATIONS = (_O.BEGIN_EDIT_OBJECT, _O.SEND_PARTIAL_OBJECT, _O.END_EDIT_OBJ
 @dataclass(frozen=True, slots=True)
 class Quirks:
     """A declarative device profile. ``disabled_operations``: operations the client must not
-    use even though the device lists them. ``window``: bytes per windowed transaction."""
+    use even though the device lists them. ``window``: bytes per windowed transaction while
+    other handles wait for turns. ``solo_window``: bytes per window while none does; None means
+    :data:`SOLO_WINDOW` with the default window, else the same as an explicitly chosen
+    ``window`` (so a window set by hand applies always)."""
 
     disabled_operations: frozenset[int] = field(default_factory=frozenset)
     window: int = DEFAULT_WINDOW
+    solo_window: int | None = None
 
 
 class DevicePolicy:
@@ -46,6 +54,12 @@ class DevicePolicy:
         if self.quirks.window <= 0:
             raise ValueError("the transfer window must be positive")
         self.window = self.quirks.window
+        solo = self.quirks.solo_window
+        if solo is None:
+            solo = max(SOLO_WINDOW, self.window) if self.window == DEFAULT_WINDOW else self.window
+        if solo <= 0:
+            raise ValueError("the transfer window must be positive")
+        self.solo_window = solo
 
     def supports(self, op: int) -> bool:
         """True when the device offers ``op`` and no quirk disables it."""

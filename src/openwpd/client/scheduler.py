@@ -57,6 +57,13 @@ class Scheduler:
         """How many requests ``owner`` has waiting."""
         return sum(1 for f in self._queues.get(owner, ()) if not f.done())
 
+    def others_waiting(self, owner: object) -> bool:
+        """True when an owner other than ``owner`` has a request waiting for its turn."""
+        for other, queue in self._queues.items():
+            if other is not owner and any(not f.done() for f in queue):
+                return True
+        return False
+
     def register(self, owner: object) -> None:
         """Give ``owner`` a place in the round-robin order (idempotent)."""
         if owner not in self._queues:

@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-Downloads read in windows of ``policy.window`` bytes: GetPartialObject64 when the device has it
-(any offset), else GetPartialObject (offsets below 4 GiB), else one GetObject (whose bytes before
+Downloads read in windows (``Connection.window_for``: the policy's window while other handles
+wait for turns, its larger solo window while none does): GetPartialObject64 when the device has
+it (any offset), else GetPartialObject (offsets below 4 GiB), else one GetObject (whose bytes before
 the requested range are dropped, and after it ignored). Each window is its own transaction at the
 handle's turn, and the data goes straight from the link to the destination through a sink, so
 memory stays flat whatever the size. A download stops at the entry's size when it is exact, and
@@ -105,9 +106,9 @@ async def read_into(
         read_op = None  # GetPartialObject cannot address past 4 GiB
     if read_op is None:
         return await _read_whole(op, entry, out, offset, total, progress)
-    window = op.conn.policy.window
     position = offset
     while end is None or position < end:
+        window = op.conn.window_for(op.owner)
         want = window if end is None else min(window, end - position)
         before = done
         params: tuple[int, ...] = (
@@ -307,10 +308,9 @@ async def upload(
                 # a BeginEditObject cancelled on the wire may still have opened the edit
                 editing = True
                 await op.run(_O.BEGIN_EDIT_OBJECT, (created,))
-                window = op.conn.policy.window
                 position = 0
                 while position < size:
-                    n = min(window, size - position)
+                    n = min(op.conn.window_for(op.owner), size - position)
                     await op.run(
                         _O.SEND_PARTIAL_OBJECT,
                         (created, position & 0xFFFFFFFF, position >> 32, n),
