@@ -16,7 +16,6 @@ cancelled from another thread while a second handle on the same device keeps wor
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import sys
@@ -78,7 +77,8 @@ def client_info() -> PortableDeviceValues:
 def virtual_device() -> Iterator[str]:
     """The built-in virtual device over a temporary folder, served from a thread; yields its
     URL."""
-    from openwpd.server.device import StorageSpec, VirtualDevice
+    from openwpd.server.background import device_in_thread
+    from openwpd.server.device import StorageSpec
 
     with tempfile.TemporaryDirectory(prefix="wpd-sample-") as tmp:
         root = Path(tmp) / "Phone"
@@ -88,20 +88,10 @@ def virtual_device() -> Iterator[str]:
         (root / "notes.txt").write_text("hello from the virtual device\n")
         with open(root / "big.bin", "wb") as f:
             f.truncate(BIG_SIZE)  # sparse: the cancel demo reads it
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        device = VirtualDevice(
+        with device_in_thread(
             [StorageSpec(root, "Phone")], state_dir=Path(tmp) / "state", friendly_name="Sample"
-        )
-        _, port = asyncio.run_coroutine_threadsafe(device.serve("127.0.0.1", 0), loop).result()
-        try:
-            yield f"ptpip://127.0.0.1:{port}"
-        finally:
-            asyncio.run_coroutine_threadsafe(device.aclose(), loop).result()
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+        ) as (_, url):
+            yield url
 
 
 def enumerate_all(content: PortableDeviceContent, object_id: str, depth: int = 0) -> list[str]:

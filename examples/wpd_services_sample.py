@@ -18,7 +18,6 @@ asynchronously (one fresh callback per call, waiting on an event set by ``on_com
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import tempfile
@@ -101,27 +100,18 @@ def client_info() -> PortableDeviceValues:
 def virtual_device() -> Iterator[str]:
     """The built-in virtual device over a temporary folder with a Contacts/ folder, served from
     a thread; yields its URL."""
-    from openwpd.server.device import StorageSpec, VirtualDevice
+    from openwpd.server.background import device_in_thread
+    from openwpd.server.device import StorageSpec
 
     with tempfile.TemporaryDirectory(prefix="wpd-services-sample-") as tmp:
         root = Path(tmp) / "Phone"
         (root / "Contacts").mkdir(parents=True)
         for name, text in CONTACTS.items():
             (root / "Contacts" / name).write_text(text, newline="")
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        device = VirtualDevice(
+        with device_in_thread(
             [StorageSpec(root, "Phone")], state_dir=Path(tmp) / "state", friendly_name="Sample"
-        )
-        _, port = asyncio.run_coroutine_threadsafe(device.serve("127.0.0.1", 0), loop).result()
-        try:
-            yield f"ptpip://127.0.0.1:{port}"
-        finally:
-            asyncio.run_coroutine_threadsafe(device.aclose(), loop).result()
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+        ) as (_, url):
+            yield url
 
 
 def find_contacts_service(url: str) -> str | None:
