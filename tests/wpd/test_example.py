@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from wpd_support import ThreadedDevice
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wpd_api_sample.py"
+from wpd_support import ThreadedDevice, load_example
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wpd_api_sample", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wpd_api_sample"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example("wpd_api_sample")
 
 
 def test_sample_with_its_own_device(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,20 +9,14 @@ from types import ModuleType
 
 import pytest
 from services_support import DeviceThread, populate
+from wpd_support import load_example
 
 from openwpd.wpd import S_OK, WPD_OBJECT_NAME, PortableDeviceValues, SERVICE_FullEnumSync
 from openwpd.wpd import service_keys as sk
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wpd_services_sample.py"
-
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wpd_services_sample", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wpd_services_sample"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example("wpd_services_sample")
 
 
 def test_sample_with_its_own_device(

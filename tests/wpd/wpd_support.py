@@ -9,8 +9,11 @@ runs a :class:`~openwpd.server.device.VirtualDevice` on a loop in a separate thr
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 import threading
 from pathlib import Path
+from types import ModuleType
 
 from openwpd.server.device import StorageSpec, VirtualDevice
 from openwpd.wpd import PortableDeviceValues, keys
@@ -47,3 +50,16 @@ def client_info(name: str = "pytest") -> PortableDeviceValues:
     info[keys.WPD_CLIENT_NAME] = name
     info[keys.WPD_CLIENT_MAJOR_VERSION] = 1
     return info
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` as module ``name`` (in process, so coverage counts it)."""
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
