@@ -81,3 +81,26 @@ async def test_cancel_during_send_object_leaves_nothing(
     assert sorted(p.name for p in served.iterdir()) == []
     res = await runner.transact(OperationCode.GET_STORAGE_IDS)
     assert parse_uint32_array(res.data) == (0x00010001,)
+
+
+async def test_a_second_cancel_during_the_cancel_flow_keeps_the_session_in_step(
+    runner: TransactionRunner, served: Path
+) -> None:
+    """The task is cancelled again while its transaction is being cancelled on the wire: the
+    runner still finishes the flow before it lets go, so the next transaction finds the
+    session idle (before, it found it 'cancelling' and failed)."""
+    (served / "big.bin").write_bytes(os.urandom(32 * 1024 * 1024))
+    handle = await _handle_of(runner, "big.bin")
+    for _ in range(5):
+        started = asyncio.Event()
+        task = asyncio.create_task(
+            runner.transact(OperationCode.GET_OBJECT, (handle,), sink=lambda _c, s=started: s.set())
+        )
+        await started.wait()
+        task.cancel()
+        await asyncio.sleep(0)  # the task is now in its cancel flow
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        res = await runner.transact(OperationCode.GET_STORAGE_IDS)
+        assert parse_uint32_array(res.data) == (0x00010001,)

@@ -151,18 +151,18 @@ class TransactionRunner:
             try:
                 return await self._run(tid, op, data, data_length, sink)
             except asyncio.CancelledError:
-                await asyncio.shield(self._cancel_on_wire())
+                await self._settle_cancel()
                 raise
             except SourceError as exc:
                 # our data source or sink failed in the middle of the data phase: the device
                 # is owed (or still sending) bytes, so the transaction is cancelled on the wire
                 # and the caller gets the source's own error; the session stays usable
-                await asyncio.shield(self._cancel_on_wire())
+                await self._settle_cancel()
                 if self._broken is not None:
                     raise self._broken from exc.error
                 raise exc.error from None
             except TransactionTimeout:
-                await asyncio.shield(self._cancel_on_wire())
+                await self._settle_cancel()
                 raise ReadTimeout(f"{self.link.name}: the device did not answer in time") from None
             except OpenWpdError as exc:
                 if not isinstance(exc, LocalProtocolError):
@@ -269,6 +269,22 @@ class TransactionRunner:
                 code = await _device_status(self.link)
                 events += self.machine.receive_device_status(code, self.now())
         return events
+
+    async def _settle_cancel(self) -> None:
+        """Carry out the cancel flow to its end while holding the lock, even if we are
+        cancelled again meanwhile (a second cancel must not release the lock while the session
+        is still cancelling: the next transaction would find it busy); a cancel that arrived
+        is re-raised afterwards."""
+        flow = asyncio.ensure_future(self._cancel_on_wire())
+        cancelled = False
+        while not flow.done():
+            try:
+                await asyncio.shield(flow)
+            except asyncio.CancelledError:
+                cancelled = True
+        flow.result()
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def _cancel_on_wire(self) -> None:
         """Carry out the machine's cancel flow for the transaction in flight (shielded)."""
