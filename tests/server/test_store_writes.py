@@ -339,6 +339,57 @@ def test_edit_commit(store: ObjectStore, served: Path) -> None:
     assert os.listdir(served) == ["doc.txt"]
 
 
+def test_edit_of_an_empty_original_lands_without_replacing_it(
+    store: ObjectStore, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a windowed upload edits the empty object it created: the copy is renamed onto a free
+    # name (no rename over an existing file, which makes ext4 flush the whole copy first)
+    (served / "new.bin").write_bytes(b"")
+    (served / "new.bin").chmod(0o640)
+    s = store.add_storage(served)
+    h = store.children(s.id)[0].handle
+    replaced: list[object] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda *a: replaced.append(a) or real_replace(*a))
+    with store.open_for_edit(h) as e:
+        e.write_at(0, b"payload")
+        assert e.commit().size == 7
+    assert replaced == []
+    assert (served / "new.bin").read_bytes() == b"payload"
+    assert (served / "new.bin").stat().st_mode & 0o777 == 0o640
+    assert everything(served) == ["new.bin"]
+    # a non-empty original is still replaced atomically
+    with store.open_for_edit(h) as e:
+        e.write_at(0, b"P")
+        e.commit()
+    assert len(replaced) == 1
+    assert (served / "new.bin").read_bytes() == b"Payload"
+
+
+def test_edit_of_an_empty_original_that_fails_to_land_puts_it_back(
+    store: ObjectStore, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (served / "new.bin").write_bytes(b"")
+    s = store.add_storage(served)
+    h = store.children(s.id)[0].handle
+    e = store.open_for_edit(h)
+    e.write_at(0, b"payload")
+
+    def refuse(*_args: object) -> None:
+        raise PermissionError(13, "refused")
+
+    monkeypatch.setattr(os, "rename", refuse)
+    with pytest.raises(StoreError):
+        e.commit()
+    monkeypatch.undo()
+    assert everything(served) == ["new.bin"]  # the edit copy is gone, the original is back
+    assert (served / "new.bin").read_bytes() == b""
+    with store.open_for_edit(h) as e2:  # and the object can be edited again
+        e2.write_at(0, b"x")
+        e2.commit()
+    assert (served / "new.bin").read_bytes() == b"x"
+
+
 def test_edit_abort_keeps_the_original(store: ObjectStore, served: Path) -> None:
     (served / "doc.txt").write_bytes(b"original")
     s = store.add_storage(served)

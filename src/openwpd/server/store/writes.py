@@ -8,7 +8,8 @@ Both follow Android's begin/end model so that a cancelled or failed transfer lea
   the temp file. The temp name matches :func:`.names.is_temp_name`, so it is never listed.
 * An edit (BeginEditObject) copies the file to a temp file next to it -- O(size) at begin, the
   price of leaving the original untouched until EndEditObject. ``commit()`` replaces the
-  original with the copy (``os.replace``: atomic; the file gets a new inode, so hard links to
+  original with the copy (``os.replace``: atomic -- except over an empty original, see
+  ``core._replace_with_edit``; the file gets a new inode, so hard links to
   the old one keep the old content); ``abort()`` throws the copy away.
 
 Any OS error while writing aborts the transfer and raises a :class:`StoreError`
