@@ -137,32 +137,51 @@ def mbps(nbytes: int, seconds: float) -> float:
 
 
 async def bench_transfers(
-    h: Handle, served: Path, work: Path, size: int, reps: int = 3
+    h: Handle, served: Path, work: Path, size: int, reps: int = 5
 ) -> dict[str, Any]:
-    """Raw copy and client transfer alternate ``reps`` times each way (the page cache and the
-    disk's write-back make single runs noisy on a small VM); medians are compared."""
+    """Raw copy and client transfer alternate ``reps`` times each way; medians are compared.
+
+    Every timed run writes ``size`` new bytes into the page cache, and on this kind of VM
+    (Firecracker with free page reporting) memory the guest has not touched lately is slow to
+    touch: ~2.5 ms per MiB, which caps any writer at ~400 MB/s, against 3-6 GB/s for recently
+    freed pages. Which run got which pages used to decide the ratio (raw runs varied 8x). So
+    each timed run is preceded by ``os.sync()`` (no run pays for the write-back of the one
+    before) and by deleting the previous run's output, ``size`` bytes of clean page cache
+    freed a moment before: every run, raw or ours, writes into equally warm pages.
+    """
     src = served / "bench.bin"
+    upload_src = work / "upload-src.bin"
+    shutil.copyfile(src, upload_src)
     entry = await h.resolve("/Phone/bench.bin")
     assert isinstance(entry, Entry)
+    ballast = work / "ballast.bin"
+    shutil.copyfile(src, ballast)
     times: dict[str, list[float]] = {k: [] for k in ("raw down", "down", "raw up", "up")}
+
+    async def free(previous: Path | str) -> None:
+        await asyncio.to_thread(os.sync)
+        if isinstance(previous, Path):
+            previous.unlink()
+        else:
+            await h.delete(previous)
+
+    previous: Path | str = ballast
     for _ in range(reps):
-        # every run starts with the dirty pages of the previous one written back (os.sync), so
-        # no run pays for the one before it
-        await asyncio.to_thread(os.sync)
+        await free(previous)
         times["raw down"].append(await raw_copy("download", src, work / "raw-down.bin"))
-        await asyncio.to_thread(os.sync)
+        await free(work / "raw-down.bin")
         t = time.perf_counter()
         await h.download(entry, work / "down.bin")
         times["down"].append(time.perf_counter() - t)
-        await asyncio.to_thread(os.sync)
-        times["raw up"].append(await raw_copy("upload", work / "down.bin", work / "raw-up.bin"))
-        await asyncio.to_thread(os.sync)
+        await free(work / "down.bin")
+        times["raw up"].append(await raw_copy("upload", upload_src, work / "raw-up.bin"))
+        await free(work / "raw-up.bin")
         t = time.perf_counter()
-        await h.upload(work / "down.bin", "/Phone", name="up.bin")
+        await h.upload(upload_src, "/Phone", name="up.bin")
         times["up"].append(time.perf_counter() - t)
-        for p in (work / "raw-down.bin", work / "down.bin", work / "raw-up.bin"):
-            p.unlink()
-        await h.delete("/Phone/up.bin")
+        previous = "/Phone/up.bin"
+    await h.delete(previous)
+    upload_src.unlink()
     out: dict[str, Any] = {}
     for name, raw_key, key in (("download", "raw down", "down"), ("upload", "raw up", "up")):
         raw, ours = statistics.median(times[raw_key]), statistics.median(times[key])
