@@ -315,7 +315,9 @@ class Handle:
         """``length`` bytes (None: to the end) of an object from ``offset``, in memory."""
         entry = await self._object(target)
         buf = io.BytesIO()
-        await transfer.read_into(self._op(), entry, buf, offset=offset, length=length)
+        await transfer.read_into(
+            self._op(), entry, buf, offset=offset, length=length, inline_writes=True
+        )
         return buf.getvalue()
 
     async def upload(

@@ -2,9 +2,13 @@
 responder's listener.
 
 A :class:`PtpIpLink` turns the two TCP connections of a PTP/IP link into a stream of transaction
-messages (:mod:`openwpd.protocol.messages`) and back. One reader task per connection feeds a
-:class:`~openwpd.protocol.ptpip.PacketFramer`; decoded messages go into a bounded queue (so a fast
-sender is slowed by TCP flow control, not by our memory) which :meth:`PtpIpLink.receive` drains.
+messages (:mod:`openwpd.protocol.messages`) and back. Each connection is a :class:`_Connection`,
+an ``asyncio.BufferedProtocol``: the kernel copies received bytes straight into one reused
+buffer (no StreamReader, no new object per read, reads of up to 1 MiB), and a
+:class:`~openwpd.protocol.ptpip.PacketFramer` cuts them into packets in the same callback.
+Decoded messages go into a queue which :meth:`PtpIpLink.receive` drains; past ``QUEUE_DEPTH``
+messages the connection stops reading (so a fast sender is slowed by TCP flow control, not by
+our memory) until the queue is half empty again.
 A Cancel packet is also reported at once through ``on_cancel``, from whichever connection it
 arrives on, so a responder can abort a data phase without waiting for the queue. Probe Requests
 on the event connection are answered here.
@@ -18,6 +22,7 @@ sticky: the link is unusable afterwards and every later call raises the same err
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -40,11 +45,169 @@ from openwpd.protocol.ptpip_codec import Channel, PtpIpCodec
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 15740
-READ_SIZE = 4 * 1024 * 1024
-#: StreamReader buffer limit: large, so 1 MiB data packets arrive in few reads
-STREAM_LIMIT = 8 * 1024 * 1024
+#: receive buffer of a connection: small at first (the event connection never needs more),
+#: grown to RECV_SIZE the first time a read fills it (the command connection during bulk data)
+RECV_FIRST = 64 * 1024
+RECV_SIZE = 1024 * 1024
 QUEUE_DEPTH = 64
 HANDSHAKE_TIMEOUT = 10.0
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One TCP connection of a PTP/IP link.
+
+    Reading: ``get_buffer``/``buffer_updated`` receive into a reused buffer and feed the
+    framer; each whole packet goes to ``sink`` (set by :meth:`start`), or waits in a deque for
+    :meth:`next_packet` during the handshake. EOF, a reset or a malformed packet ends reading
+    for good: the error goes to ``on_error`` (or to the handshake's waiter).
+
+    Writing: ``write``/``drain``/``close``/``wait_closed`` behave like a StreamWriter's
+    (``drain`` waits while the transport's buffer is above its high-water mark).
+    """
+
+    def __init__(self, on_made: Callable[[_Connection], None] | None = None) -> None:
+        self.framer = ptpip.PacketFramer()
+        self.transport: asyncio.Transport | None = None
+        self._buf = bytearray(RECV_FIRST)
+        self._view = memoryview(self._buf)
+        self._on_made = on_made
+        self._sink: Callable[[ptpip.Packet], None] | None = None
+        self._on_error: Callable[[BaseException], None] | None = None
+        self._early: collections.deque[ptpip.Packet] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._lost = asyncio.get_running_loop().create_future()
+
+    # -- protocol callbacks -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if self._on_made is not None:
+            self._on_made(self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            self.framer.feed(self._view[:nbytes])
+            if nbytes == len(self._buf) and len(self._buf) < RECV_SIZE:
+                # the buffer is still exported to the transport during this call: replace it
+                self._buf = bytearray(RECV_SIZE)
+                self._view = memoryview(self._buf)
+            for packet in self.framer:
+                if self._sink is not None:
+                    self._sink(packet)
+                else:
+                    self._early.append(packet)
+                    self._wake()
+        except Exception as exc:  # a malformed packet (or a sink's error) ends this connection
+            self._end(exc)
+            if self.transport is not None:
+                self.transport.abort()
+
+    def eof_received(self) -> bool:
+        self._end(EOFError("EOF"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(exc or EOFError("connection closed"))
+        self._write_paused = False
+        self._wake_drainers()
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_drainers()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def start(
+        self, sink: Callable[[ptpip.Packet], None], on_error: Callable[[BaseException], None]
+    ) -> None:
+        """Hand every packet (those already received first) to ``sink`` from now on."""
+        self._on_error = on_error
+        while self._early:
+            sink(self._early.popleft())
+        self._sink = sink
+        if self._error is not None:
+            on_error(self._error)
+
+    async def next_packet(self, timeout: float) -> ptpip.Packet:
+        """The next packet during a handshake (before :meth:`start`)."""
+        async with asyncio.timeout(timeout):
+            while not self._early:
+                if self._error is not None:
+                    if isinstance(self._error, RemoteProtocolError):
+                        raise self._error
+                    raise DeviceGone("the peer closed the connection during the handshake")
+                self._waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+        return self._early.popleft()
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and self.transport.is_reading():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if (
+            self.transport is not None
+            and not self.transport.is_closing()
+            and not self.transport.is_reading()
+        ):
+            self.transport.resume_reading()
+
+    def _end(self, exc: BaseException) -> None:
+        if self._error is not None:
+            return
+        self._error = exc
+        self._wake()
+        if self._on_error is not None:
+            self._on_error(exc)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("Connection lost")
+        self.transport.write(data)
+
+    async def drain(self) -> None:
+        if self.transport is None or self._lost.done() or self.transport.is_closing():
+            raise ConnectionResetError("Connection lost")
+        while self._write_paused:
+            waiter = asyncio.get_running_loop().create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+            if self._lost.done():
+                raise ConnectionResetError("Connection lost")
+
+    def _wake_drainers(self) -> None:
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters.clear()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._lost)
 
 
 def _map_error(exc: BaseException, what: str) -> TransportError:
@@ -57,21 +220,6 @@ def _map_error(exc: BaseException, what: str) -> TransportError:
     return DeviceGone(f"{what}: {exc}")
 
 
-async def _read_packet(
-    reader: asyncio.StreamReader, framer: ptpip.PacketFramer, timeout: float
-) -> ptpip.Packet:
-    """One whole packet during a handshake (before the reader tasks run)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            packet = framer.next_packet()
-            if packet is not None:
-                return packet
-            data = await reader.read(READ_SIZE)
-            if not data:
-                raise DeviceGone("the peer closed the connection during the handshake")
-            framer.feed(data)
-
-
 class PtpIpLink:
     """Async message I/O over one PTP/IP link (command + event connection), either role.
 
@@ -79,15 +227,14 @@ class PtpIpLink:
     connection; when ``on_event`` is set, Event messages go to it instead, the moment they
     arrive (an initiator wants events while no transaction runs). ``send()`` encodes a message
     (its ``tid`` filled in by the machine) and writes it to the right connection.
-    ``on_cancel(tid)`` is called from the reader tasks the moment a Cancel packet arrives.
+    ``on_cancel(tid)`` is called from the read callbacks the moment a Cancel packet arrives.
     ``aclose()`` always releases both sockets.
     """
 
     def __init__(
         self,
-        cmd: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        cmd: _Connection,
         *,
-        cmd_framer: ptpip.PacketFramer | None = None,
         on_cancel: Callable[[int], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
         name: str = "ptpip",
@@ -96,70 +243,57 @@ class PtpIpLink:
         self.codec = PtpIpCodec()
         self.on_cancel = on_cancel
         self.on_event = on_event
-        #: called once, from a reader task, when the link breaks by itself (EOF, reset, garbage)
-        #: -- not when it is closed with aclose(); lets an idle owner notice a vanished device
+        #: called once, from a read callback, when the link breaks by itself (EOF, reset,
+        #: garbage) -- not when it is closed with aclose(); lets an idle owner notice a vanished
+        #: device
         self.on_broken: Callable[[OpenWpdError], None] | None = None
-        self._cmd_reader, self._cmd_writer = cmd
-        self._event_writer: asyncio.StreamWriter | None = None
-        self._queue: asyncio.Queue[Message | TransportError | RemoteProtocolError] = asyncio.Queue(
-            QUEUE_DEPTH
-        )
+        self._cmd = cmd
+        self._event: _Connection | None = None
+        # unbounded: the connections stop reading past QUEUE_DEPTH (see _put)
+        self._queue: asyncio.Queue[Message | TransportError | RemoteProtocolError] = asyncio.Queue()
+        self._paused: set[_Connection] = set()
         self._error: OpenWpdError | None = None
         self._closed = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._event_ready = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._inflight: set[asyncio.Future[None]] = set()
-        self._tasks.append(
-            asyncio.create_task(
-                self._read_loop(
-                    self._cmd_reader, cmd_framer or ptpip.PacketFramer(), Channel.COMMAND
-                ),
-                name=f"{name}-command-reader",
-            )
-        )
+        self._start_reading(cmd, Channel.COMMAND)
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def attach_event_connection(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        framer: ptpip.PacketFramer | None = None,
-    ) -> None:
+    def attach_event_connection(self, conn: _Connection) -> None:
         """Bind the event connection (after Init Event Request/Ack)."""
-        self._event_writer = writer
+        self._event = conn
         self._event_ready.set()
-        self._tasks.append(
-            asyncio.create_task(
-                self._read_loop(reader, framer or ptpip.PacketFramer(), Channel.EVENT),
-                name=f"{self.name}-event-reader",
-            )
-        )
+        self._start_reading(conn, Channel.EVENT)
 
-    async def _read_loop(
-        self, reader: asyncio.StreamReader, framer: ptpip.PacketFramer, channel: Channel
-    ) -> None:
-        try:
-            while True:
-                for packet in framer:
-                    await self._dispatch(packet, channel)
-                data = await reader.read(READ_SIZE)
-                if not data:
-                    raise DeviceGone(f"{self.name}: the peer closed the {channel.value} connection")
-                framer.feed(data)
-        except asyncio.CancelledError:
-            raise
-        except RemoteProtocolError as exc:
-            await self._fail(exc)
-        except Exception as exc:  # mapped to our error family at the boundary
-            await self._fail(_map_error(exc, f"{self.name} {channel.value} connection"))
+    def _start_reading(self, conn: _Connection, channel: Channel) -> None:
+        def sink(packet: ptpip.Packet) -> None:
+            self._dispatch(packet, channel, conn)
 
-    async def _dispatch(self, packet: ptpip.Packet, channel: Channel) -> None:
+        def on_error(exc: BaseException) -> None:
+            if isinstance(exc, RemoteProtocolError):
+                self._fail(exc)
+            elif isinstance(exc, EOFError | ConnectionError):
+                self._fail(
+                    DeviceGone(f"{self.name}: the peer closed the {channel.value} connection")
+                )
+            else:
+                self._fail(_map_error(exc, f"{self.name} {channel.value} connection"))
+
+        conn.start(sink, on_error)
+
+    def _dispatch(self, packet: ptpip.Packet, channel: Channel, conn: _Connection) -> None:
         if isinstance(packet, ptpip.ProbeRequest):
-            await self._write_shielded([(channel, ptpip.ProbeResponse().build())])
+            task = asyncio.ensure_future(
+                self._write_shielded([(channel, ptpip.ProbeResponse().build())])
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(_consume_exception)
             return
         if isinstance(packet, ptpip.ProbeResponse):
             return
@@ -169,9 +303,15 @@ class PtpIpLink:
             if isinstance(msg, Event) and self.on_event is not None:
                 self.on_event(msg)  # events bypass the transaction queue: no waiting for a reader
             else:
-                await self._queue.put(msg)
+                self._put(msg, conn)
 
-    async def _fail(self, exc: TransportError | RemoteProtocolError) -> None:
+    def _put(self, msg: Message, conn: _Connection) -> None:
+        self._queue.put_nowait(msg)
+        if self._queue.qsize() >= QUEUE_DEPTH and conn not in self._paused:
+            self._paused.add(conn)
+            conn.pause_reading()
+
+    def _fail(self, exc: TransportError | RemoteProtocolError) -> None:
         if self._error is None:
             self._error = exc
             if self.on_broken is not None and not self._closed:
@@ -179,14 +319,7 @@ class PtpIpLink:
                     self.on_broken(exc)
                 except Exception:
                     log.exception("%s: on_broken callback failed", self.name)
-        # make sure a waiting receive() wakes up even if the queue is full
-        while True:
-            try:
-                self._queue.put_nowait(exc)
-                return
-            except asyncio.QueueFull:
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    self._queue.get_nowait()
+        self._queue.put_nowait(exc)  # wakes a waiting receive()
 
     async def receive(self, timeout: float | None = None) -> Message:
         """The next message from the peer. Raises the link's sticky error when it broke."""
@@ -197,6 +330,10 @@ class PtpIpLink:
                 item = await self._queue.get()
         except TimeoutError:
             raise ReadTimeout(f"{self.name}: nothing received for {timeout} s") from None
+        if self._paused and self._queue.qsize() <= QUEUE_DEPTH // 2:
+            for conn in self._paused:
+                conn.resume_reading()
+            self._paused.clear()
         if isinstance(item, OpenWpdError):
             self._queue.put_nowait(item)  # sticky for every later caller
             raise item
@@ -244,8 +381,8 @@ class PtpIpLink:
         while self._inflight:
             await asyncio.wait(list(self._inflight))
 
-    def _writer_for(self, channel: Channel) -> asyncio.StreamWriter | None:
-        return self._event_writer if channel is Channel.EVENT else self._cmd_writer
+    def _writer_for(self, channel: Channel) -> _Connection | None:
+        return self._event if channel is Channel.EVENT else self._cmd
 
     def _write_now(self, pieces: Sequence[tuple[Channel, bytes | memoryview | FileSlice]]) -> None:
         try:
@@ -282,7 +419,7 @@ class PtpIpLink:
                     if isinstance(data, FileSlice):
                         await writer.drain()
                         await asyncio.get_running_loop().sendfile(
-                            writer.transport,
+                            writer.transport,  # type: ignore[arg-type]
                             data.file,  # type: ignore[arg-type]
                             data.offset,
                             data.length,
@@ -302,23 +439,18 @@ class PtpIpLink:
         return err
 
     async def aclose(self) -> None:
-        """Close both connections and stop the reader tasks. Idempotent; never raises."""
+        """Close both connections. Idempotent; never raises."""
         if self._closed:
             return
         self._closed = True
         if self._error is None:
             self._error = DeviceGone(f"{self.name}: link closed")
-        for task in self._tasks:
-            task.cancel()
-        for writer in (self._cmd_writer, self._event_writer):
-            if writer is None:
+        for conn in (self._cmd, self._event):
+            if conn is None:
                 continue
-            writer.close()
+            conn.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+                await asyncio.wait_for(conn.wait_closed(), 1.0)
 
 
 def _consume_exception(task: asyncio.Future[None]) -> None:
@@ -350,33 +482,32 @@ async def open_ptpip_link(
     Returns the link and the responder's Ack (its GUID and friendly name). Raises ConnectError
     when the device cannot be reached or answers Init Fail (the reason is in the message).
     """
+    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port, limit=STREAM_LIMIT)
+            _, conn = await loop.create_connection(_Connection, host, port)
     except (OSError, TimeoutError) as exc:
         raise ConnectError(f"cannot connect to ptpip://{host}:{port}: {exc}") from None
-    framer = ptpip.PacketFramer()
     try:
-        writer.write(ptpip.InitCommandRequest(identity.guid, identity.friendly_name).build())
-        await writer.drain()
-        ack = await _read_packet(reader, framer, timeout)
+        conn.write(ptpip.InitCommandRequest(identity.guid, identity.friendly_name).build())
+        await conn.drain()
+        ack = await conn.next_packet(timeout)
         if isinstance(ack, ptpip.InitFail):
             raise ConnectError(f"ptpip://{host}:{port} refused us: {_reason(ack.reason)}")
         if not isinstance(ack, ptpip.InitCommandAck):
             raise RemoteProtocolError(f"expected Init Command Ack, got {type(ack).__name__}")
-        ev_reader, ev_writer = await asyncio.wait_for(
-            asyncio.open_connection(host, event_port or port), timeout
+        _, ev_conn = await asyncio.wait_for(
+            loop.create_connection(_Connection, host, event_port or port), timeout
         )
     except BaseException as exc:
-        writer.close()
+        conn.close()
         if isinstance(exc, OpenWpdError | asyncio.CancelledError):
             raise
         raise ConnectError(f"ptpip://{host}:{port}: handshake failed: {exc}") from None
-    ev_framer = ptpip.PacketFramer()
     try:
-        ev_writer.write(ptpip.InitEventRequest(ack.connection_number).build())
-        await ev_writer.drain()
-        ev_ack = await _read_packet(ev_reader, ev_framer, timeout)
+        ev_conn.write(ptpip.InitEventRequest(ack.connection_number).build())
+        await ev_conn.drain()
+        ev_ack = await ev_conn.next_packet(timeout)
         if isinstance(ev_ack, ptpip.InitFail):
             raise ConnectError(
                 f"ptpip://{host}:{port} refused the event connection: {_reason(ev_ack.reason)}"
@@ -384,19 +515,18 @@ async def open_ptpip_link(
         if not isinstance(ev_ack, ptpip.InitEventAck):
             raise RemoteProtocolError(f"expected Init Event Ack, got {type(ev_ack).__name__}")
     except BaseException as exc:
-        writer.close()
-        ev_writer.close()
+        conn.close()
+        ev_conn.close()
         if isinstance(exc, OpenWpdError | asyncio.CancelledError):
             raise
         raise ConnectError(f"ptpip://{host}:{port}: event handshake failed: {exc}") from None
     link = PtpIpLink(
-        (reader, writer),
-        cmd_framer=framer,
+        conn,
         on_cancel=on_cancel,
         on_event=on_event,
         name=f"ptpip://{host}:{port}",
     )
-    link.attach_event_connection(ev_reader, ev_writer, ev_framer)
+    link.attach_event_connection(ev_conn)
     return link, ack
 
 
@@ -449,49 +579,45 @@ class PtpIpListener:
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> tuple[str, int]:
         """Listen; returns the real (host, port) (port 0 picks a free one)."""
-        self._server = await asyncio.start_server(self._accept, host, port, limit=STREAM_LIMIT)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Connection(on_made=self._accepted), host, port
+        )
         sockname = self._server.sockets[0].getsockname()
         return str(sockname[0]), int(sockname[1])
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._handshakes.add(task)
+    def _accepted(self, conn: _Connection) -> None:
+        task = asyncio.ensure_future(self._accept(conn))
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    async def _accept(self, conn: _Connection) -> None:
         try:
-            await self._handshake(reader, writer)
+            await self._handshake(conn)
         except asyncio.CancelledError:
-            # shutting down while this initiator had not finished its handshake: the stream
-            # callback must not end cancelled (asyncio would log it as an error)
-            writer.close()
+            # shutting down while this initiator had not finished its handshake
+            conn.close()
         except Exception as exc:  # one bad initiator must not stop the listener
             log.info("PTP/IP handshake failed: %s", exc)
-            writer.close()
-        finally:
-            if task is not None:
-                self._handshakes.discard(task)
+            conn.close()
 
-    async def _handshake(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        framer = ptpip.PacketFramer()
-        first = await _read_packet(reader, framer, self._timeout)
+    async def _handshake(self, conn: _Connection) -> None:
+        first = await conn.next_packet(self._timeout)
         if isinstance(first, ptpip.InitCommandRequest):
             if self._allowed is not None and first.guid not in self._allowed:
-                writer.write(ptpip.InitFail(InitFailReason.REJECTED_INITIATOR).build())
-                await writer.drain()
-                writer.close()
+                conn.write(ptpip.InitFail(InitFailReason.REJECTED_INITIATOR).build())
+                await conn.drain()
+                conn.close()
                 return
             number = self._next_number
             self._next_number += 1
-            writer.write(
+            conn.write(
                 ptpip.InitCommandAck(
                     number, self.identity.guid, self.identity.friendly_name
                 ).build()
             )
-            await writer.drain()
-            link = PtpIpLink(
-                (reader, writer),
-                cmd_framer=framer,
-                name=f"initiator {first.friendly_name!r} #{number}",
-            )
+            await conn.drain()
+            link = PtpIpLink(conn, name=f"initiator {first.friendly_name!r} #{number}")
             self._pending[number] = link
             session = self._start_session(link, first)
             self._sessions.add(session)
@@ -500,21 +626,21 @@ class PtpIpListener:
         elif isinstance(first, ptpip.InitEventRequest):
             link_for = self._pending.get(first.connection_number)
             if link_for is None:
-                writer.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
-                await writer.drain()
-                writer.close()
+                conn.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
+                await conn.drain()
+                conn.close()
                 return
-            writer.write(ptpip.InitEventAck().build())
-            await writer.drain()
-            link_for.attach_event_connection(reader, writer, framer)
+            conn.write(ptpip.InitEventAck().build())
+            await conn.drain()
+            link_for.attach_event_connection(conn)
         elif isinstance(first, ptpip.ProbeRequest):
-            writer.write(ptpip.ProbeResponse().build())
-            await writer.drain()
-            writer.close()
+            conn.write(ptpip.ProbeResponse().build())
+            await conn.drain()
+            conn.close()
         else:
-            writer.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
-            await writer.drain()
-            writer.close()
+            conn.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
+            await conn.drain()
+            conn.close()
 
     def _forget(self, number: int) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:

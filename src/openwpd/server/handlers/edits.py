@@ -27,16 +27,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from openwpd._aio import off_loop
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.server.context import MtpError, OperationContext, Reply
 from openwpd.server.registry import handles
 from openwpd.server.store import EditSession
 
 if TYPE_CHECKING:
-
     from openwpd.server.device import VirtualDevice
     from openwpd.server.session import DeviceSession
+
 
 @dataclass(frozen=True, slots=True)
 class _OpenEdit:
@@ -122,7 +121,8 @@ async def send_partial_object(ctx: OperationContext) -> Reply:
     written = 0
     try:
         async for chunk in ctx.iter_data():
-            await off_loop(edit.write_at, offset + written, chunk)
+            # on the loop, as each packet arrives: see server/handlers/transfer.py
+            edit.write_at(offset + written, chunk)
             written += len(chunk)
     except asyncio.CancelledError:
         edit.abort()
