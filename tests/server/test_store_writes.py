@@ -469,3 +469,48 @@ def test_edit_growth_hits_the_reserve(store: ObjectStore, served: Path) -> None:
         e.write_at(1 << 40, b"x")
     assert ei.value.code is ResponseCode.STORE_FULL
     assert os.listdir(served) == ["doc.txt"]
+
+
+def test_discard_removes_the_name_at_once_and_closes_on_a_thread(tmp_path: Path) -> None:
+    import threading
+
+    from openwpd._files import discard
+
+    path = tmp_path / "partial.bin"
+    file = open(path, "wb")  # noqa: SIM115 - handed to discard
+    file.write(b"x" * 4096)
+    discard(file, tmp_path / "not-there", path)
+    assert not path.exists()  # the name goes before discard returns
+    for thread in threading.enumerate():
+        if thread.name == "openwpd-discard":
+            thread.join(5)
+    assert file.closed
+
+
+def test_discard_closes_first_where_the_file_cannot_be_unlinked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openwpd._files import discard
+
+    path = tmp_path / "partial.bin"
+    file = open(path, "wb")  # noqa: SIM115 - handed to discard
+    real_unlink = os.unlink
+
+    def windows_like(p: os.PathLike[str] | str) -> None:  # an open file cannot be unlinked
+        if not file.closed:
+            raise PermissionError(13, "in use")
+        real_unlink(p)
+
+    monkeypatch.setattr(os, "unlink", windows_like)
+    discard(file, path)
+    assert file.closed and not path.exists()
+
+
+def test_an_aborted_upload_leaves_no_temp_file_the_moment_abort_returns(
+    store: ObjectStore, served: Path
+) -> None:
+    s = store.add_storage(served)
+    p = store.begin_create(s.id, ROOT, "big.bin", 8 << 20)
+    p.write(b"\1" * (8 << 20))
+    p.abort()
+    assert everything(served) == []

@@ -28,7 +28,6 @@ it (as an internal step no cancel can stop, bounded by the response timeout), so
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from openwpd._aio import off_loop
+from openwpd._files import discard
 from openwpd.client.connection import OpScope, ProtectedScope, wait_quietly
 from openwpd.client.entries import Entry
 from openwpd.protocol._buffer import Writer
@@ -185,24 +185,26 @@ async def download_to_path(
         dir=target.parent, prefix=f".{target.name}.", suffix=".openwpd-part"
     )
     temp = Path(temp_name)
+    file = os.fdopen(fd, "wb")
+    out: BinaryIO | None = file
     try:
-        with os.fdopen(fd, "wb") as out:
-            done = await read_into(
-                op,
-                entry,
-                out,
-                offset=offset,
-                length=length,
-                progress=progress,
-                inline_writes=True,
-            )
+        done = await read_into(
+            op,
+            entry,
+            file,
+            offset=offset,
+            length=length,
+            progress=progress,
+            inline_writes=True,
+        )
+        out = None
+        file.close()
         if entry.modified is not None and offset == 0 and length is None:
             stamp = entry.modified.timestamp()  # naive = local time, as MTP dates are
             os.utime(temp, (stamp, stamp))
         os.replace(temp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        discard(out, temp)  # the name goes at once; the pages are freed on another thread
         raise
     return done
 

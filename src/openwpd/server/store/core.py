@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from openwpd._files import discard
 from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, PartialDeletionError, StoreError, from_os_error
@@ -416,15 +417,14 @@ class ObjectStore(TreeCache):
         if not p._set_aborted():
             return
         self._reserved.discard((p._key, p.name))
-        p._close_file()
-        if p._temp_path is not None:
-            # The folder may have been renamed or moved since: look for the temp file there.
-            candidates = [p._temp_path]
-            with contextlib.suppress(KeyError, StoreError):
-                candidates.insert(0, self._dir_path(p._key) / p._temp_path.name)
-            for path in candidates:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+        if p._temp_path is None:
+            p._close_file()
+            return
+        # The folder may have been renamed or moved since: look for the temp file there.
+        candidates = [p._temp_path]
+        with contextlib.suppress(KeyError, StoreError):
+            candidates.insert(0, self._dir_path(p._key) / p._temp_path.name)
+        discard(p._take_file(), *candidates)
 
     # -- editing -----------------------------------------------------------------------------
 
@@ -495,9 +495,7 @@ class ObjectStore(TreeCache):
         if not s._set_aborted():
             return
         self._editing.discard(s.handle)
-        s._close_file()
-        with contextlib.suppress(OSError):
-            os.unlink(s._temp_path)
+        discard(s._take_file(), s._temp_path)
 
     # -- changing ----------------------------------------------------------------------------
 

@@ -115,6 +115,11 @@ class _Transfer(ABC):
         if self._file is not None:
             self._file.close()
 
+    def _take_file(self) -> BinaryIO | None:
+        """The open file, now the caller's to close (see :func:`openwpd._files.discard`)."""
+        file, self._file = self._file, None
+        return file
+
     def __enter__(self) -> Self:
         return self
 
