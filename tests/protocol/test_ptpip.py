@@ -492,6 +492,23 @@ def test_byte_at_a_time() -> None:
     assert got == STREAM_PACKETS
 
 
+def test_big_packets_reuse_one_buffer() -> None:
+    # Receiving many 1 MiB data packets in 256 KiB reads must not give the buffer back and
+    # take it again per packet (a page fault per 4 KiB each time): it grows once, then stays.
+    payloads = [bytes([i]) * (1 << 20) for i in range(6)]
+    stream = b"".join(Data(7, p).build() for p in payloads)
+    framer = PacketFramer()
+    got: list[Packet] = []
+    sizes: set[int] = set()
+    for i in range(0, len(stream), 256 * 1024):
+        framer.feed(stream[i : i + 256 * 1024])
+        got += drain(framer)
+        if len(got) >= 2:
+            sizes.add(len(framer._buf))  # the capacity, an internal on purpose
+    assert got == [Data(7, p) for p in payloads]
+    assert len(sizes) == 1 and sizes.pop() <= 4 << 20
+
+
 def test_buffered_counts_unreturned_bytes() -> None:
     framer = PacketFramer()
     framer.feed(INIT_EVENT_ACK + OK_RESPONSE_TID0[:5])
