@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -507,6 +509,51 @@ def test_big_packets_reuse_one_buffer() -> None:
             sizes.add(len(framer._buf))  # the capacity, an internal on purpose
     assert got == [Data(7, p) for p in payloads]
     assert len(sizes) == 1 and sizes.pop() <= 4 << 20
+
+
+def test_big_data_packets_come_out_in_pieces() -> None:
+    # max_piece: a 2.5 MiB Data and a 1.5 MiB End Data (over the 1 MiB piece given below) come
+    # out as <= 1 MiB pieces, each as soon as it is complete, in any split of the stream
+    data = os.urandom(5 << 19)
+    end = os.urandom(3 << 19)
+    stream = (
+        StartData(9, len(data) + len(end)).build()
+        + Data(9, data).build()
+        + EndData(9, end).build()
+        + OK_RESPONSE_TID0
+    )
+    rng = random.Random(5)
+    for _ in range(20):
+        framer = PacketFramer(max_piece=1 << 20)
+        got: list[Packet] = []
+        position = 0
+        while position < len(stream):
+            step = rng.choice((1, 12, 4096, 65536, 1 << 20, 3 << 20))
+            framer.feed(stream[position : position + step])
+            position += step
+            got += drain(framer)
+            assert framer.buffered <= (1 << 20) + 12  # never more than one piece waits
+        assert isinstance(got[0], StartData) and got[-1] == parse_packet(OK_RESPONSE_TID0)
+        pieces = got[1:-1]
+        assert [type(p) for p in pieces] == [Data] * 4 + [EndData]  # 1+1+0.5, 1+0.5 MiB
+        assert all(len(p.payload) <= 1 << 20 and p.transaction_id == 9 for p in pieces)
+        assert b"".join(p.payload for p in pieces) == data + end
+        assert b"".join(p.payload for p in pieces[:3]) == data
+
+
+def test_pieces_leave_small_packets_and_the_packet_limit_alone() -> None:
+    framer = PacketFramer(max_packet_size=128, max_piece=16)
+    small = Data(3, b"x" * 16)
+    framer.feed(small.build() + EndData(3, b"").build())
+    assert drain(framer) == [small, EndData(3, b"")]
+    framer.feed(Data(3, b"y" * 100).build())
+    assert [len(p.payload) for p in drain(framer) if isinstance(p, Data)] == [16] * 6 + [4]
+    # a data packet over max_packet_size is still refused as soon as its header is in
+    framer.feed(Data(3, b"z" * 200).build()[:8])
+    with pytest.raises(RemoteProtocolError):
+        drain(framer)
+    with pytest.raises(LocalProtocolError):
+        PacketFramer(max_piece=0)
 
 
 def test_buffered_counts_unreturned_bytes() -> None:

@@ -64,6 +64,7 @@ log = logging.getLogger("openwpd.client")
 Progress = Callable[[int, int | None], object]
 
 READ_CHUNK = 1024 * 1024
+WRITE_CHUNK = 1024 * 1024
 _U32_LIMIT = 1 << 32
 
 _O = OperationCode
@@ -102,7 +103,7 @@ async def read_into(
     async def sink(chunk: bytes) -> None:
         nonlocal done
         if inline_writes:
-            out.write(chunk)
+            _write_in_mib(out, chunk)
         else:
             await off_loop(out.write, chunk)  # the disk write overlaps the next packets' arrival
         done += len(chunk)
@@ -134,6 +135,12 @@ async def read_into(
     return done
 
 
+def _write_in_mib(out: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    for i in range(0, len(view), WRITE_CHUNK):
+        out.write(view[i : i + WRITE_CHUNK])
+
+
 async def _read_whole(
     op: OpScope,
     entry: Entry,
@@ -158,7 +165,7 @@ async def _read_whole(
             piece = piece[: total - done]
         if piece:
             if inline_writes:
-                out.write(piece)
+                _write_in_mib(out, piece)
             else:
                 await off_loop(out.write, piece)
             done += len(piece)

@@ -569,16 +569,32 @@ class PacketFramer:
     only when a feed would not fit behind it, so framing stays linear in the bytes received.
     It is never shrunk, because giving memory back only to take it again costs a page fault
     per 4 KiB -- with 1-4 MiB data packets that was most of a receiver's kernel time.
+
+    ``max_piece`` (optional): a Data or End Data packet whose payload is larger comes out as
+    several packets of at most ``max_piece`` payload bytes each -- Data packets, the last one
+    of the original type --, each as soon as its bytes are in. The data phase they make up is
+    the same (PTP/IP data is just the concatenation of the payloads), but the receiver's
+    allocations stay at most ``max_piece`` bytes whatever packet size (up to
+    ``max_packet_size``) the peer chose.
     """
 
-    def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
+    def __init__(
+        self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE, *, max_piece: int | None = None
+    ) -> None:
         if not isinstance(max_packet_size, int) or max_packet_size < HEADER_SIZE:
             raise LocalProtocolError(f"invalid max packet size {max_packet_size!r}")
+        if max_piece is not None and (not isinstance(max_piece, int) or max_piece < 1):
+            raise LocalProtocolError(f"invalid max piece {max_piece!r}")
         self._max = max_packet_size
+        self._max_piece = max_piece
         self._buf = bytearray()
         self._start = 0
         self._end = 0
         self._error: RemoteProtocolError | None = None
+        # the data packet being cut into pieces: payload bytes still to come, tid, type
+        self._split_left = 0
+        self._split_tid = 0
+        self._split_type = PtpIpPacketType.DATA
 
     @property
     def max_packet_size(self) -> int:
@@ -620,22 +636,53 @@ class PacketFramer:
 
     def _next(self) -> Packet | None:
         available = self._end - self._start
+        if self._split_left:
+            return self._next_piece(available)
         if available < HEADER_SIZE:
             return None
-        length, _ = _read_header(self._buf, self._start)
+        length, ptype = _read_header(self._buf, self._start)
         if length > self._max:
             raise RemoteProtocolError(
                 f"PTP/IP packet of {length} bytes exceeds the {self._max}-byte limit"
             )
+        if (
+            self._max_piece is not None
+            and ptype in (PtpIpPacketType.DATA, PtpIpPacketType.END_DATA)
+            and length - HEADER_SIZE - 4 > self._max_piece
+        ):
+            if available < HEADER_SIZE + 4:
+                return None
+            self._split_tid = Reader(self._buf, self._start + HEADER_SIZE).u32("transaction id")
+            self._split_type = PtpIpPacketType(ptype)
+            self._split_left = length - HEADER_SIZE - 4
+            self._start += HEADER_SIZE + 4
+            return self._next_piece(available - HEADER_SIZE - 4)
         if available < length:
             return None
         end = self._start + length
         with memoryview(self._buf) as view:
             packet = parse_packet(view[self._start : end])
+        self._consumed(end)
+        return packet
+
+    def _next_piece(self, available: int) -> Packet | None:
+        assert self._max_piece is not None
+        want = min(self._split_left, self._max_piece)
+        if available < want:
+            return None
+        end = self._start + want
+        with memoryview(self._buf) as view:
+            payload = bytes(view[self._start : end])
+        self._consumed(end)
+        self._split_left -= want
+        if not self._split_left and self._split_type is PtpIpPacketType.END_DATA:
+            return EndData(self._split_tid, payload)
+        return Data(self._split_tid, payload)
+
+    def _consumed(self, end: int) -> None:
         self._start = end
         if self._start == self._end:
             self._start = self._end = 0
-        return packet
 
     def __iter__(self) -> Iterator[Packet]:
         """Yield every whole packet buffered so far."""

@@ -66,7 +66,8 @@ class _Connection(asyncio.BufferedProtocol):
     """
 
     def __init__(self, on_made: Callable[[_Connection], None] | None = None) -> None:
-        self.framer = ptpip.PacketFramer()
+        # data payloads come out in pieces of at most RECV_SIZE, whatever the peer sends
+        self.framer = ptpip.PacketFramer(max_piece=RECV_SIZE)
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray(RECV_FIRST)
         self._view = memoryview(self._buf)
