@@ -556,6 +556,27 @@ def test_pieces_leave_small_packets_and_the_packet_limit_alone() -> None:
         PacketFramer(max_piece=0)
 
 
+def test_receiving_into_the_framers_buffer() -> None:
+    # get_buffer/buffer_updated (recv_into straight into the framer) frames like feed, even
+    # when a read fills less than the room it was given
+    rng = random.Random(3)
+    stream = STREAM + Data(4, os.urandom(300_000)).build() + STREAM
+    framer = PacketFramer(max_piece=100_000)
+    got: list[Packet] = []
+    position = 0
+    while position < len(stream):
+        with framer.get_buffer(rng.choice((1, 7, 4096, 65536))) as room:
+            n = min(len(room), rng.randint(0, len(room)), len(stream) - position)
+            room[:n] = stream[position : position + n]
+        framer.buffer_updated(n)
+        position += n
+        got += drain(framer)
+    middle = got[len(STREAM_PACKETS) : -len(STREAM_PACKETS)]
+    assert got[: len(STREAM_PACKETS)] == got[-len(STREAM_PACKETS) :] == STREAM_PACKETS
+    assert [len(p.payload) for p in middle if isinstance(p, Data)] == [100_000] * 3
+    assert framer.buffered == 0
+
+
 def test_buffered_counts_unreturned_bytes() -> None:
     framer = PacketFramer()
     framer.feed(INIT_EVENT_ACK + OK_RESPONSE_TID0[:5])

@@ -608,18 +608,30 @@ class PacketFramer:
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes. Raises the stored error if the framer is broken."""
+        n = len(data)
+        with self.get_buffer(n) as space:
+            space[:n] = data
+        self.buffer_updated(n)
+
+    def get_buffer(self, size: int) -> memoryview:
+        """Room for ``size`` more bytes at the end of the buffer, to receive into directly
+        (``socket.recv_into``, an asyncio BufferedProtocol) instead of :meth:`feed`; then call
+        :meth:`buffer_updated` with the count received. The view must be let go of before the
+        next call. Raises the stored error if the framer is broken."""
         if self._error is not None:
             raise self._error
-        n = len(data)
-        if self._end + n > len(self._buf):
+        if self._end + size > len(self._buf):
             live = self._end - self._start
             if self._start:
                 self._buf[:live] = self._buf[self._start : self._end]
                 self._start, self._end = 0, live
-            if live + n > len(self._buf):
-                self._buf += bytes(max(live + n, 2 * len(self._buf)) - len(self._buf))
-        self._buf[self._end : self._end + n] = data
-        self._end += n
+            if live + size > len(self._buf):
+                self._buf += bytes(max(live + size, 2 * len(self._buf)) - len(self._buf))
+        return memoryview(self._buf)[self._end : self._end + size]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were written at the start of the last :meth:`get_buffer` view."""
+        self._end += nbytes
 
     def next_packet(self) -> Packet | None:
         """The next whole packet, or None if more bytes are needed.

@@ -3,9 +3,10 @@ responder's listener.
 
 A :class:`PtpIpLink` turns the two TCP connections of a PTP/IP link into a stream of transaction
 messages (:mod:`openwpd.protocol.messages`) and back. Each connection is a :class:`_Connection`,
-an ``asyncio.BufferedProtocol``: the kernel copies received bytes straight into one reused
-buffer (no StreamReader, no new object per read, reads of up to 1 MiB), and a
-:class:`~openwpd.protocol.ptpip.PacketFramer` cuts them into packets in the same callback.
+an ``asyncio.BufferedProtocol``: the kernel copies received bytes straight into the buffer of
+its :class:`~openwpd.protocol.ptpip.PacketFramer` (reused, never shrunk; no StreamReader, no
+new object per read, reads of up to 1 MiB), which cuts them into packets in the same callback
+-- data payloads in pieces of at most 1 MiB, whatever packet size the peer uses.
 Decoded messages go into a queue which :meth:`PtpIpLink.receive` drains; past ``QUEUE_DEPTH``
 messages the connection stops reading (so a fast sender is slowed by TCP flow control, not by
 our memory) until the queue is half empty again.
@@ -45,8 +46,8 @@ from openwpd.protocol.ptpip_codec import Channel, PtpIpCodec
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 15740
-#: receive buffer of a connection: small at first (the event connection never needs more),
-#: grown to RECV_SIZE the first time a read fills it (the command connection during bulk data)
+#: bytes asked for per read: few at first (the event connection never needs more), RECV_SIZE
+#: once a read filled what was asked (the command connection during bulk data)
 RECV_FIRST = 64 * 1024
 RECV_SIZE = 1024 * 1024
 QUEUE_DEPTH = 64
@@ -56,10 +57,10 @@ HANDSHAKE_TIMEOUT = 10.0
 class _Connection(asyncio.BufferedProtocol):
     """One TCP connection of a PTP/IP link.
 
-    Reading: ``get_buffer``/``buffer_updated`` receive into a reused buffer and feed the
-    framer; each whole packet goes to ``sink`` (set by :meth:`start`), or waits in a deque for
-    :meth:`next_packet` during the handshake. EOF, a reset or a malformed packet ends reading
-    for good: the error goes to ``on_error`` (or to the handshake's waiter).
+    Reading: ``get_buffer``/``buffer_updated`` receive straight into the framer's buffer
+    (reused, never shrunk); each packet goes to ``sink`` (set by :meth:`start`), or waits in a
+    deque for :meth:`next_packet` during the handshake. EOF, a reset or a malformed packet
+    ends reading for good: the error goes to ``on_error`` (or to the handshake's waiter).
 
     Writing: ``write``/``drain``/``close``/``wait_closed`` behave like a StreamWriter's
     (``drain`` waits while the transport's buffer is above its high-water mark).
@@ -69,8 +70,7 @@ class _Connection(asyncio.BufferedProtocol):
         # data payloads come out in pieces of at most RECV_SIZE, whatever the peer sends
         self.framer = ptpip.PacketFramer(max_piece=RECV_SIZE)
         self.transport: asyncio.Transport | None = None
-        self._buf = bytearray(RECV_FIRST)
-        self._view = memoryview(self._buf)
+        self._recv_size = RECV_FIRST
         self._on_made = on_made
         self._sink: Callable[[ptpip.Packet], None] | None = None
         self._on_error: Callable[[BaseException], None] | None = None
@@ -90,15 +90,14 @@ class _Connection(asyncio.BufferedProtocol):
             self._on_made(self)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self._view
+        # the kernel copies straight into the framer's buffer: no copy of our own
+        return self.framer.get_buffer(self._recv_size)
 
     def buffer_updated(self, nbytes: int) -> None:
         try:
-            self.framer.feed(self._view[:nbytes])
-            if nbytes == len(self._buf) and len(self._buf) < RECV_SIZE:
-                # the buffer is still exported to the transport during this call: replace it
-                self._buf = bytearray(RECV_SIZE)
-                self._view = memoryview(self._buf)
+            self.framer.buffer_updated(nbytes)
+            if nbytes == self._recv_size:
+                self._recv_size = RECV_SIZE  # bulk data on this connection: read more per call
             for packet in self.framer:
                 if self._sink is not None:
                     self._sink(packet)
