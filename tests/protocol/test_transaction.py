@@ -619,3 +619,21 @@ def test_no_response_timeout_when_disabled() -> None:
     link.open()
     link.to_res(Operation(GET_OBJECT))
     assert link.ini.get_timer() is None
+
+
+def test_a_response_straight_after_the_data_leaves_no_event_behind() -> None:
+    # Found by the random walk: a responder that answers right after its last data byte (no
+    # End Data) queued a DataFinished for itself, which surfaced on its next receive().
+    link = Link(CancelFlow.PTPIP)
+    link.open()
+    (ev,) = link.to_res(Operation(GET_DEVICE_INFO))
+    assert isinstance(ev, OperationReceived)
+    assert link.to_ini(StartData(4)) == [DataStarted(ev.tid, 4)]
+    assert link.to_ini(DataChunk(b"abcd")) == [DataReceived(ev.tid, b"abcd")]
+    assert link.to_ini(Response(OK)) == [
+        DataFinished(ev.tid, 4),
+        ResponseReceived(OK, ev.tid, ()),
+    ]
+    assert link.to_res(Operation(GET_DEVICE_INFO)) == [
+        OperationReceived(GET_DEVICE_INFO, ev.tid + 1, (), True)
+    ]

@@ -658,7 +658,8 @@ class TransactionMachine:
                 f"response arrived after {txn.transferred} of "
                 f"{txn.total_length if txn.total_length is not None else 'unknown'} data bytes"
             )
-        self._events.append(DataFinished(txn.tid, txn.transferred))
+        if not local:  # our own response: no event (it would surface on the next receive())
+            self._events.append(DataFinished(txn.tid, txn.transferred))
         return self._on_finish(msg, local)
 
     def _on_event(self, msg: Message, local: bool) -> None:
