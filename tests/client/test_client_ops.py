@@ -13,7 +13,7 @@ import pytest
 from client_support import Connect, tree
 
 from openwpd import Cancelled, ConnectError, LocalProtocolError, ResponseError
-from openwpd.client import Connection, Entry, Handle, Storage, open_connection
+from openwpd.client import Connection, Entry, Handle, Storage, open_connection, transfer
 from openwpd.protocol.codes import (
     DataType,
     DevicePropCode,
@@ -236,6 +236,25 @@ async def test_upload_from_path_keeps_name_and_mtime(
     assert abs((served / "DCIM" / "photo 1.jpg").stat().st_mtime - 1_500_000_000) < 2
     assert seen[-1] == len(payload)
     assert tree(served) == {"DCIM", "DCIM/photo 1.jpg"}
+
+
+async def test_upload_from_path_goes_by_sendfile_in_slices(
+    h: Handle, served: Path, tmp_path: Path
+) -> None:
+    # over PTP/IP a file of ours is sent with sendfile, SLICE bytes per Data packet
+    local = tmp_path / "big.bin"
+    payload = os.urandom(2 * transfer.SLICE + 5)
+    local.write_bytes(payload)
+    assert h.connection.supports_file_slices
+    seen: list[int] = []
+    entry = await h.upload(local, "/Phone", progress=lambda done, total: seen.append(done))
+    assert (served / "big.bin").read_bytes() == payload and entry.size == len(payload)
+    assert seen == [transfer.SLICE, 2 * transfer.SLICE, len(payload)]
+    # a size beyond the file's end is refused before anything is sent; nothing stays
+    with pytest.raises(LocalProtocolError):
+        await h.upload(local, "/Phone", name="short.bin", size=len(payload) + 1)
+    assert tree(served) == {"big.bin"}
+    assert (await h.resolve("/Phone/big.bin")).size == len(payload)  # the session still works
 
 
 async def test_upload_from_file_object_and_empty_file(h: Handle, served: Path) -> None:

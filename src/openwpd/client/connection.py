@@ -137,6 +137,11 @@ class Connection:
         """True when the device offers operation ``op`` (and no quirk disables it)."""
         return self.policy.supports(op)
 
+    @property
+    def supports_file_slices(self) -> bool:
+        """True when the link sends FileSlices with sendfile (PTP/IP; not USB)."""
+        return bool(getattr(self._runner.link, "supports_file_slices", False))
+
     def open_handle(self) -> Handle:
         """A new handle: its own queue of pending operations and its own cancel."""
         from openwpd.client.handle import Handle

@@ -352,6 +352,7 @@ class Handle:
                     name,
                     mtime=mtime,
                     progress=progress,
+                    own_file=True,
                 )
         else:
             if not name:

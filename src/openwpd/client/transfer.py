@@ -57,6 +57,7 @@ from openwpd.protocol.errors import (
     OpenWpdError,
     ResponseError,
 )
+from openwpd.protocol.messages import FileSlice
 
 log = logging.getLogger("openwpd.client")
 
@@ -229,6 +230,21 @@ def _chunks(src: BinaryIO, length: int) -> Iterator[bytes]:
         yield chunk
 
 
+#: bytes per FileSlice of an upload (one PTP/IP Data packet, one sendfile call)
+SLICE = 4 * 1024 * 1024
+
+
+def _slices(src: BinaryIO, length: int) -> Iterator[FileSlice]:
+    """``length`` bytes of a regular file from its position, as FileSlices (sent with
+    sendfile: no copy through Python); the position moves past them, as reading would."""
+    start = src.tell()
+    if os.fstat(src.fileno()).st_size < start + length:
+        raise LocalProtocolError("the source file ended before its announced size")
+    for offset in range(start, start + length, SLICE):
+        yield FileSlice(src, offset, min(SLICE, start + length - offset))
+        src.seek(min(offset + SLICE, start + length))
+
+
 def _dest_params(storage_id: int, parent: int) -> tuple[int, int]:
     """(StorageID, Parent) operation parameters: parent 0xFFFFFFFF names the storage root."""
     return storage_id, parent if parent else ALL
@@ -307,16 +323,25 @@ async def upload(
     *,
     mtime: datetime | None,
     progress: Progress | None = None,
+    own_file: bool = False,
 ) -> int:
     """Upload ``size`` bytes from ``src`` as ``name`` into ``parent`` (0 = the root of
-    ``storage_id``); returns the new object's handle. Nothing is left on a failure or cancel."""
-    done = 0
+    ``storage_id``); returns the new object's handle. Nothing is left on a failure or cancel.
 
-    def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    ``own_file``: ``src`` is a regular file we opened ourselves; over a link that can (PTP/IP)
+    its bytes then go to the socket with sendfile, with no copy through Python. (Not for a
+    caller's file object: its ``fileno()`` need not be where its bytes come from.)"""
+    done = 0
+    sendfile = own_file and op.conn.supports_file_slices
+
+    def source(length: int) -> Iterator[bytes | FileSlice]:
         nonlocal done
+        chunks: Iterator[bytes] | Iterator[FileSlice] = (
+            _slices(src, length) if sendfile else _chunks(src, length)
+        )
         for chunk in chunks:
             yield chunk
-            done += len(chunk)
+            done += chunk.length if isinstance(chunk, FileSlice) else len(chunk)
             if progress is not None:
                 progress(done, size)
 
@@ -343,7 +368,7 @@ async def upload(
                     await op.run(
                         _O.SEND_PARTIAL_OBJECT,
                         (created, position & 0xFFFFFFFF, position >> 32, n),
-                        data=counted(_chunks(src, n)),
+                        data=source(n),
                         data_length=n,
                     )
                     position += n
@@ -362,9 +387,7 @@ async def upload(
                 if interrupted is not None:
                     raise interrupted
                 if size:
-                    await op.run_held(
-                        _O.SEND_OBJECT, (), data=counted(_chunks(src, size)), data_length=size
-                    )
+                    await op.run_held(_O.SEND_OBJECT, (), data=source(size), data_length=size)
     except BaseException:
         if handle is not None:
             await delete_quietly(op, handle, end_edit=editing)

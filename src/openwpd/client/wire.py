@@ -51,6 +51,7 @@ from openwpd.protocol.messages import (
     DataStarted,
     EndData,
     EventReceived,
+    FileSlice,
     MachineEvent,
     Message,
     Operation,
@@ -66,7 +67,9 @@ from openwpd.protocol.transaction import CancelFlow, Role, State, Timeouts, Tran
 #: Payload bytes per data packet we send.
 SEND_CHUNK = 1024 * 1024
 
-DataSource = bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
+#: what a data phase we send is made of; FileSlice pieces (only over a link whose
+#: ``supports_file_slices`` is true) go from the file to the socket with sendfile
+DataSource = bytes | bytearray | memoryview | Iterable[bytes | FileSlice] | AsyncIterable[bytes]
 Sink = Callable[[bytes], object]
 
 
@@ -222,11 +225,21 @@ class TransactionRunner:
                     await self._send_chunk(chunk)
             else:
                 sync_iterator = iter(data)
-                while (chunk := _next_sync(sync_iterator)) is not None:
-                    await self._send_chunk(chunk)
+                try:
+                    while (piece := _next_sync(sync_iterator)) is not None:
+                        await self._send_chunk(piece)
+                finally:
+                    # a FileSlice still on the wire (its sender is shielded) must be done
+                    # before our caller may close its file, even when we were cancelled
+                    flush = getattr(self.link, "flush", None)
+                    if flush is not None:
+                        await asyncio.shield(flush())
         await self.link.send(self._send(EndData()))
 
-    async def _send_chunk(self, chunk: bytes) -> None:
+    async def _send_chunk(self, chunk: bytes | FileSlice) -> None:
+        if isinstance(chunk, FileSlice):
+            await self.link.send(self._send(DataChunk(chunk)))
+            return
         view = memoryview(chunk)
         for i in range(0, len(view), SEND_CHUNK):
             await self.link.send(self._send(DataChunk(view[i : i + SEND_CHUNK])))
@@ -361,7 +374,7 @@ class SourceError(Exception):
         self.error = error
 
 
-def _next_sync(iterator: Iterator[bytes]) -> bytes | None:
+def _next_sync(iterator: Iterator[bytes | FileSlice]) -> bytes | FileSlice | None:
     try:
         return next(iterator)
     except StopIteration:

@@ -8,8 +8,8 @@ its :class:`~openwpd.protocol.ptpip.PacketFramer` (reused, never shrunk; no Stre
 new object per read, reads of up to 1 MiB), which cuts them into packets in the same callback
 -- data payloads in pieces of at most 1 MiB, whatever packet size the peer uses.
 Decoded messages go into a queue which :meth:`PtpIpLink.receive` drains; past ``QUEUE_DEPTH``
-messages the connection stops reading (so a fast sender is slowed by TCP flow control, not by
-our memory) until the queue is half empty again.
+messages or ``QUEUE_BYTES`` of data the connection stops reading (so a fast sender is slowed by
+TCP flow control, not by our memory) until the queue is half empty again.
 A Cancel packet is also reported at once through ``on_cancel``, from whichever connection it
 arrives on, so a responder can abort a data phase without waiting for the queue. Probe Requests
 on the event connection are answered here.
@@ -40,7 +40,7 @@ from openwpd.protocol.errors import (
     TransportError,
     WriteTimeout,
 )
-from openwpd.protocol.messages import Event, FileSlice, Message, SendCancel
+from openwpd.protocol.messages import DataChunk, Event, FileSlice, Message, SendCancel
 from openwpd.protocol.ptpip_codec import Channel, PtpIpCodec
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,11 @@ DEFAULT_PORT = 15740
 #: once a read filled what was asked (the command connection during bulk data)
 RECV_FIRST = 64 * 1024
 RECV_SIZE = 1024 * 1024
+#: the queue between the read callbacks and receive(): reading stops past QUEUE_DEPTH messages
+#: or QUEUE_BYTES of data payload (a slow consumer must not cost us 64 MiB of pieces), and
+#: resumes once both are down to half
 QUEUE_DEPTH = 64
+QUEUE_BYTES = 8 * RECV_SIZE
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -252,6 +256,7 @@ class PtpIpLink:
         # unbounded: the connections stop reading past QUEUE_DEPTH (see _put)
         self._queue: asyncio.Queue[Message | TransportError | RemoteProtocolError] = asyncio.Queue()
         self._paused: set[_Connection] = set()
+        self._queued_bytes = 0
         self._error: OpenWpdError | None = None
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -307,7 +312,11 @@ class PtpIpLink:
 
     def _put(self, msg: Message, conn: _Connection) -> None:
         self._queue.put_nowait(msg)
-        if self._queue.qsize() >= QUEUE_DEPTH and conn not in self._paused:
+        if isinstance(msg, DataChunk) and not isinstance(msg.data, FileSlice):
+            self._queued_bytes += len(msg.data)
+        if (
+            self._queue.qsize() >= QUEUE_DEPTH or self._queued_bytes >= QUEUE_BYTES
+        ) and conn not in self._paused:
             self._paused.add(conn)
             conn.pause_reading()
 
@@ -330,7 +339,13 @@ class PtpIpLink:
                 item = await self._queue.get()
         except TimeoutError:
             raise ReadTimeout(f"{self.name}: nothing received for {timeout} s") from None
-        if self._paused and self._queue.qsize() <= QUEUE_DEPTH // 2:
+        if isinstance(item, DataChunk) and not isinstance(item.data, FileSlice):
+            self._queued_bytes -= len(item.data)
+        if (
+            self._paused
+            and self._queue.qsize() <= QUEUE_DEPTH // 2
+            and self._queued_bytes <= QUEUE_BYTES // 2
+        ):
             for conn in self._paused:
                 conn.resume_reading()
             self._paused.clear()
@@ -418,12 +433,16 @@ class PtpIpLink:
                         continue
                     if isinstance(data, FileSlice):
                         await writer.drain()
-                        await asyncio.get_running_loop().sendfile(
+                        sent = await asyncio.get_running_loop().sendfile(
                             writer.transport,  # type: ignore[arg-type]
                             data.file,  # type: ignore[arg-type]
                             data.offset,
                             data.length,
                         )
+                        if sent != data.length:
+                            # the file shrank under us; the packet's header is already out,
+                            # so the stream cannot be repaired: the link breaks
+                            raise OSError(f"the file shrank: {sent} of {data.length} bytes sent")
                     else:
                         writer.write(data)
                         await writer.drain()
