@@ -514,3 +514,15 @@ def test_an_aborted_upload_leaves_no_temp_file_the_moment_abort_returns(
     p.write(b"\1" * (8 << 20))
     p.abort()
     assert everything(served) == []
+
+
+def test_the_state_database_commits_without_waiting_for_the_disk(tmp_path: Path) -> None:
+    import sqlite3
+
+    from openwpd.server.store.state import DB_NAME, StateDB
+
+    StateDB(tmp_path / "state")
+    db = sqlite3.connect(tmp_path / "state" / DB_NAME)
+    # WAL is a property of the file: it stays on for every later connection
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
