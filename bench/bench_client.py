@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -141,7 +142,7 @@ _Run = tuple[str, Any, Path | str]
 
 
 async def bench_transfers(
-    h: Handle, served: Path, work: Path, size: int, reps: int = 6
+    h: Handle, served: Path, work: Path, size: int, reps: int = 10
 ) -> dict[str, Any]:
     """Raw copy and client transfer, ``reps`` times each way; reports the ratio of the medians
     and of the best runs.
@@ -160,7 +161,9 @@ async def bench_transfers(
       often.
 
     The ratio of the best runs compares the two when neither met cold memory (noise here only
-    ever slows a run down); the ratio of medians is printed beside it.
+    ever slows a run down); the ratio of medians is printed beside it. (Here the kernel hands
+    freed pages back to the host at once -- /sys/module/page_reporting/parameters, printed with
+    the results -- so even a just-freed page may be cold: medians are a lottery.)
     """
     src = served / "bench.bin"
     upload_src = work / "upload-src.bin"
@@ -210,7 +213,7 @@ async def bench_transfers(
     else:
         await h.delete(last)
     upload_src.unlink()
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"page reporting": _page_reporting()}
     for name, raw_key, key in (("download", "raw down", "down"), ("upload", "raw up", "up")):
         raw, ours = statistics.median(times[raw_key]), statistics.median(times[key])
         raw_best, ours_best = min(times[raw_key]), min(times[key])
@@ -222,6 +225,18 @@ async def bench_transfers(
             "client runs MB/s": [round(mbps(size, x)) for x in times[key]],
             "raw runs MB/s": [round(mbps(size, x)) for x in times[raw_key]],
         }
+    return out
+
+
+def _page_reporting() -> dict[str, str]:
+    """The free page reporting settings of this (virtual) machine, if it has any."""
+    folder = Path("/sys/module/page_reporting/parameters")
+    if not folder.is_dir():
+        return {}
+    out = {}
+    for name in ("page_reporting_order", "min_free_ms", "max_waiting_mib"):
+        with contextlib.suppress(OSError):
+            out[name] = (folder / name).read_text().strip()
     return out
 
 
