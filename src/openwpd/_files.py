@@ -1,9 +1,11 @@
-"""Throwing away a partly written file quickly (shared by the device's store and the client)."""
+"""Throwing files away without waiting for the kernel to free their page cache (shared by the
+device's store and the client)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import BinaryIO
@@ -34,9 +36,36 @@ def discard(file: BinaryIO | None, *paths: Path) -> None:
             os.unlink(path)
 
 
+#: files at least this large are deleted through :func:`unlink` 's open-file route
+BIG_FILE = 8 * 1024 * 1024
+
+
+def unlink(path: Path) -> None:
+    """``os.unlink(path)`` (same errors), but a large regular file's pages are freed on a
+    short-lived thread: the file is opened first, so the unlink only removes the name -- at
+    once -- and the last close, on the thread, does the rest. Deleting a GiB file this way
+    takes microseconds on the caller's thread instead of ~0.2 s of the device's event loop."""
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode) or info.st_size < BIG_FILE:
+        os.unlink(path)
+        return
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed on the thread
+    except OSError:
+        os.unlink(path)
+        return
+    try:
+        os.unlink(path)
+    except OSError:
+        file.close()  # e.g. Windows: an open file cannot be unlinked; try again closed
+        os.unlink(path)
+        return
+    threading.Thread(target=_close, args=(file,), name="openwpd-discard").start()
+
+
 def _close(file: BinaryIO) -> None:
     with contextlib.suppress(OSError):
         file.close()
 
 
-__all__ = ["discard"]
+__all__ = ["BIG_FILE", "discard", "unlink"]

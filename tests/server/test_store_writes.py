@@ -526,3 +526,30 @@ def test_the_state_database_commits_without_waiting_for_the_disk(tmp_path: Path)
     # WAL is a property of the file: it stays on for every later connection
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
+
+
+def test_deleting_a_big_file_frees_its_pages_off_the_callers_thread(
+    store: ObjectStore, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from openwpd import _files
+
+    with open(served / "big.bin", "wb") as f:
+        f.write(b"\1" * (_files.BIG_FILE + 1))
+    (served / "small.bin").write_bytes(b"s")
+    s = store.add_storage(served)
+    handles = {o.name: o.handle for o in store.children(s.id)}
+    started: list[str] = []
+    real_thread = threading.Thread
+
+    def spy(*args: object, **kwargs: object) -> threading.Thread:
+        started.append(str(kwargs.get("name")))
+        return real_thread(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(threading, "Thread", spy)
+    store.delete(handles["small.bin"])
+    assert started == []  # a small file is simply unlinked
+    store.delete(handles["big.bin"])
+    assert started == ["openwpd-discard"]
+    assert everything(served) == []  # the name is gone when delete returns

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from openwpd._files import discard
+from openwpd._files import discard, unlink
 from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, PartialDeletionError, StoreError, from_os_error
@@ -543,7 +543,7 @@ class ObjectStore(TreeCache):
                 # Whatever is left is unlisted content and temp files: remove it with the folder.
                 shutil.rmtree(path)
             else:
-                os.unlink(path)
+                unlink(path)  # a big file's pages are freed off the event loop
         except FileNotFoundError:
             pass
         except OSError as exc:
