@@ -50,7 +50,7 @@ BASE = os.environ.get("OPENWPD_BENCH_DIR") or (
 STORAGE = 0x00010001
 #: GetObjectPropList p3: every property the device supports (§2.13).
 ALL_PROPS = 0xFFFFFFFF
-READ_SIZE = 256 * 1024  # what PtpIpLink reads per call; the baseline reads the same
+READ_SIZE = 1024 * 1024  # the most a PtpIpLink connection asks for per read; so does the baseline
 
 
 # -- the device, as a user runs it --------------------------------------------------------------
