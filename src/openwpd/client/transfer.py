@@ -65,7 +65,6 @@ log = logging.getLogger("openwpd.client")
 Progress = Callable[[int, int | None], object]
 
 READ_CHUNK = 1024 * 1024
-WRITE_CHUNK = 1024 * 1024
 _U32_LIMIT = 1 << 32
 
 _O = OperationCode
@@ -104,7 +103,7 @@ async def read_into(
     async def sink(chunk: bytes) -> None:
         nonlocal done
         if inline_writes:
-            _write_in_mib(out, chunk)
+            out.write(chunk)
         else:
             await off_loop(out.write, chunk)  # the disk write overlaps the next packets' arrival
         done += len(chunk)
@@ -136,12 +135,6 @@ async def read_into(
     return done
 
 
-def _write_in_mib(out: BinaryIO, data: bytes) -> None:
-    view = memoryview(data)
-    for i in range(0, len(view), WRITE_CHUNK):
-        out.write(view[i : i + WRITE_CHUNK])
-
-
 async def _read_whole(
     op: OpScope,
     entry: Entry,
@@ -166,7 +159,7 @@ async def _read_whole(
             piece = piece[: total - done]
         if piece:
             if inline_writes:
-                _write_in_mib(out, piece)
+                out.write(piece)
             else:
                 await off_loop(out.write, piece)
             done += len(piece)
