@@ -1,0 +1,68 @@
+"""The PTP/IP link over real loopback TCP: flow control towards a receiver that lags."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from openwpd.protocol import ptpip
+from openwpd.protocol.codes import OperationCode
+from openwpd.protocol.messages import DataChunk, EndData, Message, Operation, StartData
+from openwpd.transport import ptpip as transport
+from openwpd.transport.ptpip import (
+    InitiatorIdentity,
+    PtpIpLink,
+    PtpIpListener,
+    ResponderIdentity,
+    open_ptpip_link,
+)
+
+MiB = 1024 * 1024
+
+
+async def test_a_lagging_receiver_stops_reading_instead_of_queueing_everything() -> None:
+    # The responder's session reads nothing for a while: the link must stop taking bytes off
+    # the socket after QUEUE_BYTES of data (TCP then slows the sender), not queue all 24 MiB,
+    # and must take them again once receive() has drained the queue.
+    links: list[PtpIpLink] = []
+
+    def start_session(link: PtpIpLink, _request: ptpip.InitCommandRequest) -> asyncio.Task[None]:
+        links.append(link)
+        return asyncio.ensure_future(asyncio.Event().wait())
+
+    listener = PtpIpListener(ResponderIdentity(os.urandom(16), "lab"), start_session)
+    _, port = await listener.start("127.0.0.1", 0)
+    sender, _ = await open_ptpip_link(
+        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "sender")
+    )
+    payload = [os.urandom(64) * (MiB // 64) for _ in range(24)]
+    try:
+
+        async def send_all() -> None:
+            await sender.send(Operation(OperationCode.SEND_OBJECT, (), 1), data_follows=True)
+            await sender.send(StartData(24 * MiB, 1))
+            for piece in payload:
+                await sender.send(DataChunk(piece, 1))
+            await sender.send(EndData(1))
+
+        sending = asyncio.ensure_future(send_all())
+        async with asyncio.timeout(10):
+            while not links or links[0]._queued_bytes < transport.QUEUE_BYTES:
+                await asyncio.sleep(0.01)
+        [link] = links
+        await asyncio.sleep(0.2)  # time to overrun the limit, were reading not paused
+        assert link._cmd.transport is not None and not link._cmd.transport.is_reading()
+        assert link._queued_bytes < transport.QUEUE_BYTES + 2 * transport.RECV_SIZE
+        assert not sending.done()  # the sender is held back by TCP
+
+        received: list[Message] = []
+        async with asyncio.timeout(10):
+            while not received or not isinstance(received[-1], EndData):
+                received.append(await link.receive())
+            await sending
+        data = b"".join(bytes(m.data) for m in received if isinstance(m, DataChunk))  # type: ignore[arg-type]
+        assert data == b"".join(payload)
+        assert link._queued_bytes == 0 and link._cmd.transport.is_reading()
+    finally:
+        await sender.aclose()
+        await listener.aclose()
