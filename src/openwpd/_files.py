@@ -27,7 +27,7 @@ def discard(file: BinaryIO | None, *paths: Path) -> None:
         except OSError:
             continue
         if file is not None:
-            threading.Thread(target=_close, args=(file,), name="openwpd-discard").start()
+            _close_later(file)
         return
     if file is not None:
         _close(file)
@@ -60,6 +60,12 @@ def unlink(path: Path) -> None:
         file.close()  # e.g. Windows: an open file cannot be unlinked; try again closed
         os.unlink(path)
         return
+    _close_later(file)
+
+
+def _close_later(file: BinaryIO) -> None:
+    """Close ``file`` on a short-lived thread: its last close frees the page cache of a file
+    whose name is already gone."""
     threading.Thread(target=_close, args=(file,), name="openwpd-discard").start()
 
 
