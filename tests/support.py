@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import OperationCode, ResponseCode
@@ -21,3 +23,26 @@ async def connect(
     result = await runner.transact(OperationCode.OPEN_SESSION, (1,))
     assert result.code == ResponseCode.OK
     return runner
+
+
+def nameless_files(root: Path, pid: int | None = None) -> dict[str, int]:
+    """Open files of process ``pid`` (default: this one) under ``root`` that have no name --
+    the device's O_TMPFILE temp files (server/store/tempfiles.py) -- as {"/proc/PID/fd/N":
+    size}. Linux only (empty elsewhere)."""
+    fd_dir = f"/proc/{pid or 'self'}/fd"
+    found: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for name in os.listdir(fd_dir):
+            link = f"{fd_dir}/{name}"
+            with contextlib.suppress(OSError):
+                target = os.readlink(link)
+                if target.startswith(f"{root}/") and target.endswith(" (deleted)"):
+                    found[link] = os.stat(link).st_size
+    return found
+
+
+def device_temp_files(root: Path, pid: int | None = None) -> list[str]:
+    """The device's temp files in folder ``root``: hidden ``.openwpd-*`` names and nameless
+    open files of process ``pid`` (default: this one)."""
+    hidden = [n for n in os.listdir(root) if n.startswith(".openwpd-")]
+    return hidden + list(nameless_files(root, pid))

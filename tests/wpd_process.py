@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from support import nameless_files
+
 #: How long the device may take to print its first line / to exit after SIGTERM.
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
@@ -38,13 +40,16 @@ def wpd_script() -> Path:
     return script
 
 
-def temp_files(root: Path) -> list[Path]:
-    """Every file or folder under ``root`` that looks like one of the device's temp files."""
+def temp_files(root: Path, pid: int | None = None) -> list[Path]:
+    """Every file or folder under ``root`` that looks like one of the device's temp files, and
+    (given the device's ``pid``) its nameless open temp files there (``/proc/PID/fd/N``)."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             if TEMP_FILE.match(name) or name.startswith(".openwpd"):
                 found.append(Path(dirpath) / name)
+    if pid is not None:
+        found += [Path(link) for link in nameless_files(root, pid)]
     return found
 
 

@@ -19,8 +19,13 @@ def discard(file: BinaryIO | None, *paths: Path) -> None:
     while the file is still open -- that is instant, and nothing is visible on disk from then
     on -- and the last close, which frees the pages, runs on a short-lived thread. Where an
     open file cannot be unlinked (Windows), it is closed first and unlinked after, as before.
+    A file without ``paths`` has no name (``O_TMPFILE``): it is just closed on the thread.
     Errors are swallowed: this is cleanup.
     """
+    if not paths:
+        if file is not None:
+            _close_later(file)
+        return
     for path in paths:
         try:
             os.unlink(path)

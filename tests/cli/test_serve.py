@@ -217,7 +217,7 @@ async def test_sigterm_during_an_upload_leaves_nothing(tmp_path: Path) -> None:
             OperationCode.SEND_OBJECT_INFO, (0x00010001, 0xFFFFFFFF), data=info.to_bytes()
         )
         assert res.code == ResponseCode.OK
-        assert temp_files(folder)  # the upload's hidden temp file exists now
+        assert temp_files(folder, served.proc.pid)  # the upload's temp file exists now
         rc, took = served.stop(signal.SIGTERM)
     finally:
         await runner.aclose()

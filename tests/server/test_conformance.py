@@ -29,7 +29,7 @@ from openwpd.protocol.codes import (
 from openwpd.protocol.datasets import DeviceInfo, ObjectInfo, StorageInfo, parse_uint32_array
 from openwpd.server.device import StorageSpec, VirtualDevice
 from ptpip_raw import RawInitiator
-from support import connect
+from support import connect, nameless_files
 
 PHONE = 0x00010001
 ARCHIVE = 0x00020001
@@ -437,6 +437,7 @@ def shrink_free_space(device: VirtualDevice, leave: int, monkeypatch: pytest.Mon
 
     def usage(_path: object) -> object:
         written = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+        written += sum(nameless_files(root).values())  # O_TMPFILE temp files
         return type(snapshot)(snapshot.total, snapshot.used + written, snapshot.free - written)
 
     monkeypatch.setattr(shutil, "disk_usage", usage)

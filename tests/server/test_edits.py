@@ -14,7 +14,7 @@ import pytest
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.server.device import StorageSpec, VirtualDevice
-from support import connect
+from support import connect, device_temp_files
 
 OP = OperationCode
 RC = ResponseCode
@@ -28,7 +28,7 @@ def handle_of(device: VirtualDevice, name: str) -> int:
 
 
 def temp_files(root: Path) -> list[str]:
-    return [n for n in os.listdir(root) if n.startswith(".openwpd-")]
+    return device_temp_files(root)  # the device runs in this process
 
 
 @pytest.fixture

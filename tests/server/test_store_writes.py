@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from openwpd.server.store import (
     StoreError,
     StoreEvent,
     StoreEventKind,
+    tempfiles,
 )
+from support import nameless_files
 
 
 @pytest.fixture
@@ -27,11 +30,30 @@ def served(tmp_path: Path) -> Path:
     return root
 
 
+NAMELESS = sys.platform == "linux"
+
+
+@pytest.fixture(params=["nameless", "named"] if NAMELESS else ["named"])
+def temp_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with both kinds of temp file (store/tempfiles.py): nameless
+    (O_TMPFILE, Linux) and hidden names (elsewhere, and the fallback on Linux)."""
+    monkeypatch.setitem(tempfiles._probed, "linkable", request.param == "nameless")
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path, temp_kind: str):  # type: ignore[no-untyped-def]
     s = ObjectStore(state_dir=tmp_path / "state")
     yield s
     s.close()
+
+
+def pending_temps(served: Path, temp_kind: str) -> list[str]:
+    """The temp files of transfers in progress in ``served``, named or nameless."""
+    if temp_kind == "nameless":
+        assert not [n for n in os.listdir(served) if n.startswith(".openwpd-")]
+        return list(nameless_files(served))
+    return [n for n in os.listdir(served) if n.startswith(".openwpd-")]
 
 
 def everything(root: Path) -> list[str]:
@@ -43,7 +65,7 @@ def everything(root: Path) -> list[str]:
 
 
 def test_upload_commit_makes_it_visible_with_the_initiators_mtime(
-    store: ObjectStore, served: Path
+    store: ObjectStore, served: Path, temp_kind: str
 ) -> None:
     s = store.add_storage(served)
     events: list[StoreEvent] = []
@@ -52,9 +74,12 @@ def test_upload_commit_makes_it_visible_with_the_initiators_mtime(
     p = store.begin_create(s.id, ROOT, "photo.jpg", 11, mtime=when)
     assert p.is_open and p.storage_id == s.id and p.name == "photo.jpg"
     assert p.declared_size == 11 and not p.is_folder
-    temps = os.listdir(served)
-    assert len(temps) == 1 and temps[0].startswith(".openwpd-upload-")
-    assert temps[0].endswith(".part")
+    temps = pending_temps(served, temp_kind)
+    assert len(temps) == 1
+    if temp_kind == "named":
+        assert temps[0].startswith(".openwpd-upload-") and temps[0].endswith(".part")
+    else:
+        assert os.listdir(served) == []  # nothing the watcher or a listing could see
     assert store.children(s.id) == []  # invisible while pending
     with pytest.raises(StoreError):
         store.get(p.handle)
@@ -375,10 +400,11 @@ def test_edit_of_an_empty_original_that_fails_to_land_puts_it_back(
     e = store.open_for_edit(h)
     e.write_at(0, b"payload")
 
-    def refuse(*_args: object) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
         raise PermissionError(13, "refused")
 
-    monkeypatch.setattr(os, "rename", refuse)
+    monkeypatch.setattr(os, "rename", refuse)  # a hidden copy
+    monkeypatch.setattr(os, "link", refuse)  # a nameless one
     with pytest.raises(StoreError):
         e.commit()
     monkeypatch.undo()

@@ -6,8 +6,9 @@ Theory of operation.
 programs live in :mod:`.tree` (``TreeCache``, the base class). Every handle lookup is a dict
 access; a folder is read from disk once, when it is first listed.
 
-*Writes.* Uploads, edits and copies work on hidden temp files in the destination folder and end
-with a rename under the lock (see :mod:`.writes`), so a failure leaves nothing behind and a
+*Writes.* Uploads, edits and copies work on temp files -- nameless where the OS allows
+(:mod:`.tempfiles`), hidden otherwise -- and end with a link or rename under the lock (see
+:mod:`.writes`), so a failure leaves nothing behind and a
 partial file is never visible. The store never overwrites an existing name
 (:class:`NameExistsError`). Read-only storages refuse every change with ``STORE_READ_ONLY``.
 
@@ -46,6 +47,7 @@ from .objects import ROOT, StoredObject, StoreEvent, StoreEventKind
 from .scan import classify
 from .state import StateDB, default_state_dir
 from .storage import Storage, storage_id_for_index
+from .tempfiles import TempFile
 from .tree import TreeCache, dt_from_ns, ns_from_dt
 from .watch import Batch, FolderWatcher
 from .writes import EditSession, PendingObject
@@ -57,28 +59,37 @@ Subscriber = Callable[[StoreEvent], None]
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
 
-def _replace_with_edit(temp: Path, path: Path) -> None:
+def _replace_with_edit(temp: TempFile, path: Path) -> None:
     """Put the edited copy ``temp`` in place of ``path``.
 
     ``os.replace`` is atomic, but on ext4 renaming over an existing file first starts the
     write-back of all of ``temp``'s dirty data (the ``auto_da_alloc`` safeguard), which stalls
     EndEditObject for a large edit -- about 0.3 s per GiB here. A windowed upload always edits
     the empty object it has just created; for an original that is still empty there is nothing
-    to protect, so it is removed first and the copy renamed onto a free name (the watcher
-    re-stats names only after a quiet spell, so the brief gap raises no event). If that rename
+    to protect, so it is removed first and the copy linked (or renamed) onto the free name (the
+    watcher re-stats names only after a quiet spell, so the brief gap raises no event). If that
     fails, the empty original is put back and the error propagates (the edit is then aborted).
+    A nameless copy replacing a non-empty original gets a hidden name first, then replaces it.
     """
-    try:
-        empty = os.stat(path).st_size == 0
-    except FileNotFoundError:
-        empty = False
+    # FileNotFoundError when another program deleted the original meanwhile: the edit fails
+    # rather than bring the file back
+    empty = os.stat(path).st_size == 0
     if not empty:
-        os.replace(temp, path)
+        if temp.anonymous:
+            temp.link_as(path.parent / new_temp_name("edit"))
+        assert temp.path is not None
+        try:
+            os.replace(temp.path, path)
+        except BaseException:
+            if temp.path.name != path.name:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp.path)
+            raise
         return
-    mode = os.stat(temp).st_mode & 0o7777
+    mode = os.stat(temp.file.fileno()).st_mode & 0o7777
     os.unlink(path)
     try:
-        os.rename(temp, path)
+        temp.link_as(path)
     except BaseException:
         with contextlib.suppress(OSError):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -86,12 +97,34 @@ def _replace_with_edit(temp: Path, path: Path) -> None:
         raise
 
 
+def _copy_data(src: BinaryIO, dst: BinaryIO) -> None:
+    """Copy all of ``src`` into the empty ``dst``: in the kernel (``copy_file_range``, which
+    can share blocks on btrfs/XFS) where it can, else through a buffer."""
+    size = os.fstat(src.fileno()).st_size
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None and size:
+        done = 0
+        try:
+            while done < size and (n := copy_range(src.fileno(), dst.fileno(), size - done)):
+                done += n
+        except OSError:  # EXDEV, ENOSYS, EINVAL (some file systems): start again below
+            src.seek(0)
+            dst.seek(0)
+            dst.truncate(0)
+        else:
+            dst.seek(0, os.SEEK_END)  # the buffered object learns where the descriptor is
+            return
+    shutil.copyfileobj(src, dst, 1024 * 1024)
+
+
 class ObjectStore(TreeCache):
     """The objects of every served folder, with stable handles, PUIDs and change events.
 
     ``state_dir`` holds the PUID database and the device GUID (default: the user's state
     directory, ``platformdirs.user_state_dir("openwpd")``); nothing is ever written into the
-    served folders except the objects initiators create. ``max_watched_folders`` bounds the
+    served folders except the objects initiators create (and, for the moment it takes to make
+    a transfer's nameless temp file, an empty hidden folder at the storage root:
+    :data:`.tempfiles.WORK_DIR`). ``max_watched_folders`` bounds the
     watcher's per-folder watches; ``debounce`` is its quiet time in seconds.
     """
 
@@ -342,15 +375,12 @@ class ObjectStore(TreeCache):
             if not is_folder and size and size > storage.free_bytes:
                 raise StoreError(ResponseCode.STORE_FULL, f"{size} bytes do not fit")
             handle = self._alloc()
-            temp_path: Path | None = None
-            file: BinaryIO | None = None
+            temp: TempFile | None = None
             if not is_folder:
-                temp_path = dir_path / new_temp_name("upload")
                 try:
-                    fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+                    temp = TempFile.create_for(dir_path, storage.root, "upload")
                 except OSError as exc:
                     raise from_os_error(exc, "create") from exc
-                file = os.fdopen(fd, "wb")
             self._reserved.add((key, name))
             return PendingObject(
                 self,
@@ -361,8 +391,7 @@ class ObjectStore(TreeCache):
                 is_folder=is_folder,
                 declared_size=size,
                 mtime=mtime,
-                temp_path=temp_path,
-                file=file,
+                temp=temp,
             )
 
     def create_folder(
@@ -376,7 +405,6 @@ class ObjectStore(TreeCache):
         with self._op() as events:
             p._check_open()
             try:
-                p._close_file()
                 if p._key not in self._kids:
                     raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
                 dir_path = self._dir_path(p._key)
@@ -386,15 +414,21 @@ class ObjectStore(TreeCache):
                     raise NameExistsError(p.name)
                 if p.is_folder:
                     os.mkdir(final)
-                    target = final
+                    if p.mtime is not None:
+                        mtime_ns = ns_from_dt(p.mtime)
+                        os.utime(final, ns=(mtime_ns, mtime_ns))
                 else:
-                    assert p._temp_path is not None
-                    target = dir_path / p._temp_path.name
-                if p.mtime is not None:
-                    mtime_ns = ns_from_dt(p.mtime)
-                    os.utime(target, ns=(mtime_ns, mtime_ns))
-                if not p.is_folder:
-                    os.rename(target, final)
+                    temp = p._temp
+                    assert temp is not None
+                    if temp.path is not None:
+                        # a hidden temp file: the folder may have been renamed since
+                        temp.path = dir_path / temp.path.name
+                    temp.link_as(final)
+                    p._take_temp()
+                    temp.close()
+                    if p.mtime is not None:
+                        mtime_ns = ns_from_dt(p.mtime)
+                        os.utime(final, ns=(mtime_ns, mtime_ns))
                 obj = self._register(
                     p._key, self._restat(p._key, p.name), p.handle, fresh_puid=True
                 )
@@ -417,14 +451,17 @@ class ObjectStore(TreeCache):
         if not p._set_aborted():
             return
         self._reserved.discard((p._key, p.name))
-        if p._temp_path is None:
-            p._close_file()
+        temp = p._take_temp()
+        if temp is None:
             return
-        # The folder may have been renamed or moved since: look for the temp file there.
-        candidates = [p._temp_path]
+        if temp.path is None:
+            temp.discard()
+            return
+        # The folder may have been renamed or moved since: look for the hidden file there.
+        candidates = [temp.path]
         with contextlib.suppress(KeyError, StoreError):
-            candidates.insert(0, self._dir_path(p._key) / p._temp_path.name)
-        discard(p._take_file(), *candidates)
+            candidates.insert(0, self._dir_path(p._key) / temp.path.name)
+        discard(temp.file, *candidates)
 
     # -- editing -----------------------------------------------------------------------------
 
@@ -445,29 +482,33 @@ class ObjectStore(TreeCache):
                 raise StoreError(ResponseCode.OBJECT_WRITE_PROTECTED, f"{obj.name} is read-only")
             if obj.size > storage.free_bytes:
                 raise StoreError(ResponseCode.STORE_FULL, "no room for the edit copy")
-            temp = path.parent / new_temp_name("edit")
+            temp: TempFile | None = None
             try:
-                shutil.copyfile(path, temp)
-                shutil.copymode(path, temp)
-                file = open(temp, "r+b")  # noqa: SIM115 - owned by the session
+                temp = TempFile.create_for(path.parent, storage.root, "edit", readable=True)
+                with open(path, "rb") as original:
+                    _copy_data(original, temp.file)
+                    os.chmod(temp.file.fileno(), os.fstat(original.fileno()).st_mode & 0o7777)
             except OSError as exc:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
+                if temp is not None:
+                    temp.discard()
                 raise from_os_error(exc, "begin edit") from exc
             self._editing.add(handle)
             return EditSession(
-                self, storage, handle, temp, file=file, size=os.fstat(file.fileno()).st_size
+                self, storage, handle, temp, size=os.fstat(temp.file.fileno()).st_size
             )
 
     def _commit_edit(self, s: EditSession) -> StoredObject:
         with self._op() as events:
             s._check_open()
             try:
-                s._close_file()
                 old = self.get(s.handle)
                 path = self._obj_path(old)
                 self._confine(path.parent, old.storage_id)
-                _replace_with_edit(s._temp_path, path)
+                assert s._temp is not None
+                _replace_with_edit(s._temp, path)
+                temp = s._take_temp()
+                assert temp is not None
+                temp.close()
                 entry = self._restat(self._parent_key(old), old.name)
                 new = replace(
                     old,
@@ -495,7 +536,9 @@ class ObjectStore(TreeCache):
         if not s._set_aborted():
             return
         self._editing.discard(s.handle)
-        discard(s._take_file(), s._temp_path)
+        temp = s._take_temp()
+        if temp is not None:
+            temp.discard()
 
     # -- changing ----------------------------------------------------------------------------
 

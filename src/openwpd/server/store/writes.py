@@ -3,9 +3,9 @@
 Both follow Android's begin/end model so that a cancelled or failed transfer leaves nothing:
 
 * An upload reserves its handle and name at ``begin_create`` (SendObjectInfo) and writes into a
-  hidden temp file *inside the destination folder* (same file system, so the final step is a
-  rename). ``commit()`` renames it into place and makes the object visible; ``abort()`` removes
-  the temp file. The temp name matches :func:`.names.is_temp_name`, so it is never listed.
+  temp file *inside the destination folder* (same file system, so the final step is a link or
+  a rename): nameless where the OS allows, else hidden (:mod:`.tempfiles`). ``commit()`` gives
+  it its name and makes the object visible; ``abort()`` throws the temp file away.
 * An edit (BeginEditObject) copies the file to a temp file next to it -- O(size) at begin, the
   price of leaving the original untouched until EndEditObject. ``commit()`` replaces the
   original with the copy (``os.replace``: atomic -- except over an empty original, see
@@ -23,7 +23,6 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Self
 
@@ -31,6 +30,7 @@ from openwpd.protocol.codes import ResponseCode
 
 from .errors import StoreError, from_os_error
 from .objects import StoredObject
+from .tempfiles import TempFile
 
 if TYPE_CHECKING:
     from .core import ObjectStore
@@ -56,6 +56,7 @@ class _Transfer(ABC):
         self._storage = storage
         self.handle = handle
         self._state = _State.OPEN
+        self._temp: TempFile | None = None
         self._file: BinaryIO | None = None
         self._size = 0
 
@@ -111,14 +112,10 @@ class _Transfer(ABC):
     def abort(self) -> None:
         """Throw the transfer away; nothing of it stays on disk. Idempotent."""
 
-    def _close_file(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def _take_file(self) -> BinaryIO | None:
-        """The open file, now the caller's to close (see :func:`openwpd._files.discard`)."""
-        file, self._file = self._file, None
-        return file
+    def _take_temp(self) -> TempFile | None:
+        """The temp file, now the caller's to close or discard."""
+        temp, self._temp, self._file = self._temp, None, None
+        return temp
 
     def __enter__(self) -> Self:
         return self
@@ -153,8 +150,7 @@ class PendingObject(_Transfer):
         is_folder: bool,
         declared_size: int | None,
         mtime: datetime | None,
-        temp_path: Path | None,
-        file: BinaryIO | None,
+        temp: TempFile | None,
     ) -> None:
         super().__init__(store, storage, handle)
         self.storage_id = storage.id
@@ -163,8 +159,8 @@ class PendingObject(_Transfer):
         self.declared_size = declared_size
         self.mtime = mtime
         self._key = key
-        self._temp_path = temp_path
-        self._file = file
+        self._temp = temp
+        self._file = None if temp is None else temp.file
 
     def write(self, chunk: bytes) -> None:
         """Append ``chunk`` to the data."""
@@ -190,14 +186,13 @@ class EditSession(_Transfer):
         store: ObjectStore,
         storage: Storage,
         handle: int,
-        temp_path: Path,
+        temp: TempFile,
         *,
-        file: BinaryIO,
         size: int,
     ) -> None:
         super().__init__(store, storage, handle)
-        self._temp_path = temp_path
-        self._file: BinaryIO = file
+        self._temp = temp
+        self._file = temp.file
         self._size = size
 
     def truncate(self, length: int) -> None:
@@ -207,6 +202,7 @@ class EditSession(_Transfer):
             if length < 0:
                 raise StoreError(ResponseCode.INVALID_PARAMETER, "negative length")
             _check_room(self._storage, length - self._size)
+            assert self._file is not None
             self._file.truncate(length)
         except StoreError:
             self.abort()
