@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +34,30 @@ def run_wpd(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]
         cwd=tmp_path,
         check=False,
     )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="nameless temp files are Linux's")
+async def test_a_device_killed_during_an_upload_leaves_nothing(tmp_path: Path) -> None:
+    """SIGKILL runs no cleanup at all: only a nameless temp file (O_TMPFILE) is sure to go."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "sub").mkdir()
+    served = Served([str(folder), "--port", "0"], tmp_path)
+    runner = await connect(served.port)
+    try:
+        res = await runner.transact(OperationCode.GET_OBJECT_HANDLES, (0x00010001, 0, 0xFFFFFFFF))
+        (sub,) = parse_uint32_array(res.data)
+        info = ObjectInfo(compressed_size=64 << 20, filename="partial.bin")
+        res = await runner.transact(
+            OperationCode.SEND_OBJECT_INFO, (0x00010001, sub), data=info.to_bytes()
+        )
+        assert res.code == ResponseCode.OK
+        assert temp_files(folder, served.proc.pid)  # the pending upload's temp file
+        rc, _ = served.stop(signal.SIGKILL)
+    finally:
+        await runner.aclose()
+    assert rc == -signal.SIGKILL
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == ["sub"]
 
 
 class Served:
