@@ -579,3 +579,47 @@ def test_deleting_a_big_file_frees_its_pages_off_the_callers_thread(
     store.delete(handles["big.bin"])
     assert started == ["openwpd-discard"]
     assert everything(served) == []  # the name is gone when delete returns
+
+
+def test_free_space_is_looked_at_every_so_often_not_per_write(
+    store: ObjectStore, served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from openwpd.server.store import writes
+
+    s = store.add_storage(served)
+    real = shutil.disk_usage
+    looks: list[int] = []
+    # the disk this test pretends to have: `room` bytes free before the upload, less what it
+    # has written since
+    room = [200 << 20]
+    written = [0]
+
+    def usage(path: object) -> object:
+        looks.append(1)
+        du = real(path)  # type: ignore[arg-type]
+        free = max(0, room[0] - written[0])
+        return type(du)(du.total, du.total - free, free)
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    p = store.begin_create(s.id, ROOT, "big.bin", None)
+    looks.clear()
+    chunk = b"x" * (1 << 20)
+    for _ in range(64):
+        p.write(chunk)
+        written[0] += len(chunk)
+    # 64 MiB out of 200 free: a look at the start, then one per ROOM_RECHECK at most
+    assert 1 <= len(looks) <= 2 + (64 << 20) // writes.ROOM_RECHECK
+    looks.clear()
+    room[0] = written[0] + (3 << 20) + 100  # another program leaves room for 3 MiB more
+    fitted = 0
+    with pytest.raises(StoreError) as ei:
+        for _ in range(64):
+            p.write(chunk)
+            written[0] += len(chunk)
+            fitted += 1
+    assert ei.value.code is ResponseCode.STORE_FULL
+    assert fitted <= 3  # the budget never runs past what was free at the last look
+    assert len(looks) >= 1
+    assert not p.is_open

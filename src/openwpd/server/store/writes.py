@@ -43,9 +43,9 @@ class _State(enum.Enum):
     ABORTED = "aborted"
 
 
-def _check_room(storage: Storage, growth: int) -> None:
-    if growth > 0 and growth > storage.free_bytes:
-        raise StoreError(ResponseCode.STORE_FULL, f"storage 0x{storage.id:08X} is full")
+#: a transfer asks the file system for its free space again after at most this much growth
+#: (or half of what was free at the last look, whichever is less); not once per packet
+ROOM_RECHECK = 64 * 1024 * 1024
 
 
 class _Transfer(ABC):
@@ -59,6 +59,8 @@ class _Transfer(ABC):
         self._temp: TempFile | None = None
         self._file: BinaryIO | None = None
         self._size = 0
+        self._pos: int | None = None  # where the file's position is, when known
+        self._room = 0  # growth allowed before the free space is looked at again
 
     @property
     def is_open(self) -> bool:
@@ -92,10 +94,12 @@ class _Transfer(ABC):
                 raise StoreError(ResponseCode.INVALID_PARAMETER, "negative offset")
             if self._file is None:
                 raise StoreError(ResponseCode.INVALID_PARAMETER, "a folder has no data")
-            _check_room(self._storage, start + len(data) - self._size)
-            if offset is not None:
+            self._reserve(start + len(data) - self._size)
+            if offset is not None and offset != self._pos:
                 self._file.seek(offset)
+            self._pos = None
             self._file.write(data)
+            self._pos = start + len(data)
         except StoreError:
             self.abort()
             raise
@@ -103,6 +107,19 @@ class _Transfer(ABC):
             self.abort()
             raise from_os_error(exc, "write") from exc
         self._size = max(self._size, start + len(data))
+
+    def _reserve(self, growth: int) -> None:
+        """STORE_FULL unless ``growth`` more bytes fit; statfs only every so often (see
+        ROOM_RECHECK): a look per 1 MiB packet was a system call per packet."""
+        if growth <= 0:
+            return
+        if growth <= self._room:
+            self._room -= growth
+            return
+        free = self._storage.free_bytes
+        if growth > free:
+            raise StoreError(ResponseCode.STORE_FULL, f"storage 0x{self._storage.id:08X} is full")
+        self._room = min((free - growth) // 2, ROOM_RECHECK)
 
     def write_at(self, offset: int, data: bytes) -> None:
         """Write ``data`` at byte ``offset`` (a gap reads back as zeros)."""
@@ -201,7 +218,7 @@ class EditSession(_Transfer):
         try:
             if length < 0:
                 raise StoreError(ResponseCode.INVALID_PARAMETER, "negative length")
-            _check_room(self._storage, length - self._size)
+            self._reserve(length - self._size)
             assert self._file is not None
             self._file.truncate(length)
         except StoreError:
