@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 from openwpd.protocol import ptpip
 from openwpd.protocol.codes import OperationCode
-from openwpd.protocol.messages import DataChunk, EndData, Message, Operation, StartData
+from openwpd.protocol.messages import (
+    CancelTransaction,
+    DataChunk,
+    EndData,
+    FileSlice,
+    Message,
+    Operation,
+    SendCancel,
+    StartData,
+)
 from openwpd.transport import ptpip as transport
 from openwpd.transport.ptpip import (
     InitiatorIdentity,
@@ -63,6 +73,61 @@ async def test_a_lagging_receiver_stops_reading_instead_of_queueing_everything()
         data = b"".join(bytes(m.data) for m in received if isinstance(m, DataChunk))  # type: ignore[arg-type]
         assert data == b"".join(payload)
         assert link._queued_bytes == 0 and link._cmd.transport.is_reading()
+    finally:
+        await sender.aclose()
+        await listener.aclose()
+
+
+async def test_the_event_connection_cancel_overtakes_a_data_packet_still_being_written(
+    tmp_path: Path,
+) -> None:
+    # A 16 MiB FileSlice is one Data packet: the command connection's Cancel must wait until
+    # all of it is written, but the responder must hear of the cancel at once, through the
+    # event connection (protocol.md §5.6 allows either order). The responder does not read its
+    # command connection at first, so the slice cannot finish.
+    links: list[PtpIpLink] = []
+    cancels: list[int] = []
+
+    def start_session(link: PtpIpLink, _request: ptpip.InitCommandRequest) -> asyncio.Task[None]:
+        link.on_cancel = cancels.append
+        link._cmd.pause_reading()
+        links.append(link)
+        return asyncio.ensure_future(asyncio.Event().wait())
+
+    listener = PtpIpListener(ResponderIdentity(os.urandom(16), "lab"), start_session)
+    _, port = await listener.start("127.0.0.1", 0)
+    sender, _ = await open_ptpip_link(
+        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "sender")
+    )
+    source = tmp_path / "big.bin"
+    with open(source, "wb") as f:
+        f.truncate(16 * MiB)
+    try:
+        with open(source, "rb") as f:
+            await sender.send(Operation(OperationCode.SEND_OBJECT, (), 1), data_follows=True)
+            await sender.send(StartData(16 * MiB, 1))
+            sending = asyncio.ensure_future(sender.send(DataChunk(FileSlice(f, 0, 16 * MiB), 1)))
+            await asyncio.sleep(0.2)
+            assert not sending.done()  # TCP holds the slice back
+            cancelling = asyncio.ensure_future(sender.send_cancel(SendCancel(1)))
+            async with asyncio.timeout(5):
+                while not cancels:
+                    await asyncio.sleep(0.01)
+            assert cancels == [1]  # from the event connection, the data packet still unfinished
+            assert not sending.done() and not cancelling.done()
+            [link] = links
+            link._cmd.resume_reading()
+            got: list[Message] = []
+            async with asyncio.timeout(10):  # the receiver drains: the slice, then the Cancel
+                while sum(isinstance(m, CancelTransaction) for m in got) < 2:
+                    got.append(await link.receive())
+                await cancelling
+                await sending
+                await sender.flush()
+            data = sum(len(m.data) for m in got if isinstance(m, DataChunk))  # type: ignore[arg-type]
+            assert data == 16 * MiB
+            assert isinstance(got[-1], CancelTransaction)  # the command connection's, last
+        assert cancels == [1, 1]
     finally:
         await sender.aclose()
         await listener.aclose()

@@ -171,6 +171,26 @@ class TransactionRunner:
                 if not isinstance(exc, LocalProtocolError):
                     self._break(exc)
                 raise
+            finally:
+                if data is not None:
+                    await self._flush()
+
+    async def _flush(self) -> None:
+        """Wait (shielded) for a FileSlice still on the wire: its sender is shielded and may
+        outlive a cancelled transaction, and our caller may close the file once we return.
+        Waited for after the cancel went out, not before."""
+        flush = getattr(self.link, "flush", None)
+        if flush is None:
+            return
+        task = asyncio.ensure_future(flush())
+        cancelled = False
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancelled = True  # finish waiting, then let the cancellation through
+        if cancelled:
+            raise asyncio.CancelledError
 
     def _send(self, msg: Message) -> Message:
         return self.machine.send(msg, self.now())
@@ -225,15 +245,8 @@ class TransactionRunner:
                     await self._send_chunk(chunk)
             else:
                 sync_iterator = iter(data)
-                try:
-                    while (piece := _next_sync(sync_iterator)) is not None:
-                        await self._send_chunk(piece)
-                finally:
-                    # a FileSlice still on the wire (its sender is shielded) must be done
-                    # before our caller may close its file, even when we were cancelled
-                    flush = getattr(self.link, "flush", None)
-                    if flush is not None:
-                        await asyncio.shield(flush())
+                while (piece := _next_sync(sync_iterator)) is not None:
+                    await self._send_chunk(piece)
         await self.link.send(self._send(EndData()))
 
     async def _send_chunk(self, chunk: bytes | FileSlice) -> None:

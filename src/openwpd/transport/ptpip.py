@@ -364,8 +364,19 @@ class PtpIpLink:
         await self._write_shielded(self.codec.encode(msg, data_follows=data_follows))
 
     async def send_cancel(self, action: SendCancel) -> None:
-        """A Cancel packet on the command and the event connection."""
-        await self._write_shielded(PtpIpCodec.encode_cancel(action))
+        """A Cancel packet on the command and the event connection (either order is allowed,
+        protocol.md §5.6). The event connection's goes out at once: nothing else of ours can
+        be half-written there, while the command connection's must wait behind the data packet
+        still being written (up to a whole FileSlice), and a responder stops taking in the
+        data phase when the first of the two arrives."""
+        pieces = PtpIpCodec.encode_cancel(action)
+        if self._error is None and self._event is not None:
+            self._write_now(
+                [(channel, data) for channel, data in pieces if channel is Channel.EVENT]
+            )
+        await self._write_shielded(
+            [(channel, data) for channel, data in pieces if channel is not Channel.EVENT]
+        )
 
     #: this link can send a FileSlice with the kernel's sendfile (no copy through Python)
     supports_file_slices = True
