@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from openwpd.protocol import ptpip
@@ -30,14 +31,14 @@ from openwpd.transport.ptpip import (
 MiB = 1024 * 1024
 
 
-async def test_a_lagging_receiver_stops_reading_instead_of_queueing_everything() -> None:
-    # The responder's session reads nothing for a while: the link must stop taking bytes off
-    # the socket after QUEUE_BYTES of data (TCP then slows the sender), not queue all 24 MiB,
-    # and must take them again once receive() has drained the queue.
-    links: list[PtpIpLink] = []
+async def connected(
+    on_link: Callable[[PtpIpLink], None],
+) -> tuple[PtpIpListener, PtpIpLink]:
+    """A listener on loopback whose sessions only hand their link to ``on_link`` (and then idle,
+    reading nothing), and an initiator's link connected to it."""
 
     def start_session(link: PtpIpLink, _request: ptpip.InitCommandRequest) -> asyncio.Task[None]:
-        links.append(link)
+        on_link(link)
         return asyncio.ensure_future(asyncio.Event().wait())
 
     listener = PtpIpListener(ResponderIdentity(os.urandom(16), "lab"), start_session)
@@ -45,6 +46,15 @@ async def test_a_lagging_receiver_stops_reading_instead_of_queueing_everything()
     sender, _ = await open_ptpip_link(
         "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "sender")
     )
+    return listener, sender
+
+
+async def test_a_lagging_receiver_stops_reading_instead_of_queueing_everything() -> None:
+    # The responder's session reads nothing for a while: the link must stop taking bytes off
+    # the socket after QUEUE_BYTES of data (TCP then slows the sender), not queue all 24 MiB,
+    # and must take them again once receive() has drained the queue.
+    links: list[PtpIpLink] = []
+    listener, sender = await connected(links.append)
     payload = [os.urandom(64) * (MiB // 64) for _ in range(24)]
     try:
 
@@ -88,17 +98,12 @@ async def test_the_event_connection_cancel_overtakes_a_data_packet_still_being_w
     links: list[PtpIpLink] = []
     cancels: list[int] = []
 
-    def start_session(link: PtpIpLink, _request: ptpip.InitCommandRequest) -> asyncio.Task[None]:
+    def on_link(link: PtpIpLink) -> None:
         link.on_cancel = cancels.append
         link._cmd.pause_reading()
         links.append(link)
-        return asyncio.ensure_future(asyncio.Event().wait())
 
-    listener = PtpIpListener(ResponderIdentity(os.urandom(16), "lab"), start_session)
-    _, port = await listener.start("127.0.0.1", 0)
-    sender, _ = await open_ptpip_link(
-        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "sender")
-    )
+    listener, sender = await connected(on_link)
     source = tmp_path / "big.bin"
     with open(source, "wb") as f:
         f.truncate(16 * MiB)

@@ -83,6 +83,8 @@ class TempFile:
         if work is not None:
             try:
                 fd = _open_nameless(work, os.O_RDWR if readable else os.O_WRONLY)
+            except OSError:
+                fd = None  # e.g. another device serving this folder removed the work folder
             finally:
                 # a nameless file is no entry of its folder: the folder can go at once, and
                 # nothing is left in the served tree, even for a moment longer than this call
