@@ -11,7 +11,8 @@ from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import EventCode, ObjectFormatCode, OperationCode, ResponseCode
 from openwpd.protocol.datasets import ObjectInfo, parse_uint32_array
 from openwpd.protocol.messages import Event
-from openwpd.server.device import VirtualDevice
+from openwpd.server.device import EVENT_SLICE, VirtualDevice
+from openwpd.server.store import StoreEvent, StoreEventKind
 from openwpd.transport.ptpip import InitiatorIdentity, open_ptpip_link
 
 ROOT = 0xFFFFFFFF
@@ -81,3 +82,41 @@ async def test_changes_on_disk_by_another_program(
         assert removed.params == added.params
     finally:
         await other.aclose()
+
+
+async def test_a_burst_of_store_events_from_another_thread_lets_the_loop_run_between_slices(
+    device: tuple[VirtualDevice, int],
+) -> None:
+    # Another program deleting 50,000 files: the watcher's thread reports 50,000 store events.
+    # Each used to be its own loop callback, all run in one loop pass (half a second here, a
+    # cancel waiting behind it). They are broadcast EVENT_SLICE at a time now, in order, with
+    # the loop's own work in between.
+    dev, _ = device
+    seen: list[object] = []
+    dev.broadcast = lambda code, params=(): seen.append(params[0])  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    ticking = True
+
+    def tick() -> None:  # a loop callback that re-arms itself: marks each loop pass
+        seen.append("tick")
+        if ticking:
+            loop.call_soon(tick)
+
+    tick()
+    count = 5 * EVENT_SLICE + 7
+    await asyncio.to_thread(
+        lambda: [
+            dev._on_store_event(StoreEvent(StoreEventKind.OBJECT_REMOVED, handle))
+            for handle in range(count)
+        ]
+    )
+    async with asyncio.timeout(5):
+        while sum(1 for x in seen if x != "tick") < count:
+            await asyncio.sleep(0)
+    ticking = False
+    assert [x for x in seen if x != "tick"] == list(range(count))
+    run = longest = 0
+    for x in seen:
+        run = 0 if x == "tick" else run + 1
+        longest = max(longest, run)
+    assert longest <= EVENT_SLICE

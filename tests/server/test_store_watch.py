@@ -295,8 +295,8 @@ def test_watcher_survives_a_failing_batch_handler(
 
 def test_a_mass_deletion_on_disk_does_not_stall_the_store(tmp_path: Path) -> None:
     """Another program deleting a 20,000-file folder the device watches: the store stays
-    responsive (one database transaction for the batch, indexed deletes; this took ~19 s of
-    lock-holding before)."""
+    responsive. (Indexed deletes: this took ~19 s of lock-holding once; then one hold of
+    ~120 ms for the whole batch; now a slice of DISK_BATCH_SLICE names per hold, ~5 ms.)"""
     root = tmp_path / "root"
     (root / "many").mkdir(parents=True)
     for i in range(20_000):
@@ -316,9 +316,9 @@ def test_a_mass_deletion_on_disk_does_not_stall_the_store(tmp_path: Path) -> Non
             started = time.monotonic()
             store.children(storage.id)  # takes the store's lock, like every request
             worst = max(worst, time.monotonic() - started)
-            time.sleep(0.05)
+            time.sleep(0.002)
         assert len(removed) >= 20_000
-        assert worst < 3.0, f"the store was blocked for {worst:.1f} s"
+        assert worst < 0.05, f"the store was blocked for {worst * 1000:.0f} ms"
     finally:
         store.stop_watching()
         store.close()

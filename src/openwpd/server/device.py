@@ -13,7 +13,10 @@ across restarts and never writes into the folders it serves.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,9 @@ VERSION = "0.1"
 #: The vendor extensions we announce (reference §6.9: every item ends with ';'). We do not
 #: announce android.com: libmtp would then stop using GetObjectPropList with us (§1.7); the
 #: Android operations are still listed in OperationsSupported, which is what initiators check.
+#: store events from the watcher's thread broadcast per loop pass (see _on_store_event)
+EVENT_SLICE = 256
+
 VENDOR_EXTENSIONS = {"microsoft.com": "1.0", "microsoft.com/DeviceServices": "1.0"}
 
 F = ObjectFormatCode
@@ -158,6 +164,10 @@ class VirtualDevice:
         self.sessions: set[DeviceSession] = set()
         self._listener: PtpIpListener | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # store events from the watcher's thread, waiting for the loop (_on_store_event)
+        self._foreign_lock = threading.Lock()
+        self._foreign_events: collections.deque[tuple[EventCode, int]] = collections.deque()
+        self._foreign_scheduled = False
         self._watch = watch
         self._unsubscribe = self.store.subscribe(self._on_store_event)
         #: MTP Device Services (after the storages: a service storage follows them)
@@ -255,8 +265,33 @@ class VirtualDevice:
             running = None
         if running is loop:
             self.broadcast(code, (event.target,))
-        else:
-            loop.call_soon_threadsafe(self.broadcast, code, (event.target,))
+            return
+        # From another thread: queue it, and have the loop work through the queue a slice at
+        # a time. (Another program deleting a 50,000-file folder is 50,000 events: one
+        # callback each ran them all in one loop pass, which held up every session -- a
+        # cancel among them -- for half a second.)
+        with self._foreign_lock:
+            self._foreign_events.append((code, event.target))
+            if self._foreign_scheduled:
+                return
+            self._foreign_scheduled = True
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._broadcast_foreign)
+
+    def _broadcast_foreign(self) -> None:
+        """(On the loop.) Broadcast up to EVENT_SLICE queued store events; the rest after the
+        loop has had a pass of its own."""
+        with self._foreign_lock:
+            batch = [
+                self._foreign_events.popleft()
+                for _ in range(min(EVENT_SLICE, len(self._foreign_events)))
+            ]
+            more = bool(self._foreign_events)
+            self._foreign_scheduled = more
+        for code, target in batch:
+            self.broadcast(code, (target,))
+        if more and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon(self._broadcast_foreign)
 
     def _on_property_changed(self, code: int) -> None:
         if self._loop is not None:

@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -56,7 +57,9 @@ log = logging.getLogger(__name__)
 
 Subscriber = Callable[[StoreEvent], None]
 
-_O_BINARY = getattr(os, "O_BINARY", 0)
+
+#: names of a folder-watcher batch handled per hold of the store's lock
+DISK_BATCH_SLICE = 64
 
 
 def _replace_with_edit(temp: TempFile, path: Path) -> None:
@@ -751,13 +754,20 @@ class ObjectStore(TreeCache):
             return new
 
     def _on_disk_batch(self, batch: Batch) -> None:
-        if self._closed:
-            return
-        with self._op() as events, self._state.batch():
-            for dir_path, names in batch.items():
-                for key in self._keys_for_dir(dir_path):
-                    root = str(self._storage_of_key(key).root)
-                    for name in sorted(names):
+        # A slice of names per lock hold (and per database transaction), with a short pause
+        # between slices: another program deleting a 50,000-file folder used to hold the lock
+        # for the whole batch, and every request of the device (a cancel's cleanup among
+        # them) waited for it.
+        work = [(dir_path, name) for dir_path, names in batch.items() for name in sorted(names)]
+        for start in range(0, len(work), DISK_BATCH_SLICE):
+            if start:
+                time.sleep(0.002)  # the loop gets the lock, and the GIL, meanwhile
+            if self._closed:
+                return
+            with self._op() as events, self._state.batch():
+                for dir_path, name in work[start : start + DISK_BATCH_SLICE]:
+                    for key in self._keys_for_dir(dir_path):
+                        root = str(self._storage_of_key(key).root)
                         entry = classify(dir_path, name, root)
                         self._reconcile_entry(key, name, entry, events)
 
