@@ -880,3 +880,21 @@ def test_data_phase_end_to_end(
                 response = packet
     assert bytes(received) == payload
     assert response == OperationResponse(ResponseCode.OK, 9)
+
+
+def test_piece_missing_counts_what_completes_the_piece_in_progress() -> None:
+    framer = PacketFramer(max_piece=1000)
+    assert framer.piece_missing() == 0  # nothing in progress
+    packet = Data(5, bytes(range(256)) * 10).build()  # 2,560 payload bytes: pieces 1000, 1000, 560
+    framer.feed(packet[: 12 + 300])
+    assert list(framer) == [] and framer.piece_missing() == 700
+    framer.feed(packet[12 + 300 : 12 + 1000])
+    assert [len(p.payload) for p in framer] == [1000]  # type: ignore[attr-defined]
+    assert framer.piece_missing() == 1000
+    framer.feed(packet[12 + 1000 : 12 + 2100])
+    assert [len(p.payload) for p in framer] == [1000]  # type: ignore[attr-defined]
+    assert framer.piece_missing() == 560 - 100  # the last piece is the rest of the packet
+    framer.feed(packet[12 + 2100 :])
+    assert [len(p.payload) for p in framer] == [560]  # type: ignore[attr-defined]
+    assert framer.piece_missing() == 0
+    assert PacketFramer().piece_missing() == 0  # no max_piece: packets are never cut

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from openwpd.protocol import ptpip
 from openwpd.protocol.codes import OperationCode
@@ -27,6 +30,7 @@ from openwpd.transport.ptpip import (
     ResponderIdentity,
     open_ptpip_link,
 )
+from ptpip_raw import RawInitiator
 
 MiB = 1024 * 1024
 
@@ -136,3 +140,53 @@ async def test_the_event_connection_cancel_overtakes_a_data_packet_still_being_w
     finally:
         await sender.aclose()
         await listener.aclose()
+
+
+@pytest.mark.skipif(not transport._LOWAT, reason="SO_RCVLOWAT is used on Linux only")
+async def test_in_the_middle_of_a_data_piece_the_receiver_waits_for_all_of_it() -> None:
+    # SO_RCVLOWAT is raised to the bytes still missing from the data piece in progress (so
+    # epoll wakes the loop once per piece, not every few hundred KiB) and lowered back to 1
+    # once no piece is in progress (a 30-byte request must wake it at once).
+    links: list[PtpIpLink] = []
+    listener, sender = await connected(links.append)
+    raw = await RawInitiator.connect(listener_port(listener))
+    try:
+        async with asyncio.timeout(5):
+            while len(links) < 2:
+                await asyncio.sleep(0.01)
+        link = links[1]
+        sock = link._cmd.transport.get_extra_info("socket")  # type: ignore[union-attr]
+
+        def lowat() -> int:
+            return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT))
+
+        assert lowat() == 1
+        payload = os.urandom(3 * MiB + 100)
+        packet = ptpip.Data(7, payload).build()
+        await raw.cmd.send(RawInitiator.request(OperationCode.SEND_OBJECT, 7, data_out=True))
+        await raw.cmd.send(ptpip.StartData(7, len(payload)).build())
+        await raw.cmd.send(packet[: 12 + 200_000])  # header and 200,000 bytes of the first MiB
+        async with asyncio.timeout(5):
+            while lowat() == 1:
+                await asyncio.sleep(0.01)
+        # what is missing of the first 1 MiB piece, counted from what the framer had read
+        # when it set it (the kernel counts the bytes already in the socket towards it)
+        assert transport.RECV_SIZE - 200_000 <= lowat() < transport.RECV_SIZE
+        await raw.cmd.send(packet[12 + 200_000 :])
+        got = b""
+        async with asyncio.timeout(5):
+            while len(got) < len(payload):
+                msg = await link.receive()
+                if isinstance(msg, DataChunk):
+                    got += bytes(msg.data)  # type: ignore[arg-type]
+        assert got == payload
+        assert lowat() == 1  # the packet is complete: back to waking for any byte
+    finally:
+        await raw.close()
+        await sender.aclose()
+        await listener.aclose()
+
+
+def listener_port(listener: PtpIpListener) -> int:
+    assert listener._server is not None
+    return int(listener._server.sockets[0].getsockname()[1])

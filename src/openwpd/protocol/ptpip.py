@@ -633,6 +633,14 @@ class PacketFramer:
         """``nbytes`` were written at the start of the last :meth:`get_buffer` view."""
         self._end += nbytes
 
+    def piece_missing(self) -> int:
+        """Bytes still to come before the data piece in progress is complete (0 when no data
+        packet is being cut into pieces). A receiver can ask for exactly that much, and wait
+        until that much has arrived, instead of taking whatever the socket holds."""
+        if not self._split_left or self._max_piece is None:
+            return 0
+        return max(0, min(self._split_left, self._max_piece) - (self._end - self._start))
+
     def next_packet(self) -> Packet | None:
         """The next whole packet, or None if more bytes are needed.
 

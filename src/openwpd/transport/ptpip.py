@@ -26,6 +26,8 @@ import asyncio
 import collections
 import contextlib
 import logging
+import socket
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -56,6 +58,10 @@ RECV_SIZE = 1024 * 1024
 QUEUE_DEPTH = 64
 QUEUE_BYTES = 8 * RECV_SIZE
 HANDSHAKE_TIMEOUT = 10.0
+#: the most SO_RCVLOWAT is raised to in the middle of a data piece (see _Connection._set_lowat);
+#: Linux only, where the kernel grows the receive buffer to match
+LOWAT_MAX = RECV_SIZE
+_LOWAT = sys.platform == "linux" and hasattr(socket, "SO_RCVLOWAT")
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -75,6 +81,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.framer = ptpip.PacketFramer(max_piece=RECV_SIZE)
         self.transport: asyncio.Transport | None = None
         self._recv_size = RECV_FIRST
+        self._asked = 0
+        self._lowat = 1
         self._on_made = on_made
         self._sink: Callable[[ptpip.Packet], None] | None = None
         self._on_error: Callable[[BaseException], None] | None = None
@@ -94,13 +102,20 @@ class _Connection(asyncio.BufferedProtocol):
             self._on_made(self)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        # the kernel copies straight into the framer's buffer: no copy of our own
-        return self.framer.get_buffer(self._recv_size)
+        # The kernel copies straight into the framer's buffer: no copy of our own. In the
+        # middle of a data piece, exactly the bytes that complete it: the piece is then cut at
+        # the end of the buffer, which empties, and nothing is ever moved to its front.
+        size = self._recv_size
+        missing = self.framer.piece_missing()
+        if missing:
+            size = min(size, missing)
+        self._asked = size
+        return self.framer.get_buffer(size)
 
     def buffer_updated(self, nbytes: int) -> None:
         try:
             self.framer.buffer_updated(nbytes)
-            if nbytes == self._recv_size:
+            if nbytes == self._asked == self._recv_size:
                 self._recv_size = RECV_SIZE  # bulk data on this connection: read more per call
             for packet in self.framer:
                 if self._sink is not None:
@@ -108,10 +123,28 @@ class _Connection(asyncio.BufferedProtocol):
                 else:
                     self._early.append(packet)
                     self._wake()
+            self._set_lowat(self.framer.piece_missing())
         except Exception as exc:  # a malformed packet (or a sink's error) ends this connection
             self._end(exc)
             if self.transport is not None:
                 self.transport.abort()
+
+    def _set_lowat(self, missing: int) -> None:
+        """Linux: be woken when the rest of the data piece in progress has arrived, not for
+        every few hundred KiB (SO_RCVLOWAT; it holds for epoll). Those bytes are sure to
+        come -- a packet is never cut -- and EOF or a reset wakes us anyway. Reading a 1 GiB
+        upload took ~3.5 loop passes per MiB before, one after."""
+        want = min(missing, LOWAT_MAX) if missing else 1
+        if want == self._lowat or not _LOWAT or self.transport is None:
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, want)
+        except OSError:
+            return
+        self._lowat = want
 
     def eof_received(self) -> bool:
         self._end(EOFError("EOF"))
