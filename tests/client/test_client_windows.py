@@ -4,10 +4,18 @@ while none does (fewer round trips when nobody needs the turns)."""
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 
 import pytest
 
-from openwpd.client.policy import DEFAULT_WINDOW, SOLO_WINDOW, DevicePolicy, Quirks
+from openwpd.client.policy import (
+    DEFAULT_WINDOW,
+    MAX_SOLO_WINDOW,
+    SOLO_WINDOW,
+    DevicePolicy,
+    Quirks,
+)
 from openwpd.client.scheduler import Scheduler
 from openwpd.protocol.datasets import DeviceInfo
 
@@ -64,3 +72,36 @@ async def test_the_window_of_a_lone_download_and_of_a_shared_one(conn, served, t
     blocker.set()
     await asyncio.gather(task, waiting)
     assert conn.window_for(h2) == conn.policy.solo_window
+
+
+def test_the_solo_window_grows_with_the_throughput_on_a_fast_link_only() -> None:
+    policy = DevicePolicy(DeviceInfo())
+    assert policy.adaptive
+    assert policy.solo_window_at(None) == SOLO_WINDOW  # nothing measured yet
+    assert policy.solo_window_at(35e6) == SOLO_WINDOW  # USB 2.0: 0.1 s is less than the floor
+    grown = policy.solo_window_at(1e9)  # 1 GB/s: ~0.1 s worth, in whole MiB
+    assert grown % MiB == 0 and 95 * MiB <= grown <= 100e6
+    assert policy.solo_window_at(1e11) == MAX_SOLO_WINDOW
+    # a window chosen by hand is kept as it is
+    assert DevicePolicy(DeviceInfo(), Quirks(window=1 * MiB)).solo_window_at(1e11) == 1 * MiB
+    fixed = DevicePolicy(DeviceInfo(), Quirks(solo_window=2 * MiB))
+    assert not fixed.adaptive and fixed.solo_window_at(1e11) == 2 * MiB
+
+
+async def test_a_connection_measures_its_windows(conn, served) -> None:  # type: ignore[no-untyped-def]
+    h = conn.open_handle()
+    assert conn.window_for(h) == SOLO_WINDOW
+    conn.window_done(512 * 1024, 0.000001)  # under 1 MiB: the round trip, not the link
+    assert conn.window_for(h) == SOLO_WINDOW
+    conn.window_done(64 * MiB, 0.05)  # 1.34 GB/s
+    first = conn.window_for(h)
+    assert first == conn.policy.solo_window_at(64 * MiB / 0.05) > SOLO_WINDOW
+    conn.window_done(64 * MiB, 0.5)  # slower now: the estimate follows, averaged
+    assert SOLO_WINDOW <= conn.window_for(h) < first
+    # a real windowed download feeds it too
+    (served / "big.bin").write_bytes(os.urandom(8 * MiB))
+    before = conn._rate
+    got = io.BytesIO()
+    await h.download("/Phone/big.bin", got)
+    assert got.getvalue() == (served / "big.bin").read_bytes()
+    assert conn._rate != before

@@ -105,6 +105,7 @@ class Connection:
         self._reconnect = reconnect
         self._connect_timeout = connect_timeout
         self._scheduler = Scheduler()
+        self._rate: float | None = None  # bytes/s of windowed transfers (window_done)
         self._hub = EventHub()
         self._handles: set[Handle] = set()
         self._broken: OpenWpdError | None = None
@@ -128,10 +129,19 @@ class Connection:
     def window_for(self, owner: object) -> int:
         """Bytes for the next window of a windowed transfer by ``owner``: the policy's window
         while other handles wait for turns (they get theirs between windows), its solo window
-        while none does."""
+        while none does (grown with the throughput measured by :meth:`window_done`)."""
         if self._scheduler.others_waiting(owner):
             return self.policy.window
-        return self.policy.solo_window
+        return self.policy.solo_window_at(self._rate)
+
+    def window_done(self, nbytes: int, seconds: float) -> None:
+        """A window moved ``nbytes`` in ``seconds``: the throughput estimate the solo window
+        grows with (an average weighted to the recent windows; windows under 1 MiB, whose
+        time is mostly the round trip, say nothing about it)."""
+        if nbytes < 1024 * 1024 or seconds <= 0:
+            return
+        rate = nbytes / seconds
+        self._rate = rate if self._rate is None else (self._rate + rate) / 2
 
     def supports(self, op: int) -> bool:
         """True when the device offers operation ``op`` (and no quirk disables it)."""

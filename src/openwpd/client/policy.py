@@ -27,6 +27,14 @@ DEFAULT_WINDOW = 8 * 1024 * 1024
 #: trips (a cancel still stops in the middle of a window; measured: 1 GiB downloads from the
 #: virtual device went from 0.3-0.9 GB/s with 8 MiB windows to ~1.5 GB/s with 32 MiB).
 SOLO_WINDOW = 32 * 1024 * 1024
+#: On a fast link the solo window grows so that one window takes about SOLO_SECONDS at the
+#: throughput measured so far (up to MAX_SOLO_WINDOW): each window ends with a round trip in
+#: which the pipe runs empty, and at 2.5 GB/s a 32 MiB window was 32 such stalls per GiB
+#: (1 GiB uploads to the virtual device: ~2.4 GB/s with 32 MiB windows, ~2.6 with 256 MiB). A
+#: handle that starts waiting meanwhile waits at most about that long for its turn; on a slow
+#: link (USB 2.0, ~35 MB/s) the window stays at SOLO_WINDOW.
+SOLO_SECONDS = 0.1
+MAX_SOLO_WINDOW = 256 * 1024 * 1024
 
 #: Operations a windowed upload needs (besides creating the object and deleting it on failure).
 EDIT_OPERATIONS = (_O.BEGIN_EDIT_OBJECT, _O.SEND_PARTIAL_OBJECT, _O.END_EDIT_OBJECT)
@@ -37,8 +45,9 @@ class Quirks:
     """A declarative device profile. ``disabled_operations``: operations the client must not
     use even though the device lists them. ``window``: bytes per windowed transaction while
     other handles wait for turns. ``solo_window``: bytes per window while none does; None means
-    :data:`SOLO_WINDOW` with the default window, else the same as an explicitly chosen
-    ``window`` (so a window set by hand applies always)."""
+    :data:`SOLO_WINDOW` with the default window, growing with the measured throughput (see
+    :data:`SOLO_SECONDS`), else the same as an explicitly chosen ``window`` (so a window set by
+    hand applies always)."""
 
     disabled_operations: frozenset[int] = field(default_factory=frozenset)
     window: int = DEFAULT_WINDOW
@@ -55,11 +64,22 @@ class DevicePolicy:
             raise ValueError("the transfer window must be positive")
         self.window = self.quirks.window
         solo = self.quirks.solo_window
+        #: the solo window grows with the throughput (only when neither window was chosen)
+        self.adaptive = solo is None and self.window == DEFAULT_WINDOW
         if solo is None:
             solo = max(SOLO_WINDOW, self.window) if self.window == DEFAULT_WINDOW else self.window
         if solo <= 0:
             raise ValueError("the transfer window must be positive")
         self.solo_window = solo
+
+    def solo_window_at(self, rate: float | None) -> int:
+        """The solo window for a link moving ``rate`` bytes/s (None: not measured yet): the
+        solo window, grown to SOLO_SECONDS' worth when adaptive, whole MiB, at most
+        MAX_SOLO_WINDOW."""
+        if not self.adaptive or rate is None:
+            return self.solo_window
+        grown = int(rate * SOLO_SECONDS) & ~(1024 * 1024 - 1)
+        return max(self.solo_window, min(grown, MAX_SOLO_WINDOW))
 
     def supports(self, op: int) -> bool:
         """True when the device offers ``op`` and no quirk disables it."""
@@ -89,4 +109,4 @@ class DevicePolicy:
         return all(self.supports(op) for op in EDIT_OPERATIONS) and self.supports(_O.DELETE_OBJECT)
 
 
-__all__ = ["DEFAULT_WINDOW", "DevicePolicy", "Quirks"]
+__all__ = ["DEFAULT_WINDOW", "MAX_SOLO_WINDOW", "SOLO_SECONDS", "DevicePolicy", "Quirks"]

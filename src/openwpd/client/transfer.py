@@ -31,6 +31,7 @@ import asyncio
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -125,8 +126,10 @@ async def read_into(
             if read_op == _O.GET_PARTIAL_OBJECT_64
             else (entry.handle, position, want)
         )
+        started = time.monotonic()
         await op.run(read_op, params, sink=sink)
         got = done - before
+        op.conn.window_done(got, time.monotonic() - started)
         position += got
         if got < want:
             break
@@ -358,12 +361,14 @@ async def upload(
                 position = 0
                 while position < size:
                     n = min(op.conn.window_for(op.owner), size - position)
+                    started = time.monotonic()
                     await op.run(
                         _O.SEND_PARTIAL_OBJECT,
                         (created, position & 0xFFFFFFFF, position >> 32, n),
                         data=source(n),
                         data_length=n,
                     )
+                    op.conn.window_done(n, time.monotonic() - started)
                     position += n
                 editing = False
                 await op.run(_O.END_EDIT_OBJECT, (created,))
