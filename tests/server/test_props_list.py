@@ -3,6 +3,7 @@ disk: two storages, nested folders, format filters, single properties, group 1, 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -428,3 +429,32 @@ async def test_an_unreadable_subfolder_is_skipped(
     monkeypatch.setattr(device.store, "children", children)
     objs = by_object(await get_list(runner, handle_at(device, "Phone/DCIM"), depth=ALL))
     assert labels(device, objs) == ["Phone/DCIM/sub", "Phone/DCIM/x.jpg"]
+
+
+def cached_handles() -> set[int]:
+    return {h for enc in objprops._encoders.values() for h in enc._cache}
+
+
+async def test_cached_blocks_go_with_their_objects(dev: Dev) -> None:
+    # A cached block keeps its object alive: after a deletion, on disk by another program or
+    # through DeleteObject (whose event names only the folder), the blocks must go too.
+    device, runner, roots = dev
+    dcim = handle_at(device, "Phone/DCIM")
+    await get_list(runner, ALL, depth=0xFFFFFFFF)  # every object encoded once
+    inside = {
+        o.handle
+        for o in device.store.all_objects()
+        if path_of(device, o.handle).startswith("Phone/DCIM/")
+    }
+    assert inside and inside | {dcim} <= cached_handles()
+    res = await runner.transact(OP.DELETE_OBJECT, (dcim, 0))
+    assert res.code == RC.OK
+    assert not (inside | {dcim}) & cached_handles()
+
+    card = handle_at(device, "Card/card.jpg")
+    assert card in cached_handles()
+    device.store.children(device.store.storages[1].id)  # a listed folder is a watched one
+    (roots["Card"] / "card.jpg").unlink()  # another program
+    async with asyncio.timeout(10):
+        while card in cached_handles():
+            await asyncio.sleep(0.02)

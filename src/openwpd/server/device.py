@@ -26,6 +26,7 @@ from openwpd.protocol.codes import EventCode, ObjectFormatCode
 from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
 from openwpd.protocol.messages import Event
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
+from openwpd.server import objprops
 from openwpd.server.properties import DeviceProperties
 from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
@@ -264,7 +265,7 @@ class VirtualDevice:
         except RuntimeError:
             running = None
         if running is loop:
-            self.broadcast(code, (event.target,))
+            self._store_changed(code, event.target)
             return
         # From another thread: queue it, and have the loop work through the queue a slice at
         # a time. (Another program deleting a 50,000-file folder is 50,000 events: one
@@ -278,6 +279,12 @@ class VirtualDevice:
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self._broadcast_foreign)
 
+    def _store_changed(self, code: EventCode, target: int) -> None:
+        """(On the loop.) A store event: tell every session; forget what is gone."""
+        if code == EventCode.OBJECT_REMOVED:
+            objprops.forget((target,))
+        self.broadcast(code, (target,))
+
     def _broadcast_foreign(self) -> None:
         """(On the loop.) Broadcast up to EVENT_SLICE queued store events; the rest after the
         loop has had a pass of its own."""
@@ -289,7 +296,7 @@ class VirtualDevice:
             more = bool(self._foreign_events)
             self._foreign_scheduled = more
         for code, target in batch:
-            self.broadcast(code, (target,))
+            self._store_changed(code, target)
         if more and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon(self._broadcast_foreign)
 
