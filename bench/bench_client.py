@@ -86,12 +86,12 @@ def start_device(root: Path, state: Path) -> tuple[subprocess.Popen[str], int]:
     raise RuntimeError("could not start the device")
 
 
-def vm_hwm(pid: int) -> int:
-    """Peak resident set size of ``pid`` in bytes."""
+def vm_hwm(pid: int, field: str = "VmHWM") -> int:
+    """Peak resident set size of ``pid`` in bytes (``field="VmRSS"``: the current one)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM")
+    raise RuntimeError(f"no {field}")
 
 
 def reset_hwm(pid: int) -> None:
@@ -355,12 +355,14 @@ async def bench_rss(
     out: dict[str, Any] = {}
     for pid in (os.getpid(), device_pid):
         reset_hwm(pid)
+    before = vm_hwm(device_pid, "VmRSS")
     t = time.perf_counter()
     await h.download(entry, _Discard())  # type: ignore[arg-type]
     elapsed = time.perf_counter() - t
     out["download"] = {
         "client MB": round(vm_hwm(os.getpid()) / 1e6, 1),
         "device MB": round(vm_hwm(device_pid) / 1e6, 1),
+        "device MB before": round(before / 1e6, 1),
         "MB/s": round(mbps(size, elapsed)),
     }
     local = work / "rss-up.bin"
@@ -368,12 +370,14 @@ async def bench_rss(
         f.truncate(size)
     for pid in (os.getpid(), device_pid):
         reset_hwm(pid)
+    before = vm_hwm(device_pid, "VmRSS")
     t = time.perf_counter()
     await h.upload(local, "/Phone", name="rss-up.bin")
     elapsed = time.perf_counter() - t
     out["upload"] = {
         "client MB": round(vm_hwm(os.getpid()) / 1e6, 1),
         "device MB": round(vm_hwm(device_pid) / 1e6, 1),
+        "device MB before": round(before / 1e6, 1),
         "MB/s": round(mbps(size, elapsed)),
     }
     local.unlink()
