@@ -296,7 +296,9 @@ def test_watcher_survives_a_failing_batch_handler(
 def test_a_mass_deletion_on_disk_does_not_stall_the_store(tmp_path: Path) -> None:
     """Another program deleting a 20,000-file folder the device watches: the store stays
     responsive. (Indexed deletes: this took ~19 s of lock-holding once; then one hold of
-    ~120 ms for the whole batch; now a slice of DISK_BATCH_SLICE names per hold, ~5 ms.)"""
+    ~120 ms for the whole batch; now a slice of DISK_BATCH_SLICE names per hold, ~5 ms.) The
+    bound is relative to the time the store spent on the batch, which scales with the machine:
+    a request may wait for one slice, never for the whole batch."""
     root = tmp_path / "root"
     (root / "many").mkdir(parents=True)
     for i in range(20_000):
@@ -306,19 +308,29 @@ def test_a_mass_deletion_on_disk_does_not_stall_the_store(tmp_path: Path) -> Non
         storage = store.add_storage(root, "P", False)
         removed: list[int] = []
         store.subscribe(lambda e: removed.append(e.target))
+        applying: list[float] = []
+        apply_batch = store._on_disk_batch
+
+        def timed_batch(batch: dict[str, set[str]]) -> None:
+            started = time.monotonic()
+            apply_batch(batch)
+            applying.append(time.monotonic() - started)
+
+        store._on_disk_batch = timed_batch  # type: ignore[method-assign]
         store.start_watching()
         (many,) = [o for o in store.children(storage.id) if o.name == "many"]
         assert len(store.children(storage.id, many.handle)) == 20_000
         shutil.rmtree(root / "many")
         worst = 0.0
         deadline = time.monotonic() + 20
-        while len(removed) < 20_000 and time.monotonic() < deadline:
+        while (len(removed) < 20_000 or not applying) and time.monotonic() < deadline:
             started = time.monotonic()
             store.children(storage.id)  # takes the store's lock, like every request
             worst = max(worst, time.monotonic() - started)
             time.sleep(0.002)
         assert len(removed) >= 20_000
-        assert worst < 0.05, f"the store was blocked for {worst * 1000:.0f} ms"
+        spent = sum(applying)
+        assert worst < spent / 8, f"blocked {worst * 1000:.0f} ms; batches {spent * 1000:.0f} ms"
     finally:
         store.stop_watching()
         store.close()
