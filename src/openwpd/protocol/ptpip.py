@@ -637,9 +637,14 @@ class PacketFramer:
         """Bytes still to come before the data piece in progress is complete (0 when no data
         packet is being cut into pieces). A receiver can ask for exactly that much, and wait
         until that much has arrived, instead of taking whatever the socket holds."""
-        if not self._split_left or self._max_piece is None:
+        if not self._split_left:
             return 0
-        return max(0, min(self._split_left, self._max_piece) - (self._end - self._start))
+        return max(0, self._piece_size() - (self._end - self._start))
+
+    def _piece_size(self) -> int:
+        """The payload bytes of the next piece of the data packet being cut."""
+        assert self._max_piece is not None
+        return min(self._split_left, self._max_piece)
 
     def next_packet(self) -> Packet | None:
         """The next whole packet, or None if more bytes are needed.
@@ -686,8 +691,7 @@ class PacketFramer:
         return packet
 
     def _next_piece(self, available: int) -> Packet | None:
-        assert self._max_piece is not None
-        want = min(self._split_left, self._max_piece)
+        want = self._piece_size()
         if available < want:
             return None
         end = self._start + want

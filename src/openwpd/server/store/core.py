@@ -38,7 +38,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from openwpd._files import discard, unlink
+from openwpd._files import unlink
 from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, PartialDeletionError, StoreError, from_os_error
@@ -457,14 +457,12 @@ class ObjectStore(TreeCache):
         temp = p._take_temp()
         if temp is None:
             return
-        if temp.path is None:
-            temp.discard()
-            return
-        # The folder may have been renamed or moved since: look for the hidden file there.
-        candidates = [temp.path]
-        with contextlib.suppress(KeyError, StoreError):
-            candidates.insert(0, self._dir_path(p._key) / temp.path.name)
-        discard(temp.file, *candidates)
+        # A hidden file's folder may have been renamed or moved since: look for it there too.
+        elsewhere: list[Path] = []
+        if temp.path is not None:
+            with contextlib.suppress(KeyError, StoreError):
+                elsewhere.append(self._dir_path(p._key) / temp.path.name)
+        temp.discard(*elsewhere)
 
     # -- editing -----------------------------------------------------------------------------
 

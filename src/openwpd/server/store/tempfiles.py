@@ -108,12 +108,13 @@ class TempFile:
     def close(self) -> None:
         self.file.close()
 
-    def discard(self) -> None:
-        """Close and delete (the page cache is freed on a short thread; see ``_files``)."""
+    def discard(self, *elsewhere: Path) -> None:
+        """Close and delete (the page cache is freed on a short thread; see ``_files``). A
+        hidden file is looked for at ``elsewhere`` first (its folder may have moved)."""
         if self.path is None:
             discard(self.file)
         else:
-            discard(self.file, self.path)
+            discard(self.file, *elsewhere, self.path)
 
 
 def _work_dir(root: Path, folder: Path) -> Path | None:

@@ -3,9 +3,10 @@
 Both follow Android's begin/end model so that a cancelled or failed transfer leaves nothing:
 
 * An upload reserves its handle and name at ``begin_create`` (SendObjectInfo) and writes into a
-  temp file *inside the destination folder* (same file system, so the final step is a link or
-  a rename): nameless where the OS allows, else hidden (:mod:`.tempfiles`). ``commit()`` gives
-  it its name and makes the object visible; ``abort()`` throws the temp file away.
+  temp file *on the destination folder's file system* (so the final step is a link or a
+  rename): nameless where the OS allows, else hidden in that folder (:mod:`.tempfiles`).
+  ``commit()`` gives it its name and makes the object visible; ``abort()`` throws the temp file
+  away.
 * An edit (BeginEditObject) copies the file to a temp file next to it -- O(size) at begin, the
   price of leaving the original untouched until EndEditObject. ``commit()`` replaces the
   original with the copy (``os.replace``: atomic -- except over an empty original, see
