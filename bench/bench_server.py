@@ -48,7 +48,7 @@ BASE = os.environ.get("OPENWPD_BENCH_DIR") or (
     "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 )
 STORAGE = 0x00010001
-#: GetObjectPropList p3: every property the device supports (§2.13).
+#: GetObjectPropList p3: every property the device supports (MTP 1.1).
 ALL_PROPS = 0xFFFFFFFF
 READ_SIZE = 1024 * 1024  # the most a PtpIpLink connection asks for per read; so does the baseline
 

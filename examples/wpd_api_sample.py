@@ -1,4 +1,5 @@
-"""The flow of Microsoft's WpdApiSample (reference wpd-api.md §7.1) with openwpd's WPD API.
+"""The flow of Microsoft's WpdApiSample (Windows-classic-samples PortableDeviceCOM) with openwpd's
+WPD API.
 
 Usage::
 

@@ -1,4 +1,5 @@
-"""The flow of Microsoft's WpdServicesApiSample (reference wpd-api.md §7.2) with openwpd's WPD API.
+"""The flow of Microsoft's WpdServicesApiSample (Windows-classic-samples PortableDeviceServices)
+with openwpd's WPD API.
 
 Usage::
 

@@ -1,6 +1,6 @@
 """Fuzz harness: every parser of the protocol core, fed arbitrary and mutated bytes.
 
-The invariant (DESIGN.md, testing principles): any byte string given to any parser is either
+The invariant (``docs/architecture.md``, testing): any byte string given to any parser is either
 parsed or raises RemoteProtocolError -- never another exception, never a hang.
 
 ``make test`` runs a bounded run (``OPENWPD_FUZZ_EXAMPLES`` inputs per target, default 600; with

@@ -120,7 +120,7 @@ class RawInitiator:
 
     @staticmethod
     def data_phase(tid: int, data: bytes, chunk: int = 65536) -> bytes:
-        """Start Data, Data..., End Data for ``data`` (gphoto's framing, §5.4)."""
+        """Start Data, Data..., End Data for ``data`` (gphoto's framing, PTP/IP, CIPA DC-005)."""
         return b"".join(ptpip.iter_data_packets(tid, len(data), [data], max_payload=chunk))
 
     async def send_cancel(self, tid: int, *, command: bool = True, event: bool = True) -> None:

@@ -1,5 +1,5 @@
-"""The real gphoto2 CLI against ``wpd serve`` (protocol.md §5.7): summary, listing of nested
-Unicode folders, byte-exact downloads from 0 B to 100 MiB, uploads, deletes, mkdir and rmdir,
+"""The real gphoto2 CLI against ``wpd serve`` (gphoto's PTP/IP initiator): summary, listing of
+nested Unicode folders, byte-exact downloads from 0 B to 100 MiB, uploads, deletes, mkdir and rmdir,
 each checked against the served folder on disk.
 
 gphoto decodes PTP strings as UCS-2: a name holding a character outside the BMP (an emoji) fails

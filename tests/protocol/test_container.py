@@ -1,4 +1,5 @@
-"""USB generic container framing (protocol.md §1.2, §3.3, §4.5, §7 items 5 and 6)."""
+"""USB generic container framing (USB Still Image class, PTP): lengths of 4 GiB
+and more, zero-length packets."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def le32(value: int) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Golden vectors typed from protocol.md §1.2
+# Golden vectors typed from the USB Still Image class container layout
 
 OPEN_SESSION_TID0 = h("10 00 00 00  01 00  02 10  00 00 00 00  01 00 00 00")
 OK_RESPONSE_TID0 = h("0C 00 00 00  03 00  01 20  00 00 00 00")
@@ -98,7 +99,7 @@ def test_header_parse_and_build() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Data container length field, ≥ 4 GiB (§4.5, §7 item 5)
+# Data container length field, ≥ 4 GiB (USB Still Image class)
 
 
 @pytest.mark.parametrize(
@@ -371,7 +372,7 @@ def test_header_and_payload_in_one_transfer() -> None:
 
 
 def test_header_alone_then_payload() -> None:
-    # §4.5: some devices send the 12-byte header in its own short transfer.
+    # USB Still Image class: some devices send the 12-byte header in its own short transfer.
     framer = BulkInFramer(512)
     raw = data_container(OperationCode.GET_OBJECT, 2, b"x" * 700)
     first = framer.feed(raw[:12])
@@ -467,7 +468,7 @@ def test_zlp_inside_a_larger_read_ends_unknown_length_phase() -> None:
 
 
 def test_empty_data_phase() -> None:
-    # §3.3: a data container of just the header is a legal empty data phase.
+    # PTP: a data container of just the header is a legal empty data phase.
     framer = BulkInFramer(512)
     header = build_data_header(OperationCode.SEND_OBJECT, 9, 0)
     parsed = ContainerHeader.parse(header)
@@ -476,7 +477,7 @@ def test_empty_data_phase() -> None:
 
 
 def test_response_instead_of_data() -> None:
-    # §3.3: an R→I operation may skip the data phase and answer directly.
+    # PTP: an R→I operation may skip the data phase and answer directly.
     framer = BulkInFramer(512)
     raw = build_response(ResponseCode.INVALID_OBJECT_HANDLE, 7)
     assert framer.feed(raw) == [Response(ResponseCode.INVALID_OBJECT_HANDLE, 7)]
@@ -597,7 +598,8 @@ def test_framer_rejects_bad_mps(mps: int) -> None:
         BulkInFramer(mps)
 
 
-# ---- the ≥ 4 GiB length hint (§4.5: gphoto/libmtp senders truncate the length field)
+# ---- the ≥ 4 GiB length hint (USB Still Image class: gphoto/libmtp senders truncate the length
+# field)
 
 
 def test_hint_overrides_truncated_length() -> None:
@@ -785,7 +787,7 @@ def test_sender_to_framer_over_usb_model(
     unknown: bool,
 ) -> None:
     assume(payload or not unknown)  # an empty unknown-length phase is indistinguishable from a
-    # header sent alone (§4.5); no sender produces one, since unknown means ≥ 4 GiB
+    # header sent alone (USB Still Image class); no sender produces one, since unknown means ≥ 4 GiB
     cuts = sorted({0, len(payload), *(s for s in splits if s <= len(payload))})
     chunks = [payload[a:b] for a, b in itertools.pairwise(cuts)]
     size = None if unknown else len(payload)

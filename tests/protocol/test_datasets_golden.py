@@ -1,5 +1,6 @@
-"""Golden vectors for the datasets, written by hand from the layouts in protocol.md (§1.7-1.14,
-§4.4, §6.3-6.7), plus the specific leniency, hostile-input and build-refusal rules."""
+"""Golden vectors for the datasets, written by hand from the dataset layouts (PTP,
+USB Still Image class, MTP Device Services), plus the specific leniency, hostile-input and
+build-refusal rules."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def u64(v: int) -> bytes:
 
 
 def ptp_str(s: str) -> bytes:
-    """§1.4 for ASCII text: u8 units incl. NUL, UTF-16LE units, NUL; "" is a single 00."""
+    """PTP strings for ASCII text: u8 units incl. NUL, UTF-16LE units, NUL; "" is a single 00."""
     assert s.isascii()
     if not s:
         return b"\x00"
@@ -92,7 +93,7 @@ def a16(codes: list[int]) -> bytes:
     return u32(len(codes)) + b"".join(u16(c) for c in codes)
 
 
-# GUIDs of §1.9 / §6.3 in the Windows layout, typed out by hand.
+# GUIDs (MTP Device Services) in the Windows layout, typed out by hand.
 FULL_ENUM_SYNC = uuid.UUID("28d3aac9-c075-44be-8881-65f38d305909")
 FULL_ENUM_SYNC_LE = h("c9 aa d3 28 75 c0 be 44 88 81 65 f3 8d 30 59 09")
 NS_63B1 = uuid.UUID("63b10e6c-4f3a-456d-95cb-9894edec9fa5")

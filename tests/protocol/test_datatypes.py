@@ -1,4 +1,4 @@
-"""PTP data types: strings, values, arrays, DateTime strings, GUIDs (protocol.md §1.3-1.5, §1.9)."""
+"""PTP data types: strings, values, arrays, DateTime strings, GUIDs (PTP, Windows GUID layout)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def built_value(dt: int, v: object) -> bytes:
 
 
 def test_string_golden_ab() -> None:
-    # §1.4: "ab" -> 03 61 00 62 00 00 00
+    # PTP string: "ab" -> 03 61 00 62 00 00 00
     assert built_string("ab") == h("03 6100 6200 0000")
     assert parsed_string(h("03 6100 6200 0000")) == ("ab", 7)
 
@@ -160,7 +160,7 @@ GOLDEN_VALUES: list[tuple[DataType, str, object]] = [
     (DataType.UINT32, "78 56 34 12", 0x12345678),
     (DataType.INT64, "ff ff ff ff ff ff ff 7f", 2**63 - 1),
     (DataType.UINT64, "01 00 00 00 00 00 00 80", 2**63 + 1),
-    # §1.9: low 64 bits first, then the high 64 bits
+    # Windows GUID layout: low 64 bits first, then the high 64 bits
     (DataType.INT128, "ff" * 16, -1),
     (DataType.UINT128, "01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00", 1 + (2 << 64)),
     (DataType.AINT8, "02 00 00 00 ff 01", (-1, 1)),
@@ -368,7 +368,7 @@ def test_datetime_round_trip(dt: datetime, tenths: bool) -> None:
 
 
 def test_guid_golden_from_reference() -> None:
-    # §1.9: {28d3aac9-c075-44be-8881-65f38d305909} in the Windows layout
+    # {28d3aac9-c075-44be-8881-65f38d305909} in the Windows layout
     wire = h("c9 aa d3 28 75 c0 be 44 88 81 65 f3 8d 30 59 09")
     guid = uuid.UUID("28d3aac9-c075-44be-8881-65f38d305909")
     assert read_guid(Reader(wire)) == guid

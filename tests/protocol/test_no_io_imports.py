@@ -1,4 +1,5 @@
-"""protocol/ is sans-I/O: no module there may import an I/O or clock module (STYLE.md #1)."""
+"""protocol/ is sans-I/O: no module there may import an I/O or clock module
+(docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""PTP/IP packets, stream framing and data phases (protocol.md §5, §7 items 9-11)."""
+"""PTP/IP packets, stream framing and data phases (PTP/IP, CIPA DC-005), and what
+gphoto and ptpy actually send."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def le32(value: int) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Golden vectors typed from protocol.md §5.3
+# Golden vectors typed from the PTP/IP packet layouts (CIPA DC-005)
 
 INIT_EVENT_REQUEST_1 = h("0C 00 00 00  03 00 00 00  01 00 00 00")
 INIT_EVENT_ACK = h("08 00 00 00  04 00 00 00")
@@ -85,7 +86,7 @@ END_DATA_5_100 = h("70 00 00 00 0C 00 00 00 05 00 00 00") + PAYLOAD_100
         (OperationResponse(ResponseCode.OK, 0), OK_RESPONSE_TID0),
         (StartData(5, 100), START_DATA_5_100),
         (EndData(5, PAYLOAD_100), END_DATA_5_100),
-        # Further vectors derived by hand from the §5.3 table layouts.
+        # Further vectors derived by hand from the PTP/IP packet layouts.
         (InitFail(InitFailReason.BUSY), h("0C 00 00 00 05 00 00 00 02 00 00 00")),
         (Cancel(5), h("0C 00 00 00 0B 00 00 00 05 00 00 00")),
         (ProbeRequest(), h("08 00 00 00 0D 00 00 00")),
@@ -108,7 +109,7 @@ def test_golden_packets(packet: Packet, raw: bytes) -> None:
 
 
 def gphoto_init_command_request(guid: bytes, hostname: str) -> bytes:
-    """The Init Command Request as §5.7 step 2 describes gphoto building it, byte by byte."""
+    """The Init Command Request as gphoto builds it, byte by byte."""
     name = bytearray()
     for char in hostname:  # ASCII widened to UTF-16
         name.append(ord(char))
@@ -146,7 +147,7 @@ def test_golden_init_command_ack() -> None:
 
 
 def test_ptpy_protocol_version_is_accepted() -> None:
-    # ptpy sends Major=100, Minor=0 in its own order: bytes 64 00 00 00 (§5.3).
+    # ptpy sends Major=100, Minor=0 in its own order: bytes 64 00 00 00 (PTP/IP, CIPA DC-005).
     raw = h("22 00 00 00 01 00 00 00") + bytes(16) + h("70 00 79 00 00 00") + h("64 00 00 00")
     packet = parse_packet(raw)
     assert packet == InitCommandRequest(bytes(16), "py", 100)
@@ -181,7 +182,8 @@ def test_request_name_without_nul_is_accepted() -> None:
 
 
 def test_ack_name_without_nul_is_rejected() -> None:
-    # gphoto requires the NUL in the Ack (§5.3), so a responder omitting it is malformed.
+    # gphoto requires the NUL in the Ack (PTP/IP, CIPA DC-005), so a responder omitting it is
+    # malformed.
     with pytest.raises(RemoteProtocolError):
         parse_packet(init_ack_raw(h("68 00 69 00")))
 
@@ -239,7 +241,7 @@ def test_operation_request_params_from_length(n: int) -> None:
 
 
 def test_ptpy_style_all_five_params_and_odd_data_phase_info() -> None:
-    # ptpy sends all five parameters; §7 item 11: DataPhaseInfo may hold odd values.
+    # ptpy sends all five parameters; DataPhaseInfo may hold odd values.
     raw = h("26 00 00 00 06 00 00 00 07 00 00 00 01 10 02 00 00 00") + bytes(20)  # 18 + 20
     packet = parse_packet(raw)
     assert packet == OperationRequest(7, OperationCode.GET_DEVICE_INFO, 2, (0, 0, 0, 0, 0))
@@ -787,7 +789,7 @@ def test_assembler_counts_and_completes() -> None:
 
 
 def test_assembler_gphoto_zero_length_quirk() -> None:
-    # §5.4 / §7 item 10: gphoto sends a lone Start Data(0) with no End Data.
+    # PTP/IP, CIPA DC-005: gphoto sends a lone Start Data(0) with no End Data.
     asm = DataPhaseAssembler(7, 0)
     assert asm.complete
     # Our own sender does send the End Data: one stray empty End Data is tolerated.

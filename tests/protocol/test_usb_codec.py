@@ -1,4 +1,4 @@
-"""USB codec: golden bytes from protocol.md §1.2/§4.3-4.6 (written by hand), data-phase cutting
+"""USB codec: golden bytes from the USB Still Image class (written by hand), data-phase cutting
 around packet boundaries, initiator and responder machines back to back over real transfers, and
 the forgiving framing while a cancel is under way."""
 
@@ -73,7 +73,7 @@ def bulk(transfers: list[tuple[Pipe, bytes]]) -> list[bytes]:
 
 
 def test_operation_is_one_command_container() -> None:
-    # §1.2: u32 length, u16 type 1 (command), u16 code, u32 tid, then u32 params.
+    # USB Still Image class: u32 length, u16 type 1 (command), u16 code, u32 tid, then u32 params.
     # OpenSession(SessionID=1) with tid 0:
     codec = UsbCodec(MPS)
     out = codec.encode(Operation(OperationCode.OPEN_SESSION, (1,), 0))
@@ -98,7 +98,7 @@ def test_response_and_event_containers() -> None:
 
 
 def test_data_phase_header_rides_with_payload() -> None:
-    # §4.5: one container, type 2, code = the operation's, length 12 + payload.
+    # USB Still Image class: one container, type 2, code = the operation's, length 12 + payload.
     codec = UsbCodec(MPS)
     codec.encode(Operation(OperationCode.SEND_OBJECT, (), 5))
     assert codec.encode(StartData(3, 5)) == []
@@ -109,7 +109,8 @@ def test_data_phase_header_rides_with_payload() -> None:
 
 
 def test_cancel_request_golden() -> None:
-    # §4.4: bmRequestType 0x21, bRequest 0x64, wValue 0, wIndex interface, data: u16 0x4001 + tid
+    # USB Still Image class: bmRequestType 0x21, bRequest 0x64, wValue 0, wIndex interface, data:
+    # u16 0x4001 + tid
     req = cancel_request(0x01020304, 2)
     assert req == ControlRequest(0x21, 0x64, 0, 2, bytes.fromhex("014004030201"))
     assert not req.is_in
@@ -143,7 +144,7 @@ def test_os_string_descriptor() -> None:
         0,
         18,
     )
-    # §4.3: bLength 0x12, type 3, "MSFT100" UTF-16LE, vendor code, pad
+    # Microsoft OS descriptors: bLength 0x12, type 3, "MSFT100" UTF-16LE, vendor code, pad
     desc = bytes([0x12, 0x03]) + "MSFT100".encode("utf-16-le") + bytes([0x01, 0x00])
     assert parse_os_string_descriptor(desc) == 1
     assert parse_os_string_descriptor(desc[:16]) is None  # no room for the vendor code
@@ -156,8 +157,8 @@ def test_extended_compat_id() -> None:
     assert req.length >= 0x28
     with pytest.raises(LocalProtocolError):
         extended_compat_id_request(0x100)
-    # §4.3 table: dwLength 0x28, bcdVersion 0x0100, wIndex 4, bCount 1, 7 reserved;
-    # function: interface 0, reserved 1, "MTP" + 5 NULs, 8 zero, 6 reserved
+    # Microsoft OS descriptors table: dwLength 0x28, bcdVersion 0x0100, wIndex 4, bCount 1, 7
+    # reserved; function: interface 0, reserved 1, "MTP" + 5 NULs, 8 zero, 6 reserved
     desc = (
         bytes.fromhex("280000000001040001")
         + bytes(7)
@@ -321,8 +322,8 @@ def test_odd_length_response_is_zero_extended() -> None:
 
 
 def test_decode_header_alone_then_payload_then_zlp() -> None:
-    # §4.5: some devices send the 12-byte header in its own transfer; here 500 payload bytes
-    # make 512 in all, so a ZLP follows
+    # USB Still Image class: some devices send the 12-byte header in its own transfer; here 500
+    # payload bytes make 512 in all, so a ZLP follows
     codec = UsbCodec(MPS)
     header = bytes.fromhex("000200000200091002000000")
     assert codec.decode_bulk(header, read_size=4096) == [StartData(500, 2)]
@@ -363,7 +364,7 @@ def test_truncated_phase_raises_outside_cancel() -> None:
 
 
 def test_expect_data_length_passes_the_hint() -> None:
-    # a > 4 GiB upload from a sender that truncated the length to 32 bits (§4.5)
+    # a > 4 GiB upload from a sender that truncated the length to 32 bits (USB Still Image class)
     codec = UsbCodec(MPS)
     real = 2**32 + 100
     codec.expect_data_length(real)

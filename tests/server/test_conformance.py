@@ -1,4 +1,4 @@
-"""Conformance of the virtual device with the session and transaction rules (protocol.md §3):
+"""Conformance of the virtual device with the session and transaction rules (PTP):
 operations outside a session, OpenSession, transaction IDs, unknown operations, malformed
 datasets and hostile names in SendObjectInfo, read-only and full storages.
 
@@ -33,7 +33,7 @@ from support import connect, nameless_files
 
 PHONE = 0x00010001
 ARCHIVE = 0x00020001
-ROOT = ALL  # "the root" as an operation parameter (§7.4)
+ROOT = ALL  # "the root" as an operation parameter (ObjectInfo says 0 instead)
 
 #: What a refused name may be answered with: a precise code, never OK or GeneralError.
 NAME_REFUSALS = {ResponseCode.INVALID_PARAMETER, ResponseCode.INVALID_DATASET}
@@ -188,7 +188,7 @@ async def test_transaction_id_wraps_from_ffffffff_to_1(raw: RawInitiator) -> Non
     reply = await raw.transact(OperationCode.GET_STORAGE_IDS, last - 1)
     assert reply.code == ResponseCode.INVALID_TRANSACTION_ID
     assert (await raw.transact(OperationCode.GET_STORAGE_IDS, last)).code == ResponseCode.OK
-    # 0 is skipped on wrap-around (§3.2)
+    # 0 is skipped on wrap-around (PTP)
     assert (await raw.transact(OperationCode.GET_STORAGE_IDS, 0)).code == (
         ResponseCode.INVALID_TRANSACTION_ID
     )
@@ -216,7 +216,7 @@ async def test_unsupported_operations(runner: TransactionRunner) -> None:
 
 
 def object_info_head(fmt: int = ObjectFormatCode.UNDEFINED, size: int = 5) -> bytes:
-    """The 52-byte fixed part of an ObjectInfo (§1.10), built with the library and cut off
+    """The 52-byte fixed part of an ObjectInfo (PTP), built with the library and cut off
     before the Filename string."""
     assoc = AssociationType.GENERIC_FOLDER if fmt == ObjectFormatCode.ASSOCIATION else 0
     whole = ObjectInfo(
@@ -305,7 +305,7 @@ async def test_hostile_names_are_refused_and_nothing_is_written(
 
 
 async def test_longest_legal_name_is_accepted(runner: TransactionRunner, served: Path) -> None:
-    # 254 units + NUL = count 255, the PTP maximum (§1.4): the control for the cases above
+    # 254 units + NUL = count 255, the PTP maximum: the control for the cases above
     name = "n" * 250 + ".txt"
     dataset = object_info_head(ObjectFormatCode.TEXT, 2) + ptp_string(u16le(name) + b"\x00\x00")
     dataset += b"\x00" * 3
@@ -477,7 +477,7 @@ async def test_full_storage_while_streaming_unknown_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shrink_free_space(device[0], 1 << 20, monkeypatch)
-    # size 0xFFFFFFFF: "not known" (§3.3), so the device only finds out while writing
+    # size 0xFFFFFFFF: "not known" (PTP), so the device only finds out while writing
     info = ObjectInfo(compressed_size=0xFFFFFFFF, filename="stream.bin")
     res = await runner.transact(OperationCode.SEND_OBJECT_INFO, (PHONE, ROOT), data=info.to_bytes())
     assert res.code == ResponseCode.OK

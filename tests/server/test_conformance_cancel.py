@@ -1,5 +1,5 @@
 """PTP/IP Cancel at every phase of GetObject, GetPartialObject, SendObjectInfo and SendObject
-(protocol.md §5.6), with the packets written by hand so the moment of the Cancel is exact:
+(PTP/IP, CIPA DC-005), with the packets written by hand so the moment of the Cancel is exact:
 before the data phase, in the middle of it, and after it while the initiator waits for the
 response; on both connections (what our initiator does) and on only one of them.
 

@@ -1,4 +1,4 @@
-"""The PTP/IP handshake of the virtual device (protocol.md §5.1-5.3, §5.5): what it answers to
+"""The PTP/IP handshake of the virtual device (PTP/IP, CIPA DC-005): what it answers to
 wrong first packets, unknown connection numbers, initiators not on the allow list, probes and
 garbage -- and that it keeps accepting well-behaved initiators afterwards."""
 

@@ -53,7 +53,7 @@ def upload_info(size: int) -> bytes:
 
 
 # SendObject as bytes on the command connection: the request (22 bytes for no parameters:
-# 18 + 4 * 0, §5.3), Start Data (20 bytes), then Data packets of 64 KiB and End Data.
+# 18 + 4 * 0, PTP/IP, CIPA DC-005), Start Data (20 bytes), then Data packets of 64 KiB and End Data.
 _REQ = 18
 _START = 20
 UPLOAD_CUTS = sorted(

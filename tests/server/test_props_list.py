@@ -1,4 +1,4 @@
-"""GetObjectPropList (§2.13) with every parameter combination, checked against folders made on
+"""GetObjectPropList (MTP 1.1) with every parameter combination, checked against folders made on
 disk: two storages, nested folders, format filters, single properties, group 1, depths."""
 
 from __future__ import annotations

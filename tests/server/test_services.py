@@ -1,8 +1,8 @@
 """MTP Device Services on the virtual device, over real loopback PTP/IP: discovery, capabilities,
 service properties and their events, the Contacts/Calendar storages and their field properties.
 
-Expected GUIDs, PROPERTYKEYs and codes are written from the fact reference (protocol.md §6,
-wpd-api.md §6.1) and the Windows SDK service headers, not taken from the code under test.
+Expected GUIDs, PROPERTYKEYs and codes are written from the MTP Device
+Services extension and the Windows SDK service headers, not taken from the code under test.
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ def test_storage_ids_descriptions_and_info(store: ObjectStore, tmp_path: Path) -
     assert (s1.description, s2.description) == ("one", "Camera")
     assert s2.read_only and not s1.read_only
     info1, info2 = s1.storage_info(), s2.storage_info()
-    # Reference §2.11: FixedRAM 0x0003, GenericHierarchical 0x0002, ReadWrite 0x0000,
-    # Read-only without object deletion 0x0001; §1.8 FreeSpaceInObjects unused = 0xFFFFFFFF.
+    # PTP/MTP: FixedRAM 0x0003, GenericHierarchical 0x0002, ReadWrite 0x0000,
+    # Read-only without object deletion 0x0001; PTP FreeSpaceInObjects unused = 0xFFFFFFFF.
     assert (info1.storage_type, info1.filesystem_type, info1.access_capability) == (3, 2, 0)
     assert info2.access_capability == 0x0001
     assert info1.free_space_in_objects == 0xFFFFFFFF
@@ -154,7 +154,7 @@ def test_formats_follow_extensions(store: ObjectStore, served: Path) -> None:
         (served / n).write_bytes(b"")
     s = store.add_storage(served)
     fmt = {o.name: o.format for o in store.children(s.id)}
-    # Reference §2.8: EXIF/JPEG 0x3801, Text 0x3004, MP3 0x3009, Undefined 0x3000.
+    # PTP/MTP: EXIF/JPEG 0x3801, Text 0x3004, MP3 0x3009, Undefined 0x3000.
     assert fmt == {
         "a.JPG": 0x3801,
         "b.txt": 0x3004,

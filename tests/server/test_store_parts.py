@@ -49,7 +49,7 @@ def test_temp_names() -> None:
 
 def test_format_for() -> None:
     assert names.format_for("anything.jpg", True) is ObjectFormatCode.ASSOCIATION
-    # Reference §2.8: PNG 0x380B, FLAC 0xB906, Undefined 0x3000.
+    # PTP/MTP: PNG 0x380B, FLAC 0xB906, Undefined 0x3000.
     assert names.format_for("x.PNG", False) == 0x380B
     assert names.format_for("song.flac", False) == 0xB906
     assert names.format_for("README", False) == 0x3000

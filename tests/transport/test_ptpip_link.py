@@ -97,7 +97,7 @@ async def test_the_event_connection_cancel_overtakes_a_data_packet_still_being_w
 ) -> None:
     # A 16 MiB FileSlice is one Data packet: the command connection's Cancel must wait until
     # all of it is written, but the responder must hear of the cancel at once, through the
-    # event connection (protocol.md §5.6 allows either order). The responder does not read its
+    # event connection (PTP/IP, CIPA DC-005 allows either order). The responder does not read its
     # command connection at first, so the slice cannot finish.
     links: list[PtpIpLink] = []
     cancels: list[int] = []

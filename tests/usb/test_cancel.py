@@ -1,4 +1,4 @@
-"""Cancel on the wire over USB (protocol.md §4.6) against umtprd: class Cancel request, Get
+"""Cancel on the wire over USB (USB Still Image class) against umtprd: class Cancel request, Get
 Device Status until OK, drain; the session stays usable and the next transfers are
 byte-identical. Past the cancel budget the runner escalates (Device Reset) and a new session
 works on the same link. Also: device events from the interrupt pipe."""

@@ -1,4 +1,4 @@
-"""The MTP <-> WPD mappings of reference §8 (expected values written from the reference)."""
+"""The MTP <-> WPD mappings of Windows' MTP driver (expected values written by hand)."""
 
 from __future__ import annotations
 

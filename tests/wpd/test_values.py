@@ -1,6 +1,7 @@
 """PROPVARIANTs, PortableDeviceValues and the collections; keys, GUIDs, HRESULTs, names.
 
-Golden values (GUIDs, pids, HRESULTs) are copied by hand from reference wpd-api.md §4/§5.
+Golden values (GUIDs, pids, HRESULTs) are copied by hand from
+PortableDeviceTypes.h/PortableDevice.h.
 """
 
 from __future__ import annotations

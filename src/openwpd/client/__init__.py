@@ -1,4 +1,5 @@
-"""The async MTP initiator: one session per device shared by many handles (see DESIGN.md).
+"""The async MTP initiator: one session per device shared by many handles (see
+docs/architecture.md).
 
 ``async with open_connection("ptpip://host") as conn`` opens the session; ``conn.open_handle()``
 gives a handle with its own queue of operations and its own ``cancel()``. Modules:

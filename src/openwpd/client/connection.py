@@ -460,7 +460,7 @@ class ProtectedScope(OpScope):
 async def open_session(
     link: Link, timeouts: Timeouts, name: str
 ) -> tuple[TransactionRunner, DeviceInfo]:
-    """OpenSession (SessionAlreadyOpen counts as success, §3.1) then GetDeviceInfo inside the
+    """OpenSession (SessionAlreadyOpen counts as success, PTP) then GetDeviceInfo inside the
     session. Closes the link and raises on failure."""
     runner = TransactionRunner(link, timeouts=timeouts)
     try:

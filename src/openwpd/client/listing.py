@@ -51,7 +51,7 @@ log = logging.getLogger("openwpd.client")
 
 #: The "listing essentials" property group of our virtual device (and the issue's contract).
 LISTING_GROUP = 1
-#: Depth 1 = the direct children of the object named by p1 (§2.13).
+#: Depth 1 = the direct children of the object named by p1 (MTP 1.1).
 DEPTH_CHILDREN = 1
 
 _HEAD = struct.Struct("<IHH")

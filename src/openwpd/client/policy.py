@@ -6,9 +6,9 @@ Which MTP operations a device offers decides how the client does things: listing
 GetObjectPropList or GetObjectHandles + GetObjectInfo, downloads in GetPartialObject64 /
 GetPartialObject windows or one GetObject, uploads through an edit session (SendPartialObject
 windows) or one SendObject data phase. Those choices are made here, once, from DeviceInfo's
-OperationsSupported minus the operations a :class:`Quirks` profile disables (STYLE.md rule 7:
-quirks are declarative profiles read by one policy object, not conditionals spread around).
-Tests use ``Quirks(disabled_operations=...)`` to exercise every fallback against the real device.
+OperationsSupported minus the operations a :class:`Quirks` profile disables (quirks are declarative
+profiles read by one policy object, not conditionals spread around). Tests use
+``Quirks(disabled_operations=...)`` to exercise every fallback against the real device.
 """
 
 from __future__ import annotations

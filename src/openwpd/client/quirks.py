@@ -3,9 +3,9 @@ policy object.
 
 Theory of operation
 -------------------
-Devices get MTP wrong in ways a client must work around (peers.md: umtprd, the mtp-rs Android
-field notes). STYLE.md rule 7: each workaround is a *field* of a :class:`QuirkProfile`, a profile
-says which devices it applies to (:class:`Match`: USB VID/PID, manufacturer, model,
+Devices get MTP wrong in ways a client must work around (field reports about umtprd, and
+the mtp-rs project's Android notes). Each workaround is a *field* of a :class:`QuirkProfile`, a
+profile says which devices it applies to (:class:`Match`: USB VID/PID, manufacturer, model,
 vendor-extension string -- regular expressions, case-insensitive), and :data:`PROFILES` is the
 table. :class:`QuirkPolicy` is the one object the rest of the code asks
 (``policy.storage_id_for_listing(storage)``, ``policy.device_info_needs_session``...); no other
@@ -175,20 +175,20 @@ PROFILES: tuple[QuirkProfile, ...] = (
             skip_unreadable_objects=True,  # GeneralError for one object: skip, do not fail
             cancel_in_flight_safe=False,  # an abandoned read wedges Samsung and Pixel
         ),
-        "peers.md, mtp-rs Android field notes",
+        "mtp-rs Android field notes",
     ),
     QuirkProfile(
         "samsung",
         (Match(vid=0x04E8), Match(manufacturer="samsung", vendor_extension=_ANDROID)),
         Settings(root_parent=ALL),  # InvalidObjectHandle for a root listing with parent 0
-        "peers.md, mtp-rs community notes",
+        "mtp-rs community notes",
     ),
     QuirkProfile(
         "google-pixel",
         (Match(vid=0x18D1), Match(manufacturer="google", vendor_extension=_ANDROID)),
         # a class Device Reset kills MtpServer until replug: go quiet, reopen with spaced tries
         Settings(recovery=(), reopen_delays=(1.0, 2.0, 4.0)),
-        "peers.md, mtp-rs hardware notes",
+        "mtp-rs hardware notes",
     ),
     QuirkProfile(
         "umtprd-1.3",
@@ -269,7 +269,8 @@ class QuirkPolicy:
 
     def parent_param(self, op: int, parent: int) -> int:
         """The parent parameter of ``op`` for ``parent`` (0 = the storage root): the root is
-        spelled differently by operation and device (§7.4, Android's Move/Copy)."""
+        spelled differently by operation and device
+        (ObjectInfo says 0, operations say 0xFFFFFFFF; Android's Move/Copy)."""
         if parent:
             return parent
         if op in (OperationCode.MOVE_OBJECT, OperationCode.COPY_OBJECT):

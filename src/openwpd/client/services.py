@@ -11,7 +11,7 @@ says its services changed (ServiceAdded / ServiceRemoved) and does not survive a
 (GetServicePropList / SetServicePropList / DeleteServicePropList); their data types come from
 the service's ServicePropDescs.
 
-*Methods* follow our device-services protocol (``docs/device-services.md`` §5): the method
+*Methods* follow our device-services protocol (``docs/device-services.md``, section 5): the method
 object is created with SendObjectPropList (ObjectFormat = the method code, one element per
 in-parameter); the device answers at once with the object's handle and runs the method; a
 MethodComplete event (p1 = that handle, p2 = the response code) says it ended; the results are

@@ -14,7 +14,7 @@ how the client's ``handle.cancel()`` and ``task.cancel()`` reach it), the runner
 transaction *on the wire*: it tells the machine, sends what the machine asks for (a Cancel packet
 on both PTP/IP connections), keeps reading and discarding that transaction's data until its
 response arrives, and only then lets the cancellation propagate. The session is idle and usable
-afterwards. This cleanup is shielded from further cancellation (STYLE.md, httpcore). If the
+afterwards. This cleanup is shielded from further cancellation (as httpcore does). If the
 device does not finish the cancel within the machine's budget, or the link breaks, the runner is
 *broken*: it raises :class:`~openwpd.protocol.errors.SessionReset` / the transport error for
 this and every later call, and the owner (the client's Connection) escalates.

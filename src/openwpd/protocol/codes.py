@@ -1,8 +1,9 @@
 """Every MTP/PTP wire code as an IntEnum, named as in the specification.
 
-Theory of operation: this module is the one place where wire codes are spelled out (STYLE.md
-convention 2). Each table of the fact reference (``shared/reference/protocol.md`` §1.3, §2,
-§4.4, §5.3 and §6) is one ``IntEnum``; a member's name is the UPPER_SNAKE form of the spec name
+Theory of operation: this module is the one place where wire codes are spelled out
+(``docs/conventions.md``). Each code table of PTP (ISO 15740), MTP 1.1, the USB Still Image
+class, PTP/IP (CIPA DC-005) and the MTP Device Services extension is one ``IntEnum``; a
+member's name is the UPPER_SNAKE form of the spec name
 and its ``#:`` comment gives the spec spelling and the hex value, so a reader can grep either.
 Nothing here validates traffic: a peer may legitimately send codes we have no member for
 (vendor extensions, newer spec revisions), so parsers keep codes as plain ``int`` and compare
@@ -23,7 +24,7 @@ from types import MappingProxyType
 
 
 class DataType(IntEnum):
-    """PTP data type codes (reference protocol.md §1.3)."""
+    """PTP data type codes."""
 
     UNDEF = 0x0000  #: Undefined, 0x0000
     INT8 = 0x0001  #: INT8, 0x0001
@@ -60,7 +61,7 @@ class DataType(IntEnum):
 
 
 class FormFlag(IntEnum):
-    """Property description form flags (§1.11, §1.12, §6.6)."""
+    """Property description form flags (PTP, MTP 1.1, MTP Device Services)."""
 
     NONE = 0x00  #: None, 0x00
     RANGE = 0x01  #: Range, 0x01
@@ -76,7 +77,7 @@ class FormFlag(IntEnum):
 
 
 class ContainerType(IntEnum):
-    """USB generic container types (§1.2)."""
+    """USB generic container types (USB Still Image class)."""
 
     UNDEFINED = 0  #: Undefined, 0x0000
     COMMAND = 1  #: Command block, 0x0001
@@ -86,7 +87,7 @@ class ContainerType(IntEnum):
 
 
 class ResponseCode(IntEnum):
-    """PTP, MTP and Device Services response codes (§2.6)."""
+    """PTP, MTP and Device Services response codes (PTP/MTP)."""
 
     UNDEFINED = 0x2000  #: Undefined, 0x2000
     OK = 0x2001  #: OK, 0x2001
@@ -146,7 +147,7 @@ class ResponseCode(IntEnum):
 
 
 class PtpIpPacketType(IntEnum):
-    """PTP/IP packet types (§5.3)."""
+    """PTP/IP packet types (PTP/IP, CIPA DC-005)."""
 
     INIT_COMMAND_REQUEST = 1  #: Init Command Request, 1
     INIT_COMMAND_ACK = 2  #: Init Command Ack, 2
@@ -165,7 +166,7 @@ class PtpIpPacketType(IntEnum):
 
 
 class InitFailReason(IntEnum):
-    """Reasons carried by a PTP/IP Init Fail packet (§5.3)."""
+    """Reasons carried by a PTP/IP Init Fail packet (PTP/IP, CIPA DC-005)."""
 
     UNDEFINED = 0  #: Undefined, 0
     REJECTED_INITIATOR = 1  #: Rejected initiator (not paired/allowed), 1
@@ -174,7 +175,8 @@ class InitFailReason(IntEnum):
 
 
 class DataPhaseInfo(IntEnum):
-    """DataPhaseInfo of a PTP/IP Operation Request. Informational only: never trusted (§7.11)."""
+    """DataPhaseInfo of a PTP/IP Operation Request. Informational only: never trusted (gphoto sends
+    1 for "no data" too, ptpy odd values)."""
 
     UNKNOWN = 0  #: Unknown/undefined, 0
     NO_DATA_OR_DATA_IN = 1  #: No data phase, or data responder to initiator, 1
@@ -182,7 +184,7 @@ class DataPhaseInfo(IntEnum):
 
 
 class UsbClassRequest(IntEnum):
-    """Still Image class-specific control requests (§4.4)."""
+    """Still Image class-specific control requests (USB Still Image class)."""
 
     CANCEL = 0x64  #: Cancel Request, 0x64
     GET_EXTENDED_EVENT_DATA = 0x65  #: Get Extended Event Data, 0x65
@@ -191,9 +193,10 @@ class UsbClassRequest(IntEnum):
 
 
 class OperationCode(IntEnum):
-    """Operation codes: PTP 1.0/1.1, MTP, Android extensions, Device Services (§2.1–§2.5, §6.2)."""
+    """Operation codes: PTP 1.0/1.1, MTP, Android extensions, Device Services (PTP/MTP, MTP Device
+    Services)."""
 
-    # PTP 1.0 (§2.1)
+    # PTP 1.0
     UNDEFINED = 0x1000  #: Undefined, 0x1000
     GET_DEVICE_INFO = 0x1001  #: GetDeviceInfo, 0x1001
     OPEN_SESSION = 0x1002  #: OpenSession, 0x1002
@@ -223,7 +226,7 @@ class OperationCode(IntEnum):
     COPY_OBJECT = 0x101A  #: CopyObject, 0x101A
     GET_PARTIAL_OBJECT = 0x101B  #: GetPartialObject, 0x101B
     INITIATE_OPEN_CAPTURE = 0x101C  #: InitiateOpenCapture, 0x101C
-    # PTP 1.1 additions (§2.2); parameters mostly unverified
+    # PTP 1.1 additions; parameters mostly unverified
     START_ENUM_HANDLES = 0x101D  #: StartEnumHandles, 0x101D
     ENUM_HANDLES = 0x101E  #: EnumHandles, 0x101E
     STOP_ENUM_HANDLES = 0x101F  #: StopEnumHandles, 0x101F
@@ -233,7 +236,7 @@ class OperationCode(IntEnum):
     GET_FILESYSTEM_MANIFEST = 0x1023  #: GetFilesystemManifest, 0x1023
     GET_STREAM_INFO = 0x1024  #: GetStreamInfo, 0x1024
     GET_STREAM = 0x1025  #: GetStream, 0x1025
-    # MTP Device Services (§2.5, §6.2)
+    # MTP Device Services
     GET_SERVICE_IDS = 0x9301  #: GetServiceIDs, 0x9301
     GET_SERVICE_INFO = 0x9302  #: GetServiceInfo, 0x9302
     GET_SERVICE_CAPABILITIES = 0x9303  #: GetServiceCapabilities, 0x9303
@@ -244,13 +247,13 @@ class OperationCode(IntEnum):
     DELETE_OBJECT_PROP_LIST = 0x9308  #: DeleteObjectPropList, 0x9308
     DELETE_SERVICE_PROP_LIST = 0x9309  #: DeleteServicePropList, 0x9309
     GET_FORMAT_CAPABILITIES = 0x930A  #: GetFormatCapabilities, 0x930A
-    # Android extensions (§2.4), advertised with VendorExtensionID 6 and "android.com: 1.0;"
+    # Android extensions, advertised with VendorExtensionID 6 and "android.com: 1.0;"
     GET_PARTIAL_OBJECT_64 = 0x95C1  #: GetPartialObject64, 0x95C1
     SEND_PARTIAL_OBJECT = 0x95C2  #: SendPartialObject, 0x95C2
     TRUNCATE_OBJECT = 0x95C3  #: TruncateObject, 0x95C3
     BEGIN_EDIT_OBJECT = 0x95C4  #: BeginEditObject, 0x95C4
     END_EDIT_OBJECT = 0x95C5  #: EndEditObject, 0x95C5
-    # MTP (§2.3)
+    # MTP 1.1
     GET_OBJECT_PROPS_SUPPORTED = 0x9801  #: GetObjectPropsSupported, 0x9801
     GET_OBJECT_PROP_DESC = 0x9802  #: GetObjectPropDesc, 0x9802
     GET_OBJECT_PROP_VALUE = 0x9803  #: GetObjectPropValue, 0x9803
@@ -266,7 +269,7 @@ class OperationCode(IntEnum):
 
 
 class EventCode(IntEnum):
-    """Event codes: PTP, MTP and Device Services (§2.7, §6.2)."""
+    """Event codes: PTP, MTP and Device Services (PTP/MTP, MTP Device Services)."""
 
     # PTP
     UNDEFINED = 0x4000  #: Undefined, 0x4000
@@ -296,7 +299,7 @@ class EventCode(IntEnum):
 
 
 class ObjectFormatCode(IntEnum):
-    """Object format codes (§2.8). The reserved image codes 0x3806 and 0x380C have no member."""
+    """Object format codes (PTP/MTP). The reserved image codes 0x3806 and 0x380C have no member."""
 
     # PTP ancillary formats (0x3000 range)
     UNDEFINED = 0x3000  #: Undefined (unknown binary), 0x3000
@@ -354,7 +357,7 @@ class ObjectFormatCode(IntEnum):
     MP4_CONTAINER = 0xB982  #: MP4 container, 0xB982
     MP2 = 0xB983  #: MP2, 0xB983
     THREE_GP = 0xB984  #: 3GP, 0xB984
-    # Disputed: tinyusb and Android call 0xB985 3G2, Symbian calls it AVCHD (§8). We follow the
+    # Disputed: tinyusb and Android call 0xB985 3G2, Symbian calls it AVCHD. We follow the
     # majority; AVCHD has its own code 0xB986 in tinyusb.
     THREE_G2 = 0xB985  #: 3G2, 0xB985
     AVCHD = 0xB986  #: AVCHD, 0xB986
@@ -412,7 +415,8 @@ class ObjectFormatCode(IntEnum):
 
 
 class ObjectPropCode(IntEnum):
-    """MTP object property codes (§2.9); contact, message and activity ranges per gphoto's ptp.h."""
+    """MTP object property codes (PTP/MTP); contact, message and activity ranges per gphoto's
+    ptp.h."""
 
     # Common properties (0xDC01 range)
     STORAGE_ID = 0xDC01  #: StorageID, 0xDC01
@@ -597,7 +601,7 @@ class ObjectPropCode(IntEnum):
 
 
 class DevicePropCode(IntEnum):
-    """Device property codes: PTP 1.0/1.1, MTP, Device Services (§2.10, §6.1)."""
+    """Device property codes: PTP 1.0/1.1, MTP, Device Services (PTP/MTP, MTP Device Services)."""
 
     # PTP 1.0 (camera properties)
     UNDEFINED = 0x5000  #: Undefined, 0x5000
@@ -652,7 +656,7 @@ class DevicePropCode(IntEnum):
     REVOCATION_INFO = 0xD103  #: MTP RevocationInfo (WMDRM), 0xD103
     PLAYS_FOR_SURE_ID = 0xD131  #: PlaysForSureID, 0xD131
     ZUNE_UNKNOWN_VERSION = 0xD181  #: Zune unknown version, 0xD181
-    # Device Services (§6.1)
+    # Device Services (MTP Device Services)
     FUNCTIONAL_ID = 0xD301  #: FunctionalID, 0xD301
     MODEL_ID = 0xD302  #: ModelID, 0xD302
     USE_DEVICE_STAGE = 0xD303  #: UseDeviceStage, 0xD303
@@ -670,11 +674,11 @@ class DevicePropCode(IntEnum):
     PLAYBACK_POSITION = 0xD413  #: PlaybackPosition, 0xD413
 
 
-# --- Enumerations carried inside datasets and property values (§2.11, §6.3, §6.6) -------------
+# --- Enumerations carried inside datasets and property values (PTP/MTP, MTP Device Services) ------
 
 
 class StorageType(IntEnum):
-    """StorageInfo.StorageType (§2.11)."""
+    """StorageInfo.StorageType (PTP/MTP)."""
 
     UNDEFINED = 0x0000  #: Undefined, 0x0000
     FIXED_ROM = 0x0001  #: FixedROM, 0x0001
@@ -684,7 +688,7 @@ class StorageType(IntEnum):
 
 
 class FilesystemType(IntEnum):
-    """StorageInfo.FilesystemType (§2.11)."""
+    """StorageInfo.FilesystemType (PTP/MTP)."""
 
     UNDEFINED = 0x0000  #: Undefined, 0x0000
     GENERIC_FLAT = 0x0001  #: GenericFlat, 0x0001
@@ -693,7 +697,7 @@ class FilesystemType(IntEnum):
 
 
 class AccessCapability(IntEnum):
-    """StorageInfo.AccessCapability (§2.11)."""
+    """StorageInfo.AccessCapability (PTP/MTP)."""
 
     READ_WRITE = 0x0000  #: Read/Write, 0x0000
     READ_ONLY_WITHOUT_OBJECT_DELETION = 0x0001  #: Read-only without object deletion, 0x0001
@@ -701,7 +705,7 @@ class AccessCapability(IntEnum):
 
 
 class ProtectionStatus(IntEnum):
-    """ObjectInfo.ProtectionStatus and the ProtectionStatus property (§2.11)."""
+    """ObjectInfo.ProtectionStatus and the ProtectionStatus property (PTP/MTP)."""
 
     NONE = 0x0000  #: None, 0x0000
     READ_ONLY = 0x0001  #: Read-only, 0x0001
@@ -710,7 +714,7 @@ class ProtectionStatus(IntEnum):
 
 
 class AssociationType(IntEnum):
-    """ObjectInfo.AssociationType (§2.11); folders are GENERIC_FOLDER."""
+    """ObjectInfo.AssociationType (PTP/MTP); folders are GENERIC_FOLDER."""
 
     UNDEFINED = 0x0000  #: Undefined, 0x0000
     GENERIC_FOLDER = 0x0001  #: GenericFolder, 0x0001
@@ -723,28 +727,28 @@ class AssociationType(IntEnum):
 
 
 class GetSet(IntEnum):
-    """DevicePropDesc / ObjectPropDesc GetSet field (§2.11)."""
+    """DevicePropDesc / ObjectPropDesc GetSet field (PTP/MTP)."""
 
     GET = 0x00  #: Get, 0x00
     GET_SET = 0x01  #: Get/Set, 0x01
 
 
 class FunctionalMode(IntEnum):
-    """Values of the FunctionalMode device property 0x5002 (PIMA 15740; not in the reference)."""
+    """Values of the FunctionalMode device property 0x5002 (PIMA 15740)."""
 
     STANDARD = 0x0000  #: Standard, 0x0000
     SLEEP = 0x8001  #: Sleep state, 0x8001
 
 
 class ServiceType(IntEnum):
-    """ServiceInfo.ServiceType (§6.3)."""
+    """ServiceInfo.ServiceType (MTP Device Services)."""
 
     NORMAL = 0  #: Normal service, 0
     ABSTRACT = 1  #: Abstract service, 1
 
 
 class MethodParameterType(IntEnum):
-    """ParameterType of the ServiceMethodParameterExtension form 0x82 (§6.6)."""
+    """ParameterType of the ServiceMethodParameterExtension form 0x82 (MTP Device Services)."""
 
     RESERVED = 0  #: Reserved, 0
     IN = 1  #: In, 1
@@ -754,11 +758,11 @@ class MethodParameterType(IntEnum):
 
 #: PTP/IP protocol version 1.0 (major in the high 16 bits).
 PTPIP_VERSION_1_0 = 0x00010000
-#: Parameter value meaning "all" / "root" depending on the operation (§2.12).
+#: Parameter value meaning "all" / "root" depending on the operation (PTP).
 ALL = 0xFFFFFFFF
 
 
-# --- Customary data types of properties (§2.9, §2.10) -----------------------------------------
+# --- Customary data types of properties (PTP/MTP) -----------------------------------------
 #
 # These are the types the reference gives (agreed by Symbian, Android and libmtp, or tagged [S]
 # where only the spec text was recalled). A device may describe a property with another type in
@@ -770,7 +774,7 @@ _OP = ObjectPropCode
 _DP = DevicePropCode
 _T = DataType
 
-#: Usual data type per object property code (§2.9); codes without a known type are absent.
+#: Usual data type per object property code (PTP/MTP); codes without a known type are absent.
 OBJECT_PROP_TYPES: Mapping[ObjectPropCode, DataType] = MappingProxyType(
     {
         _OP.STORAGE_ID: _T.UINT32,
@@ -863,7 +867,8 @@ OBJECT_PROP_TYPES: Mapping[ObjectPropCode, DataType] = MappingProxyType(
     }
 )
 
-#: Typical data type per device property code (§2.10, §6.1); codes without one are absent.
+#: Typical data type per device property code (PTP/MTP, MTP Device Services); codes without one are
+#: absent.
 DEVICE_PROP_TYPES: Mapping[DevicePropCode, DataType] = MappingProxyType(
     {
         _DP.BATTERY_LEVEL: _T.UINT8,

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 Every value inside an MTP dataset is typed by a :class:`~openwpd.protocol.codes.DataType` code
-(reference protocol.md §1.3). :func:`read_value` / :func:`write_value` are the one place that
+(PTP). :func:`read_value` / :func:`write_value` are the one place that
 maps a code to its wire encoding; datasets call them and never hand-roll integer layouts.
 Python values are deliberately plain: ``int`` for scalars (128-bit included), ``tuple[int, ...]``
 for the ``A*`` arrays and ``str`` for ``STR``. The union is :data:`Value`.
@@ -22,7 +22,8 @@ Leniency policy (who was wrong decides the exception):
   :class:`~openwpd.protocol.errors.LocalProtocolError`. Nothing is silently truncated; callers
   that want truncation call :func:`truncate_for_wire` first.
 
-GUIDs (§1.9) travel as 16 bytes in the Windows in-memory layout (``uuid.UUID.bytes_le``);
+GUIDs (Windows GUID layout) travel as 16 bytes in the Windows in-memory layout
+(``uuid.UUID.bytes_le``);
 :func:`read_guid` / :func:`write_guid` handle them, while UINT128 *values* stay plain ints.
 """
 
@@ -110,7 +111,7 @@ def _type_name(datatype: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Strings (§1.4)
+# Strings
 
 
 def read_string(reader: Reader) -> str:
@@ -190,7 +191,7 @@ def truncate_for_wire(s: str, max_units: int = MAX_STRING_UNITS) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Typed values (§1.3)
+# Typed values
 
 
 def min_wire_size(datatype: int) -> int:
@@ -293,7 +294,7 @@ def _write_array(writer: Writer, element: int, value: object) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# DateTime strings (§1.5)
+# DateTime strings
 
 _DATETIME_RE = re.compile(
     r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})"
@@ -356,7 +357,7 @@ def format_datetime(dt: datetime, *, tenths: bool = False) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# GUIDs (§1.9)
+# GUIDs
 
 
 def read_guid(reader: Reader) -> uuid.UUID:

@@ -1,7 +1,7 @@
 """The messages of an MTP transaction, the events the state machine reports, and the actions
 it asks the I/O shell to carry out.
 
-Naming (STYLE.md convention 5): what travels on the wire is a noun (``Operation``, ``DataChunk``,
+Naming (``docs/conventions.md``): what travels on the wire is a noun (``Operation``, ``DataChunk``,
 ``Response``...); what the machine tells the application happened is past tense
 (``OperationReceived``, ``DataReceived``, ``TransactionCancelled``...); what the shell must do is a
 command (``SendCancel``, ``RequestDeviceStatus``).

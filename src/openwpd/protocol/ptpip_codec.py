@@ -10,7 +10,8 @@ machine never sees them:
 
 - a data phase is Start Data, Data..., End Data; the final bytes may ride in End Data, so an
   End Data packet becomes ``DataChunk`` + ``EndData``;
-- gphoto sends a lone Start Data for an empty data phase with no End Data at all (§5.4,
+- gphoto sends a lone Start Data for an empty data phase with no End Data at all (PTP/IP, CIPA
+DC-005,
   pitfall 10): Start Data with length 0 becomes ``StartData(0)`` + ``EndData`` at once, and an
   empty End Data for that transaction arriving afterwards is swallowed;
 - a Start Data length of ``0xFFFFFFFFFFFFFFFF`` means "unknown" (``None`` for the machine);

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 An MTP session runs one transaction at a time. A transaction is an *operation* from the
 initiator, an optional *data phase* in one direction, and a *response* from the responder
-(protocol.md §3.3). Events flow from the responder at any time, outside that sequence.
+(PTP). Events flow from the responder at any time, outside that sequence.
 
 This module models that exchange once, in :data:`TRANSITIONS`: a table
 ``(state, (sender, kind)) -> (side effect, next state)`` that never knows which role is "us".
@@ -22,8 +22,8 @@ This module models that exchange once, in :data:`TRANSITIONS`: a table
   takes ``now`` (seconds, any monotonic origin); the I/O shell arms one timer at ``get_timer()``
   and calls ``handle_timer`` when it fires.
 - ``pending_actions()``: things the I/O shell must do that are not ordinary messages -- send a
-  Cancel, ask a USB device for its status. The cancel flows of §4.6 (USB) and §5.6 (PTP/IP) are
-  expressed this way so that the core stays free of I/O.
+  Cancel, ask a USB device for its status. The cancel flows of USB (Still Image class) and PTP/IP
+  (CIPA DC-005) are expressed this way so that the core stays free of I/O.
 
 Cancel (initiator): ``cancel(now)`` moves the current transaction to ``CANCELLING`` and queues
 :class:`SendCancel`. Over PTP/IP the shell sends a Cancel packet on both connections; the machine
@@ -106,7 +106,7 @@ class Role(enum.Enum):
 
 
 class CancelFlow(enum.Enum):
-    """Which transport's cancel procedure applies (protocol.md §4.6 / §5.6)."""
+    """Which transport's cancel procedure applies (USB Still Image class / PTP/IP, CIPA DC-005)."""
 
     PTPIP = "ptpip"
     USB = "usb"
@@ -620,7 +620,7 @@ class TransactionMachine:
     def _on_finish(self, msg: Message, local: bool) -> State | None:
         assert isinstance(msg, Response) and self._txn is not None
         if not local and msg.tid is not None and msg.tid < self._txn.tid:
-            return self.state  # a stale response of an earlier transaction (§3.2): discard
+            return self.state  # a stale response of an earlier transaction (PTP): discard
         self._check_tid(msg, local)
         code = self._txn.code
         ok = msg.code == ResponseCode.OK
@@ -677,7 +677,7 @@ class TransactionMachine:
             return
         stale = self._last_tid is not None and tid is not None and tid <= self._last_tid
         if isinstance(msg, Response) and stale and not local:
-            return  # an older response (§3.2): discard
+            return  # an older response (PTP): discard
         raise (LocalProtocolError if local else RemoteProtocolError)(
             f"{type(msg).__name__} for transaction {tid} with no transaction in flight"
         )
@@ -717,7 +717,7 @@ class TransactionMachine:
         assert isinstance(msg, Response) and self._cancel is not None
         if msg.tid != self._cancel.tid:
             if msg.tid is not None and msg.tid < self._cancel.tid and not local:
-                return self.state  # an older straggler (§3.2)
+                return self.state  # an older straggler (PTP)
             raise (LocalProtocolError if local else RemoteProtocolError)(
                 f"response for transaction {msg.tid} while cancelling {self._cancel.tid}"
             )

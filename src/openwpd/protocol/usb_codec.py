@@ -6,7 +6,7 @@ The transaction machine (:mod:`openwpd.protocol.transaction`) speaks in transpor
 messages; :mod:`openwpd.protocol.container` knows the generic container and how a stream of
 completed bulk transfers frames into containers. :class:`UsbCodec` maps one onto the other for
 one end of a USB link and absorbs USB's peculiarities, so the machine never sees them
-(protocol.md §4.5):
+(USB Still Image class):
 
 - Sending: an ``Operation``/``Response``/``Event`` is one container in one transfer. A data
   phase (``StartData``, ``DataChunk``..., ``EndData``) is *one* data container: the 12-byte
@@ -21,7 +21,8 @@ one end of a USB link and absorbs USB's peculiarities, so the machine never sees
   A data container becomes ``StartData`` (``None`` length when it is 0xFFFFFFFF), a
   ``DataChunk`` per transfer and ``EndData``; a 12-byte header arriving alone and a ZLP after a
   data phase are absorbed by the framer.
-- Cancel (§4.6): :meth:`UsbCodec.begin_cancel` returns the class Cancel request (0x64) to put on
+- Cancel (USB Still Image class): :meth:`UsbCodec.begin_cancel` returns the class Cancel request
+(0x64) to put on
   the control pipe and abandons any data phase we were sending. Until :meth:`UsbCodec.end_cancel`
   the bulk-IN side is forgiving: whatever the device still had in flight frames as data of the
   cancelled transaction, and a data phase cut short (which a cancel is) resets the framer instead
@@ -29,9 +30,10 @@ one end of a USB link and absorbs USB's peculiarities, so the machine never sees
   clean slate.
 
 Control requests (Cancel, Get Device Status, Device Reset, and the Microsoft OS descriptor
-requests of §4.3) are values (:class:`ControlRequest`); the transport performs them. Parsing the
-answers, classifying interfaces as MTP (§4.1-4.3) and picking the three endpoints also live here,
-because they are pure functions of descriptor bytes.
+requests of Microsoft OS descriptors) are values (:class:`ControlRequest`); the transport performs
+them. Parsing the answers, classifying interfaces as MTP (USB Still Image class) and picking the
+three endpoints also
+live here, because they are pure functions of descriptor bytes.
 
 Nothing here does I/O or reads a clock. Malformed input from the peer raises
 :class:`~openwpd.protocol.errors.RemoteProtocolError`; values our caller cannot send raise
@@ -96,10 +98,10 @@ _RECIPIENT_INTERFACE = 0x01
 #: Standard request GET_DESCRIPTOR and the string descriptor type, for the OS string at 0xEE.
 _GET_DESCRIPTOR = 6
 _DESCRIPTOR_TYPE_STRING = 3
-#: Index of the Microsoft OS string descriptor and its size (§4.3).
+#: Index of the Microsoft OS string descriptor and its size (Microsoft OS descriptors).
 MS_OS_STRING_INDEX = 0xEE
 _MS_OS_STRING_LENGTH = 18
-#: wIndex of the Extended Compat ID feature descriptor request (§4.3).
+#: wIndex of the Extended Compat ID feature descriptor request (Microsoft OS descriptors).
 _EXTENDED_COMPAT_ID = 4
 #: How much of the Extended Compat ID descriptor we ask for: header + ten functions.
 _EXTENDED_COMPAT_ID_LENGTH = 16 + 24 * 10
@@ -107,7 +109,7 @@ _EXTENDED_COMPAT_ID_LENGTH = 16 + 24 * 10
 #: Devices must answer min(asked, actual); libmtp asks for 4, Android refuses less than its
 #: struct, so asking for more than we need is the safe side.
 DEVICE_STATUS_LENGTH = 12
-#: USB interface classes that matter for finding MTP (§4.1-4.2).
+#: USB interface classes that matter for finding MTP (USB Still Image class).
 _CLASS_STILL_IMAGE = 6
 _SUBCLASS_STILL_IMAGE_CAPTURE = 1
 _PROTOCOL_PIMA_15740 = 1
@@ -184,14 +186,15 @@ def device_reset_request(interface: int) -> ControlRequest:
 def parse_device_status(data: bytes | bytearray | memoryview) -> DeviceStatus:
     """The Get Device Status answer: response code plus stalled endpoint addresses.
 
-    Lenient as §4.4 asks (the leading length field is not trusted). Raises RemoteProtocolError
+    Lenient, as hosts are (the leading length field is not trusted). Raises RemoteProtocolError
     for fewer than 4 bytes.
     """
     return DeviceStatus.from_bytes(data)
 
 
 def os_string_descriptor_request() -> ControlRequest:
-    """GET_DESCRIPTOR for the Microsoft OS string descriptor (string index 0xEE, §4.3)."""
+    """GET_DESCRIPTOR for the Microsoft OS string descriptor (string index 0xEE, Microsoft OS
+    descriptors)."""
     request_type = _DIR_IN | _TYPE_STANDARD | _RECIPIENT_DEVICE
     value = (_DESCRIPTOR_TYPE_STRING << 8) | MS_OS_STRING_INDEX
     return ControlRequest(request_type, _GET_DESCRIPTOR, value, 0, length=_MS_OS_STRING_LENGTH)
@@ -211,7 +214,8 @@ def parse_os_string_descriptor(data: bytes | bytearray | memoryview) -> int | No
 
 
 def extended_compat_id_request(vendor_code: int) -> ControlRequest:
-    """The vendor request for the Extended Compat ID descriptor (wIndex 4, §4.3)."""
+    """The vendor request for the Extended Compat ID descriptor (wIndex 4, Microsoft OS
+    descriptors)."""
     if not 0 <= vendor_code <= 0xFF:
         raise LocalProtocolError(f"vendor code {vendor_code!r} is not a byte")
     request_type = _DIR_IN | _TYPE_VENDOR | _RECIPIENT_DEVICE
@@ -268,7 +272,7 @@ def parse_extended_compat_id(
 
 
 class MtpMatch(enum.Enum):
-    """Why an interface counts as MTP/PTP (protocol.md §4.1-4.3)."""
+    """Why an interface counts as MTP/PTP (USB Still Image class)."""
 
     STILL_IMAGE = "still-image class 6/1/1"
     INTERFACE_STRING = 'interface string contains "MTP"'
@@ -366,7 +370,7 @@ def _pad_odd_response(
 
     umtprd 1.3.10 answers OpenSession with SessionAlreadyOpen in 13 bytes: its session ID as a
     single byte. Read as a little-endian parameter padded with zeros it is the session ID, which
-    is what §3.1 says the parameter carries. The container parser (rightly) rejects such lengths
+    is what PTP says the parameter carries. The container parser (rightly) rejects such lengths
     from arbitrary peers, so the fix-up is limited to a transfer that holds exactly one small
     response container.
     """
@@ -610,7 +614,8 @@ class UsbCodec:
     def begin_cancel(self, action: SendCancel | int) -> ControlRequest:
         """Start a host cancel: returns the Cancel request to send on the control pipe.
 
-        Any data phase we were sending is abandoned (the device discards it, §4.6), and until
+        Any data phase we were sending is abandoned (the device discards it, USB Still Image class),
+        and until
         :meth:`end_cancel` a broken incoming data phase resets the framer instead of raising.
         Raises LocalProtocolError for a tid that is not a UINT32.
         """

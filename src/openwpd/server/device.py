@@ -43,8 +43,8 @@ VERSION = "0.1"
 #: store events from the watcher's thread broadcast per loop pass (see _on_store_event)
 EVENT_SLICE = 256
 
-#: The vendor extensions we announce (reference §6.9: every item ends with ';'). We do not
-#: announce android.com: libmtp would then stop using GetObjectPropList with us (§1.7); the
+#: The vendor extensions we announce (MTP vendor extension strings: every item ends with ';'). We do
+#: not announce android.com: libmtp would then stop using GetObjectPropList with us (PTP); the
 #: Android operations are still listed in OperationsSupported, which is what initiators check.
 VENDOR_EXTENSIONS = {"microsoft.com": "1.0", "microsoft.com/DeviceServices": "1.0"}
 

@@ -1,6 +1,6 @@
 """Object metadata as MTP presents it: the ObjectInfo dataset of a stored object, MTP dates, and
 the parameter conventions for parents (ObjectInfo says 0 for the root, operations say
-0xFFFFFFFF; protocol.md pitfall 4)."""
+0xFFFFFFFF; never the StorageID)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from openwpd.server.thumbs import thumbnail_info
 
 
 def mtp_date(when: datetime) -> str:
-    """``YYYYMMDDThhmmss`` in local time, as Android and uMTP emit and gphoto expects (§1.5)."""
+    """``YYYYMMDDThhmmss`` in local time, as Android and uMTP emit and gphoto expects (PTP)."""
     return format_datetime(when.astimezone().replace(tzinfo=None))
 
 

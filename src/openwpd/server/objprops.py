@@ -5,7 +5,7 @@ decoded from an initiator.
 Theory of operation
 -------------------
 *The property set.* The device serves a folder, so every object is "a file" (or a folder) and
-every format gets the same set (Android's base set plus the PTP basics; §2.9):
+every format gets the same set (Android's base set plus the PTP basics; PTP/MTP):
 
 =========================  ========  ===  =====  ======================================
 property                   type      set  group  value
@@ -48,7 +48,7 @@ entries go first).
 must be decoded: NUL-terminated, no NUL inside, no lone surrogate (the lenient dataset reader
 would turn those into "a" or U+FFFD and rename the file to something the initiator never
 asked for). :func:`iter_incoming_prop_list` walks a SetObjectPropList/SendObjectPropList
-dataset element by element so that a failure can be reported with its element index (§1.13).
+dataset element by element so that a failure can be reported with its element index (MTP 1.1).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 BatteryLevel (read-only, settable from Python so test rigs can simulate a draining battery),
 DeviceFriendlyName, SynchronizationPartner and DateTime (read/write, as Android exposes the first
 two; DateTime is kept as an offset from the host clock so the device's clock keeps running).
-Values are typed per reference §2.10; a set with a value of the wrong shape answers
+Values are typed per PTP/MTP; a set with a value of the wrong shape answers
 InvalidDevicePropValue; every change raises DevicePropChanged in every session.
 """
 

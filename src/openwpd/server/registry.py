@@ -2,9 +2,9 @@
 
 One async handler per operation, registered with ``@handles(OperationCode.X)``. The registry is
 the single source of truth for what the device supports: DeviceInfo's OperationsSupported is
-derived from it (STYLE.md convention 6), and so is the knowledge of which operations carry a
+derived from it (``docs/conventions.md``), and so is the knowledge of which operations carry a
 data phase from the initiator (``data_out=True``), which the session needs to drain that phase
-when a handler fails before reading it (protocol.md §3.3).
+when a handler fails before reading it (PTP).
 """
 
 from __future__ import annotations

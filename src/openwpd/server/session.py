@@ -12,10 +12,10 @@ handler's task is cancelled at its next ``await`` (after the packet being writte
 framing stays intact), its ``finally`` blocks roll back (a pending upload is aborted), and the
 session answers TransactionCancelled (0x201F) with that transaction's ID. Data of the cancelled
 transaction still in flight is discarded by the machine. The session then serves the next
-operation as usual (protocol.md §5.6).
+operation as usual (PTP/IP, CIPA DC-005).
 
 Failure paths: a handler that fails before reading the data phase it was owed gets that phase
-drained before the response (§3.3). A handler that fails in the middle of sending a data phase
+drained before the response (PTP). A handler that fails in the middle of sending a data phase
 cannot answer any more (the initiator is counting bytes): the link is closed. A dropped
 connection cancels the handler the same way a Cancel does, so uploads roll back.
 """
@@ -134,7 +134,7 @@ class DeviceSession:
     async def _transact(self, op: OperationReceived) -> None:
         ctx = OperationContext(self.device, self, op.code, op.tid, op.params)
         if op.code != OperationCode.SEND_OBJECT:
-            # SendObject must directly follow its SendObjectInfo (Android, §3.3)
+            # SendObject must directly follow its SendObjectInfo (Android, PTP)
             self.drop_pending_upload()
         early_cancel = op.tid in self._early_cancels
         self._early_cancels.clear()

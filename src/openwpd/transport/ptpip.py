@@ -14,7 +14,7 @@ A Cancel packet is also reported at once through ``on_cancel``, from whichever c
 arrives on, so a responder can abort a data phase without waiting for the queue. Probe Requests
 on the event connection are answered here.
 
-Errors are mapped at this boundary (STYLE.md, httpcore): ``OSError``/EOF become
+Errors are mapped at this boundary (as httpcore does): ``OSError``/EOF become
 :class:`~openwpd.protocol.errors.DeviceGone`, timeouts :class:`ReadTimeout` /
 :class:`ConnectError`; a malformed packet is a :class:`RemoteProtocolError`. Any of them is
 sticky: the link is unusable afterwards and every later call raises the same error.
@@ -398,7 +398,7 @@ class PtpIpLink:
 
     async def send_cancel(self, action: SendCancel) -> None:
         """A Cancel packet on the command and the event connection (either order is allowed,
-        protocol.md §5.6). The event connection's goes out at once: nothing else of ours can
+        PTP/IP, CIPA DC-005). The event connection's goes out at once: nothing else of ours can
         be half-written there, while the command connection's must wait behind the data packet
         still being written (up to a whole FileSlice), and a responder stops taking in the
         data phase when the first of the two arrives."""

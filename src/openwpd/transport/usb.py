@@ -24,7 +24,7 @@ thread) copy the bytes and hand them to the event loop with ``call_soon_threadsa
 - control requests (Cancel, Get Device Status, Device Reset, clear halt) are short synchronous
   libusb calls run in a worker thread.
 
-Cancel (protocol.md §4.6): :meth:`UsbLink.send_cancel` abandons the data we were sending
+Cancel (USB Still Image class): :meth:`UsbLink.send_cancel` abandons the data we were sending
 (in-flight OUT transfers are cancelled) and sends the class Cancel request;
 :meth:`UsbLink.request_device_status` asks Get Device Status and clears the halts of the
 endpoints it lists. The machine polls it while the device is Busy, then drains. A stall of the
@@ -308,7 +308,8 @@ def _device_string(handle: Any, getter: str) -> str | None:
 
 
 def _os_mtp_interfaces(handle: Any) -> set[int]:
-    """Interfaces whose Extended Compat ID says "MTP" (§4.3); empty on any failure."""
+    """Interfaces whose Extended Compat ID says "MTP" (Microsoft OS descriptors); empty on any
+    failure."""
     try:
         req = os_string_descriptor_request()
         raw = handle.controlRead(req.request_type, req.request, req.value, req.index, req.length)
@@ -525,7 +526,7 @@ class UsbLink:
     the libusb context.
     """
 
-    #: The runner's machine uses the USB cancel procedure (§4.6) over this link.
+    #: The runner's machine uses the USB cancel procedure (USB Still Image class) over this link.
     cancel_flow = CancelFlow.USB
 
     def __init__(
@@ -738,8 +739,9 @@ class UsbLink:
     async def _recover_in_stall(self) -> None:
         """The device halted bulk IN: stop reading, ask its status, clear the halts, read on.
 
-        Outside a cancel this is the device aborting the transaction (§4.6, Android): its status
-        code (TransactionCancelled, or an error) becomes the response of that transaction.
+        Outside a cancel this is the device aborting the transaction (USB Still Image class,
+        Android): its status code (TransactionCancelled, or an error) becomes the response of that
+        transaction.
         """
         await self._cancel_slots(list(self._bulk_in))
         slots = list(self._bulk_in)
@@ -907,8 +909,9 @@ class UsbLink:
             log.info("%s: clearing the halt of endpoint 0x%02X: %s", self.name, endpoint, exc)
 
     async def send_cancel(self, action: SendCancel) -> None:
-        """Cancel transaction ``action.tid`` (§4.6): abandon the data we were sending (in-flight
-        OUT transfers are cancelled) and send the class Cancel request. A device that stalls the
+        """Cancel transaction ``action.tid`` (USB Still Image class): abandon the data we were
+        sending (in-flight OUT transfers are cancelled) and send the class Cancel request. A device
+        that stalls the
         request (no cancel support) is logged and left to the machine's status/drain budget."""
         request = self.codec.begin_cancel(action)
         self._out_refused = False
@@ -988,7 +991,8 @@ class UsbLink:
 
     async def device_reset(self) -> None:
         """Class Device Reset (0x66): the device aborts everything and goes idle; our framing
-        and any stalls are cleared too. The MTP session may or may not survive (§4.4)."""
+        and any stalls are cleared too. The MTP session may or may not survive (USB Still Image
+        class)."""
         self.codec.begin_cancel(self._tid)  # only for its forgiving framing; no request sent
         await self._cancel_slots(list(self._out))
         self._out.clear()

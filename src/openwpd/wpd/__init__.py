@@ -1,7 +1,7 @@
 """The WPD API: Windows Portable Devices' COM interfaces as synchronous Python classes.
 
 A Windows WPD programmer finds here what ``PortableDeviceApi.h`` offers, with snake_case method
-names (reference ``wpd-api.md`` §2-§5): :class:`PortableDeviceManager`, :class:`PortableDevice`,
+names (Microsoft's PortableDeviceApi.h): :class:`PortableDeviceManager`, :class:`PortableDevice`,
 :class:`PortableDeviceContent` (Content2), :class:`EnumPortableDeviceObjectIDs`,
 :class:`PortableDeviceProperties`, :class:`PortableDevicePropertiesBulk`,
 :class:`PortableDeviceResources`, :class:`PortableDeviceDataStream`,

@@ -19,7 +19,7 @@ and ``on_end`` gets that HRESULT (E_FAIL for an exception that is not a WpdError
 batch on the wire is cancelled the way a handle-wide cancel would -- and ``on_end`` gets
 0x800704C7. A handle-wide Cancel stops every bulk operation of the handle the same way.
 
-Depth for ``queue_get_values_by_object_format`` (reference §2.6): the parent itself is level 0
+Depth for ``queue_get_values_by_object_format`` (PortableDeviceApi.h): the parent itself is level 0
 (included when its format matches), its children level 1, and so on down to ``depth``; the
 root ``""`` is never included itself, so ``("", 1)`` is the device alone and ``("DEVICE", 1)``
 the device and its functional objects.

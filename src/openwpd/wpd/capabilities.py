@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 Most answers come from the DeviceInfo dataset read when the session opened: formats from
-PlaybackFormats and CaptureFormats (mapped to GUIDs and content types, §8.2), events from
-EventsSupported (mapped as :mod:`openwpd.wpd.mapping` says, plus WPD_EVENT_DEVICE_REMOVED which
+PlaybackFormats and CaptureFormats (mapped to GUIDs and content types, Windows' MTP driver), events
+from EventsSupported (mapped as :mod:`openwpd.wpd.mapping` says, plus WPD_EVENT_DEVICE_REMOVED which
 this API raises itself when the link drops). Functional categories are DEVICE and STORAGE (and
 STILL_IMAGE_CAPTURE on a device with InitiateCapture); their objects are ``DEVICE`` and the
 storages. Format properties come from GetObjectPropsSupported and GetObjectPropDesc. The

@@ -1,5 +1,6 @@
-"""Commands: every WPD_COMMAND_* PROPERTYKEY of reference §5.3 and §8.3 (fmtid = the command
-category, pid = the command id), their parameter/result keys (``WPD_PROPERTY_<AREA>_*``, pids
+"""Commands: every WPD_COMMAND_* PROPERTYKEY of PortableDevice.h and WpdMtpExtensions.h (fmtid = the
+command category, pid = the command id), their parameter/result keys (``WPD_PROPERTY_<AREA>_*``,
+pids
 from 1001) and options (``WPD_OPTION_*``, pids from 5001).
 
 Naming follows the reference's rule (prefix + the listed name), with the header's own names for
@@ -465,7 +466,7 @@ WPD_PROPERTY_SERVICE_METHOD_RESULT_VALUES = PropertyKey(_g.WPD_CATEGORY_SERVICE_
 WPD_PROPERTY_SERVICE_METHOD_CONTEXT = PropertyKey(_g.WPD_CATEGORY_SERVICE_METHODS, 1004)
 WPD_PROPERTY_SERVICE_METHOD_HRESULT = PropertyKey(_g.WPD_CATEGORY_SERVICE_METHODS, 1005)
 
-# MTP pass-through (WpdMtpExtensions.h, reference §8.3), WPD_CATEGORY_MTP_EXT_VENDOR_OPERATIONS
+# MTP pass-through (WpdMtpExtensions.h), WPD_CATEGORY_MTP_EXT_VENDOR_OPERATIONS
 
 WPD_COMMAND_MTP_EXT_GET_SUPPORTED_VENDOR_OPCODES = PropertyKey(
     _g.WPD_CATEGORY_MTP_EXT_VENDOR_OPERATIONS, 11

@@ -30,7 +30,7 @@ from openwpd.protocol.errors import (
     hresult_from_win32,
 )
 
-# --- generic HRESULTs (reference §5.7) -----------------------------------------------------------
+# --- generic HRESULTs (PortableDevice.h) ----------------------------------------------------------
 
 S_OK = 0x00000000
 S_FALSE = 0x00000001
@@ -75,7 +75,7 @@ def HRESULT_FROM_WIN32(code: int) -> int:  # noqa: N802 - the Windows macro's na
 #: 0x800704C7: what every operation aborted by a Cancel raises.
 HRESULT_CANCELLED = HRESULT_FROM_WIN32(ERROR_CANCELLED)
 
-# --- FACILITY_WPD errors (reference §5.7) --------------------------------------------------------
+# --- FACILITY_WPD errors (PortableDevice.h) -------------------------------------------------------
 
 FACILITY_WPD = 42
 E_WPD_DEVICE_ALREADY_OPENED = 0x802A0001

@@ -1,8 +1,9 @@
 """Every WPD GUID of the reference under its WPD name: property sets, device interface classes,
 command categories, content types, functional categories, events, object formats, services.
 
-Values are :class:`uuid.UUID`. Object formats follow the mechanical rule of reference §5.5/§8.2
-(``XXXX0000-AE6C-4804-98BA-C57B46965FE7`` with XXXX the MTP ObjectFormatCode, see
+Values are :class:`uuid.UUID`. Object formats follow the mechanical rule of
+PortableDevice.h/Windows' MTP driver (``XXXX0000-AE6C-4804-98BA-C57B46965FE7`` with XXXX the MTP
+ObjectFormatCode, see
 :func:`format_guid`) except the five listed with their own GUIDs.
 """
 
@@ -17,7 +18,7 @@ def _guid(text: str) -> uuid.UUID:
 
 #: The tail (Data2..Data4) shared by every format GUID built from an MTP format code.
 FORMAT_GUID_TAIL = "AE6C-4804-98BA-C57B46965FE7"
-#: The tail shared by vendor-extended MTP event GUIDs (reference §8.2).
+#: The tail shared by vendor-extended MTP event GUIDs (Windows' MTP driver).
 VENDOR_EVENT_GUID_TAIL = "5738-4FF2-8445-BE3126691059"
 
 
@@ -27,7 +28,7 @@ def format_guid(code: int) -> uuid.UUID:
 
 
 def vendor_event_guid(code: int) -> uuid.UUID:
-    """The WPD event GUID of MTP event ``code`` (``{code:04X}0000-5738-…``, reference §8.2)."""
+    """The WPD event GUID of MTP event ``code`` (``{code:04X}0000-5738-…``, Windows' MTP driver)."""
     return uuid.UUID(f"{code & 0xFFFF:04X}0000-{VENDOR_EVENT_GUID_TAIL}")
 
 
@@ -36,7 +37,7 @@ GUID_NULL = uuid.UUID(int=0)
 #: WPD_DEVICE_OBJECT_ID: the object id of the device object, the root of every tree.
 WPD_DEVICE_OBJECT_ID = "DEVICE"
 
-# --- property sets (the fmtid halves of PROPERTYKEYs, reference §5.1) -----------------------------
+# --- property sets (the fmtid halves of PROPERTYKEYs, PortableDevice.h) ---------------------------
 
 WPD_OBJECT_PROPERTIES_V1 = _guid("EF6B490D-5CD8-437A-AFFC-DA8B60EE4A3C")
 WPD_OBJECT_PROPERTIES_V2 = _guid("0373CD3D-4A46-40D7-B4D8-73E8DA74E775")
@@ -79,13 +80,13 @@ WPD_TASK_OBJECT_PROPERTIES_V1 = _guid("E354E95E-D8A0-4637-A03A-0CB26838DBC7")
 WPD_SMS_OBJECT_PROPERTIES_V1 = _guid("7E1074CC-50FF-4DD1-A742-53BE6F093A0D")
 WPD_SECTION_OBJECT_PROPERTIES_V1 = _guid("516AFD2B-C64E-44F0-98DC-BEE1C88F7D66")
 
-# --- device interface classes (reference §5.1) ----------------------------------------------------
+# --- device interface classes (PortableDevice.h) --------------------------------------------------
 
 GUID_DEVINTERFACE_WPD = _guid("6AC27878-A6FA-4155-BA85-F98F491D4F33")
 GUID_DEVINTERFACE_WPD_PRIVATE = _guid("BA0C718F-4DED-49B7-BDD3-FABE28661211")
 GUID_DEVINTERFACE_WPD_SERVICE = _guid("9EF44F80-3D64-4246-A6AA-206F328D1EDC")
 
-# --- command categories (reference §5.3) ----------------------------------------------------------
+# --- command categories (PortableDevice.h) --------------------------------------------------------
 
 WPD_CATEGORY_COMMON = _guid("F0422A9C-5DC8-4440-B5BD-5DF28835658A")
 WPD_CATEGORY_OBJECT_ENUMERATION = _guid("B7474E91-E7F8-4AD9-B400-AD1A4B58EEEC")
@@ -107,7 +108,7 @@ WPD_CATEGORY_MTP_EXT_VENDOR_OPERATIONS = _guid("4D545058-1A2E-4106-A357-771E0819
 WPD_CATEGORY_CLASS_EXTENSION_V1 = _guid("33FB0D11-64A3-4FAC-B4C7-3DFEAA99B051")
 WPD_CATEGORY_CLASS_EXTENSION_V2 = _guid("7F0779B5-FA2B-4766-9CB2-F73BA30B6758")
 
-# --- content types (reference §5.4) ---------------------------------------------------------------
+# --- content types (PortableDevice.h) -------------------------------------------------------------
 
 WPD_CONTENT_TYPE_FUNCTIONAL_OBJECT = _guid("99ED0160-17FF-4C44-9D98-1D7A6F941921")
 WPD_CONTENT_TYPE_FOLDER = _guid("27E2E392-A111-48E0-AB0C-E17705A05F85")
@@ -139,7 +140,7 @@ WPD_CONTENT_TYPE_SECTION = _guid("821089F5-1D91-4DC9-BE3C-BBB1B35B18CE")
 WPD_CONTENT_TYPE_UNSPECIFIED = _guid("28D8D31E-249C-454E-AABC-34883168E634")
 WPD_CONTENT_TYPE_ALL = _guid("80E170D2-1055-4A3E-B952-82CC4F8A8689")
 
-# --- functional categories (reference §5.4) -------------------------------------------------------
+# --- functional categories (PortableDevice.h) -----------------------------------------------------
 
 WPD_FUNCTIONAL_CATEGORY_DEVICE = _guid("08EA466B-E3A4-4336-A1F3-A44D2B5C438C")
 WPD_FUNCTIONAL_CATEGORY_STORAGE = _guid("23F05BBC-15DE-4C2A-A55B-A9AF5CE412EF")
@@ -151,7 +152,7 @@ WPD_FUNCTIONAL_CATEGORY_RENDERING_INFORMATION = _guid("08600BA4-A7BA-4A01-AB0E-0
 WPD_FUNCTIONAL_CATEGORY_NETWORK_CONFIGURATION = _guid("48F4DB72-7C6A-4AB0-9E1A-470E3CDBF26A")
 WPD_FUNCTIONAL_CATEGORY_ALL = _guid("2D8A6512-A74C-448E-BA8A-F4AC07C49399")
 
-# --- events (reference §5.4) ----------------------------------------------------------------------
+# --- events (PortableDevice.h) --------------------------------------------------------------------
 
 WPD_EVENT_NOTIFICATION = _guid("2BA2E40A-6B4C-4295-BB43-26322B99AEB2")
 WPD_EVENT_OBJECT_ADDED = _guid("A726DA95-E207-4B02-8D44-BEF2E86CBFFC")
@@ -164,7 +165,7 @@ WPD_EVENT_OBJECT_TRANSFER_REQUESTED = _guid("8D16A0A1-F2C6-41DA-8F19-5E53721ADBF
 WPD_EVENT_DEVICE_REMOVED = _guid("E4CBCA1B-6918-48B9-85EE-02BE7C850AF9")
 WPD_EVENT_SERVICE_METHOD_COMPLETE = _guid("8A33F5F8-0ACC-4D9B-9CC4-112D353B86CA")
 
-# --- MTP extensions (WpdMtpExtensions.h, reference §8.2/§8.3) -----------------------------------
+# --- MTP extensions (WpdMtpExtensions.h) ---------------------------------------------------------
 
 WPD_PROPERTIES_MTP_VENDOR_EXTENDED_OBJECT_PROPS = _guid("4D545058-4FCE-4578-95C8-8698A9BC0F49")
 WPD_PROPERTIES_MTP_VENDOR_EXTENDED_DEVICE_PROPS = _guid("4D545058-8900-40B3-8F1D-DC246E1E8370")
@@ -172,7 +173,7 @@ WPD_EVENT_MTP_VENDOR_EXTENDED_EVENTS = _guid("00000000-5738-4FF2-8445-BE31266910
 #: fmtid of WPD_PROPERTY_MTP_EXT_EVENT_PARAMS
 WPD_PROPERTIES_MTP_EXT_EVENT = _guid("4D545058-EF88-4E4D-95C3-4F327F728A96")
 
-# --- object formats (reference §5.5): XXXX0000-AE6C-4804-98BA-C57B46965FE7, XXXX = MTP code ---
+# --- object formats (PortableDevice.h): XXXX0000-AE6C-4804-98BA-C57B46965FE7, XXXX = MTP code ---
 
 WPD_OBJECT_FORMAT_UNSPECIFIED = format_guid(0x3000)
 WPD_OBJECT_FORMAT_PROPERTIES_ONLY = format_guid(0x3001)
@@ -247,7 +248,7 @@ WPD_OBJECT_FORMAT_3GPA = _guid("E5172730-F971-41EF-A10B-2271A0019D7A")
 WPD_OBJECT_FORMAT_3G2A = _guid("1A11202D-8759-4E34-BA5E-B1211087EEE4")
 WPD_OBJECT_FORMAT_ALL = _guid("C1F62EB2-4BB3-479C-9CFA-05B5F3A57B22")
 
-# --- standard device services (reference §6.1; the service API itself is a later issue) ---
+# --- standard device services (the SDK's *DeviceService.h headers) -------------------------------
 
 SERVICE_Contacts = _guid("DD04D5FC-9D6E-4F76-9DCF-ECA6339B7389")
 SERVICE_Calendar = _guid("E4DFDBD3-7F04-45E9-9FA1-5CA0EAEB0AE3")

@@ -1,7 +1,8 @@
-"""PROPERTYKEYs: the :class:`PropertyKey` type, the VARTYPEs, and every key of reference §5.2
+"""PROPERTYKEYs: the :class:`PropertyKey` type, the VARTYPEs, and every key of PortableDevice.h
 (object, functional object, storage, device, client information, service, event, API option,
 property/resource/format/method/parameter attribute keys and resource keys) under its WPD name,
-plus the Services-view keys of §8.2 (``PKEY_GenericObj_*``, ``PKEY_MediaObj_*``) and the
+plus the Services-view keys of Windows' MTP driver (``PKEY_GenericObj_*``, ``PKEY_MediaObj_*``) and
+the
 ``WPD_MEDIA_*`` keys they match.
 
 :data:`KEY_TYPES` records the VARTYPE the reference gives each key, so that
@@ -23,7 +24,7 @@ from openwpd.wpd.errors import E_INVALIDARG, WpdError
 
 
 class VarType(IntEnum):
-    """The PROPVARIANT VARTYPEs WPD uses (reference §4.1), with their OLE values."""
+    """The PROPVARIANT VARTYPEs WPD uses (PortableDeviceTypes.h), with their OLE values."""
 
     EMPTY = 0  #: VT_EMPTY
     NULL = 1  #: VT_NULL
@@ -264,7 +265,7 @@ WPD_PARAMETER_ATTRIBUTE_MAX_SIZE = PropertyKey(_g.WPD_PARAMETER_ATTRIBUTES_V1, 1
 WPD_PARAMETER_ATTRIBUTE_VARTYPE = PropertyKey(_g.WPD_PARAMETER_ATTRIBUTES_V1, 12)
 WPD_PARAMETER_ATTRIBUTE_NAME = PropertyKey(_g.WPD_PARAMETER_ATTRIBUTES_V1, 13)
 
-# Services-view keys of reference §8.2 (BridgeDeviceService.h); where a WPD_* key has the same
+# Services-view keys of Windows' MTP driver (BridgeDeviceService.h); where a WPD_* key has the same
 # fmtid and pid they are equal to it.
 
 PKEY_GenericObj_ObjectID = PropertyKey(_g.WPD_OBJECT_PROPERTIES_V1, 2)
@@ -299,7 +300,7 @@ PKEY_MediaObj_Track = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 43)
 PKEY_MediaObj_Genre = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 32)
 PKEY_MediaObj_AlbumName = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 42)
 
-# WPD_MEDIA_* keys matched by the §8.2 table
+# WPD_MEDIA_* keys matched by the MTP driver's table
 
 WPD_MEDIA_ARTIST = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 24)
 WPD_MEDIA_WIDTH = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 22)
@@ -307,7 +308,7 @@ WPD_MEDIA_HEIGHT = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 23)
 WPD_MEDIA_DURATION = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 19)
 WPD_MEDIA_GENRE = PropertyKey(_g.WPD_MEDIA_PROPERTIES_V1, 32)
 
-# MTP vendor event parameters (reference §8.2)
+# MTP vendor event parameters (Windows' MTP driver)
 
 WPD_PROPERTY_MTP_EXT_EVENT_PARAMS = PropertyKey(_g.WPD_PROPERTIES_MTP_EXT_EVENT, 1011)
 
@@ -432,12 +433,12 @@ KEY_TYPES: Mapping[PropertyKey, VarType] = MappingProxyType(
 
 
 def vendor_object_property_key(code: int) -> PropertyKey:
-    """The key of MTP object property ``code`` in the vendor-extended set (reference §8.2)."""
+    """The key of MTP object property ``code`` in the vendor-extended set (Windows' MTP driver)."""
     return PropertyKey(_g.WPD_PROPERTIES_MTP_VENDOR_EXTENDED_OBJECT_PROPS, code & 0xFFFF)
 
 
 def vendor_device_property_key(code: int) -> PropertyKey:
-    """The key of MTP device property ``code`` in the vendor-extended set (reference §8.2)."""
+    """The key of MTP device property ``code`` in the vendor-extended set (Windows' MTP driver)."""
     return PropertyKey(_g.WPD_PROPERTIES_MTP_VENDOR_EXTENDED_DEVICE_PROPS, code & 0xFFFF)
 
 

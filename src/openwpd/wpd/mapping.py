@@ -1,34 +1,35 @@
-"""The mechanical mappings between MTP and WPD (reference §8): object ids, formats, content types,
-object and device properties, values, events.
+"""The mechanical mappings between MTP and WPD (Windows' MTP driver): object ids, formats, content
+types, object and device properties, values, events.
 
 Theory of operation
 -------------------
 *Object ids* are strings, as in WPD: ``"DEVICE"`` is the root, a storage is ``"s"`` + its
 StorageID in hex (``"s10001"``), an object ``"o"`` + its handle in hex (``"o1A"``), the style
-the Windows MTP driver is observed to use (§8.1). ``""`` names the parent of DEVICE (its only
+the Windows MTP driver is observed to use. ``""`` names the parent of DEVICE (its only
 child is DEVICE). :func:`parse_object_id` turns an id back into an :class:`ObjectRef`.
 
-*Formats*: ``{code:04X}0000-AE6C-4804-98BA-C57B46965FE7`` both ways (§5.5); of the five GUIDs
-outside the rule only M4A has an MTP code. *Content types* are derived from the format family
+*Formats*: ``{code:04X}0000-AE6C-4804-98BA-C57B46965FE7`` both ways (PortableDevice.h); of the five
+GUIDs outside the rule only M4A has an MTP code. *Content types* are derived from the format family
 (folders, images, audio, video, playlists, contacts, calendars, documents, programs, generic
 files).
 
-*Properties* (§8.2): every MTP object property code maps to exactly one PROPERTYKEY and back.
-Codes with a classic-view WPD key use it (ObjectFileName -> WPD_OBJECT_ORIGINAL_FILE_NAME,
-ParentObject -> WPD_OBJECT_PARENT_ID, …); the other codes of the §8.2 table use their
+*Properties* (Windows' MTP driver): every MTP object property code maps to exactly one PROPERTYKEY
+and back. Codes with a classic-view WPD key use it (ObjectFileName -> WPD_OBJECT_ORIGINAL_FILE_NAME,
+ParentObject -> WPD_OBJECT_PARENT_ID, …); the other codes of that table use their
 ``PKEY_GenericObj_*``/``PKEY_MediaObj_*`` key; every remaining code (vendor codes
 0xD800–0xDBFF, and standard codes the table does not list) maps to
 ``{WPD_PROPERTIES_MTP_VENDOR_EXTENDED_OBJECT_PROPS}.code``. Device properties likewise:
 BatteryLevel, DateTime, SynchronizationPartner and DeviceFriendlyName have WPD_DEVICE_* keys,
 every other code maps into ``WPD_PROPERTIES_MTP_VENDOR_EXTENDED_DEVICE_PROPS``.
 
-*Values* (§8.5): integers become VT_UI4 (UINT64 VT_UI8, signed types VT_I4/VT_I8), the 16-bit
-booleans Hidden/System VT_BOOL, ProtectionStatus VT_BOOL "can delete", UINT128 PUIDs a GUID-style
+*Values* (Windows' MTP driver): integers become VT_UI4 (UINT64 VT_UI8, signed types VT_I4/VT_I8),
+the 16-bit booleans Hidden/System VT_BOOL, ProtectionStatus VT_BOOL "can delete", UINT128 PUIDs a
+GUID-style
 string, MTP strings VT_LPWSTR, MTP date strings VT_DATE (a datetime), handles and storage ids
 object-id strings, format codes VT_CLSID, arrays a PropVariant collection of VT_UI4.
 
-*Events* (§8.4): ObjectAdded/StoreAdded -> OBJECT_ADDED, ObjectRemoved/StoreRemoved ->
-OBJECT_REMOVED, ObjectInfoChanged/ObjectPropChanged -> OBJECT_UPDATED, DeviceInfoChanged ->
+*Events* (Windows' MTP driver): ObjectAdded/StoreAdded -> OBJECT_ADDED, ObjectRemoved/StoreRemoved
+-> OBJECT_REMOVED, ObjectInfoChanged/ObjectPropChanged -> OBJECT_UPDATED, DeviceInfoChanged ->
 DEVICE_CAPABILITIES_UPDATED, RequestObjectTransfer -> OBJECT_TRANSFER_REQUESTED, DeviceReset ->
 DEVICE_RESET; beyond the table StorageInfoChanged -> OBJECT_UPDATED of the storage (free space
 changed); anything else -> the vendor event GUID ``{code:04X}0000-5738-…``.
@@ -123,7 +124,7 @@ _F = ObjectFormatCode
 
 
 def format_to_guid(code: int) -> uuid.UUID:
-    """The WPD format GUID of an MTP ObjectFormatCode (M4A has its own GUID, §5.5)."""
+    """The WPD format GUID of an MTP ObjectFormatCode (M4A has its own GUID, PortableDevice.h)."""
     if code == _F.M4A:
         return g.WPD_OBJECT_FORMAT_M4A
     return g.format_guid(code)

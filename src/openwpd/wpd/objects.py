@@ -72,7 +72,7 @@ log = logging.getLogger("openwpd.wpd")
 _O = OperationCode
 _P = ObjectPropCode
 
-#: WPD_DEVICE_TYPES (reference §5.6)
+#: WPD_DEVICE_TYPES (PortableDevice.h)
 DEVICE_TYPE_GENERIC = 0
 DEVICE_TYPE_CAMERA = 1
 DEVICE_TYPE_PHONE = 3

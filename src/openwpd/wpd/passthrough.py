@@ -1,5 +1,5 @@
 """SendCommand: the raw command path -- WPD_COMMAND_COMMON_RESET_DEVICE and the MTP pass-through
-commands of WpdMtpExtensions.h (reference §8.3).
+commands of WpdMtpExtensions.h.
 
 Theory of operation
 -------------------

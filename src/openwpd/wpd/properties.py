@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 Reading goes through :func:`openwpd.wpd.objects.node_values`: one GetObjectPropList (or
-ObjectInfo) per object, mapped mechanically to PROPERTYKEYs (reference §8.2). ``get_values``
+ObjectInfo) per object, mapped mechanically to PROPERTYKEYs (Windows' MTP driver). ``get_values``
 with keys returns exactly those keys; a key the object does not have comes back as a
 ``VT_ERROR`` value (WPD's per-key failure, S_FALSE) rather than an exception.
 

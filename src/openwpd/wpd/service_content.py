@@ -3,11 +3,11 @@ as a service handle sees them.
 
 Theory of operation
 -------------------
-A service handle sees a restricted tree (reference §6.2): ``DEVICE`` has one child, the
+A service handle sees a restricted tree (WPD services): ``DEVICE`` has one child, the
 service's functional object (``"v<ServiceID>"``, see :mod:`openwpd.wpd.services`), whose
 children are the objects at the root of the service's storage (Contacts and Calendar keep
-theirs in a storage of their own, ``docs/device-services.md`` §2.1); below them folders list as
-usual. Objects elsewhere on the device are out of scope: naming one raises
+theirs in a storage of their own, ``docs/device-services.md``, section 2.1); below them folders list
+as usual. Objects elsewhere on the device are out of scope: naming one raises
 HRESULT_FROM_WIN32(ERROR_NOT_FOUND).
 
 *Properties.* The service object carries the WPD functional-object keys (WPD_OBJECT_ID,

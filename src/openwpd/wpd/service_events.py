@@ -5,7 +5,7 @@ Theory of operation
 The first ``advise`` starts a pump task on the bridge loop that reads the device's events (on
 the service handle's internal client handle, which a Cancel never reaches) and a dispatcher
 thread that calls the callbacks (``callback.on_event(values)`` or ``callback(values)``), never
-on the loop. Only the service's own events are delivered (reference §6.5):
+on the loop. Only the service's own events are delivered (WPD services):
 
 * ServicePropChanged of this service: the event GUID the service declares for it, the service
   object as WPD_OBJECT_ID and the MTP parameters (ServiceID, property code) as
@@ -17,10 +17,11 @@ on the loop. Only the service's own events are delivered (reference §6.5):
   having been seen in the service (listed, created, added, read);
 * ServiceRemoved of this service: WPD_EVENT_OBJECT_REMOVED of the service object.
 
-MethodComplete is never delivered: it is the method machinery's own business (§5.4). Every
-event carries WPD_EVENT_PARAMETER_EVENT_ID and WPD_EVENT_PARAMETER_PNP_DEVICE_ID (the service's
+MethodComplete is never delivered: it is the method machinery's own business (PortableDevice.h).
+Every event carries WPD_EVENT_PARAMETER_EVENT_ID and WPD_EVENT_PARAMETER_PNP_DEVICE_ID (the
+service's
 PnP id). ``parameters`` given to ``advise`` may hold WPD_EVENT_PARAMETER_EVENT_ID: that
-callback then gets only that event (reference §9 item 3: the natural filter key).
+callback then gets only that event (the natural filter key).
 """
 
 from __future__ import annotations

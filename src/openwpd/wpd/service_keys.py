@@ -1,6 +1,6 @@
 """Names for the device-service GUIDs and PROPERTYKEYs programs use: the standard ones of the
-Windows ``*DeviceService.h`` headers that openwpd's virtual device speaks (reference wpd-api.md
-§6.1, ``docs/device-services.md``) and those of openwpd's own Diagnostics service.
+Windows ``*DeviceService.h`` headers that openwpd's virtual device speaks
+(``docs/device-services.md``) and those of openwpd's own Diagnostics service.
 
 Service GUIDs (``SERVICE_Contacts`` ...) are in :mod:`openwpd.wpd.guids`. Keys here are
 :class:`~openwpd.wpd.keys.PropertyKey` values; method, format and event ids are
@@ -85,7 +85,7 @@ FORMAT_ICalendarActivity = _g("CC4538CB-7890-41B7-A3F1-B6E60BDD2A61")
 METHOD_FullEnumSyncSvc_BeginSync = _g("63803E07-C713-45D3-8119-3479B31D3592")
 METHOD_FullEnumSyncSvc_EndSync = _g("40F3F0F7-A539-422E-98DD-FD8D385C8849")
 
-# -- openwpd's Diagnostics service (docs/device-services.md §2, §5) ------------------------------
+# -- openwpd's Diagnostics service (docs/device-services.md, sections 2 and 5) ---------------------
 
 SERVICE_OpenwpdDiagnostics = _g("6F70656E-7770-4464-8000-446961670001")
 NAMESPACE_OpenwpdDiagnosticsSvc = _g("6F70656E-7770-4464-8000-446961670002")

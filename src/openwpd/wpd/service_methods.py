@@ -11,7 +11,8 @@ read and the object deleted.
 
 * ``invoke`` blocks until the method ends and returns its results (an empty collection for a
   method without outputs); a method that fails raises WpdError with the HRESULT of its MTP
-  response code (reference §8, e.g. InvalidObjectHandle -> HRESULT_FROM_WIN32(ERROR_NOT_FOUND)).
+  response code (Windows' MTP driver, e.g. InvalidObjectHandle ->
+  HRESULT_FROM_WIN32(ERROR_NOT_FOUND)).
 * ``invoke_async`` returns at once; the method's end calls ``callback.on_complete(hresult,
   results)`` (or ``callback(hresult, results)``) on the service's callback thread. The callback
   object is the invocation's identity, as in WPD.

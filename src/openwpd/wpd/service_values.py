@@ -5,11 +5,11 @@ Theory of operation
 -------------------
 A service describes every value it has -- a service property (ServicePropDesc), a method
 parameter or a format property (ObjectPropDesc with a 0x82 / 0x81 form) -- by an MTP data type
-and a regular form. That pair decides the WPD face (reference §8.5, with what services add):
+and a regular form. That pair decides the WPD face (Windows' MTP driver, with what services add):
 
 * UINT8/16/32 -> VT_UI4, INT8/16/32 -> VT_I4, UINT64 -> VT_UI8, INT64 -> VT_I8;
 * UINT128 -> VT_CLSID: services use 128-bit values for GUIDs (FullEnumSync replica ids,
-  SyncFormat), which travel in the Windows layout (protocol.md §1.9);
+  SyncFormat), which travel in the Windows layout (Windows GUID layout);
 * STR -> VT_LPWSTR, or VT_DATE with a DateTime form;
 * UINT32 with an ObjectID form -> VT_LPWSTR object id (``"o1A"``);
 * arrays -> a VT_UI4 (VT_I4) PropVariant collection.

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-*Naming* (DESIGN.md "Naming and identity"). A service's PnP id is its device's id (a device
+*Naming* (``docs/architecture.md``). A service's PnP id is its device's id (a device
 URL) plus ``#service/{SERVICE-GUID}/{service object id}``; the service object id is ``"v"`` and
 the MTP ServiceID in upper-case hex (``"v1"``), in the style of the device handle's ``"s…"`` /
 ``"o…"`` ids. ServiceIDs are the device's names for its services within a session; openwpd's

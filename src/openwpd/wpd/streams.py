@@ -20,7 +20,7 @@ temporary file -- sparse where the caller seeks past the end -- and touch the de
 (the client deletes a partial object if the upload fails or is cancelled); a replace commit
 uploads the new data under a temporary name next to the object, then -- as one step a cancel
 cannot split -- deletes the old object and renames the new one, MTP having no way to replace
-an object's data in place that survives a cancel (reference §8.4). The object's id changes;
+an object's data in place that survives a cancel (Windows' MTP driver). The object's id changes;
 :meth:`get_object_id` gives the new one. ``revert`` (or ``close`` without ``commit``) discards
 the temporary file: nothing ever reaches the device.
 

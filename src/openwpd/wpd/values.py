@@ -1,4 +1,4 @@
-"""PROPVARIANTs and WPD's value containers (reference §4): :class:`PropVariant`,
+"""PROPVARIANTs and WPD's value containers (PortableDeviceTypes.h): :class:`PropVariant`,
 :class:`PortableDeviceValues`, :class:`PortableDeviceKeyCollection`,
 :class:`PortableDevicePropVariantCollection` and :class:`PortableDeviceValuesCollection`.
 

@@ -1,4 +1,4 @@
-"""Bare UINT32/UINT16 arrays used as whole data phases (reference protocol.md §1.14).
+"""Bare UINT32/UINT16 arrays used as whole data phases (PTP/MTP).
 
 GetObjectHandles, GetStorageIDs, GetServiceIDs, Get/SetObjectReferences carry an AUINT32;
 GetObjectPropsSupported and similar code lists an AUINT16. Parsing ignores bytes after the

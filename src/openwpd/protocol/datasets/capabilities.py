@@ -1,4 +1,5 @@
-"""Format capabilities: InterdependentPropDesc (§1.14) and FormatCapabilityList (§6.4).
+"""Format capabilities: InterdependentPropDesc (PTP/MTP) and FormatCapabilityList (MTP Device
+Services).
 
 Theory of operation: GetServiceCapabilities and GetFormatCapabilities both answer with a
 FormatCapabilityList: per format, the ObjectPropDescs of its properties and the groups of

@@ -1,4 +1,4 @@
-"""DeviceInfo dataset (GetDeviceInfo, reference protocol.md §1.7) and VendorExtensionDesc (§6.9).
+"""DeviceInfo dataset (GetDeviceInfo, PTP) and VendorExtensionDesc (MTP vendor extension strings).
 
 Theory of operation: DeviceInfo is a flat sequence of fields; the five code lists are AUINT16
 arrays (u32 count) and the four identity strings are PTP strings. Code lists are kept as plain
@@ -108,7 +108,8 @@ class DeviceInfo(Dataset):
 def parse_vendor_extensions(desc: str) -> dict[str, str]:
     """Split a VendorExtensionDesc into ``{name: version}``.
 
-    Items are ``name: version`` separated by ``;`` with optional spaces (§6.9); an item without
+    Items are ``name: version`` separated by ``;`` with optional spaces (MTP vendor extension
+    strings); an item without
     ``:`` maps to ``""`` and later duplicates win. libmtp ignores a last item that lacks its
     ``;``; we accept it, because an initiator gains nothing by pretending not to see it. Never
     raises.

@@ -1,4 +1,4 @@
-"""ObjectInfo dataset (GetObjectInfo / SendObjectInfo, reference protocol.md §1.10).
+"""ObjectInfo dataset (GetObjectInfo / SendObjectInfo, PTP).
 
 Theory of operation: a fixed 52-byte head followed by four PTP strings (Filename, CaptureDate,
 ModificationDate, Keywords). The dates stay the raw strings the peer sent, so nothing is lost
@@ -55,7 +55,7 @@ def _trailing_string(reader: Reader) -> str:
 class ObjectInfo(Dataset):
     """The ObjectInfo of one object, as sent by GetObjectInfo or SendObjectInfo.
 
-    ``parent_object`` is 0 for objects in the storage root (§7.4). Code fields are plain ints.
+    ``parent_object`` is 0 for objects in the storage root. Code fields are plain ints.
     """
 
     storage_id: int = 0

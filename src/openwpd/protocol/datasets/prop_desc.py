@@ -1,5 +1,5 @@
-"""Property descriptions: DevicePropDesc (§1.11), ObjectPropDesc (§1.12), ServicePropDesc (§6.5)
-and their forms (§1.12, §6.6) -- reference protocol.md.
+"""Property descriptions: DevicePropDesc (PTP), ObjectPropDesc (MTP 1.1), ServicePropDesc (MTP
+Device Services) and their forms (MTP 1.1, MTP Device Services).
 
 Theory of operation
 -------------------
@@ -73,7 +73,7 @@ class RangeForm:
 
 @dataclass(frozen=True, slots=True)
 class EnumForm:
-    """Enumeration form (0x02): the allowed values. The wire count is a **u16** (§7.2)."""
+    """Enumeration form (0x02): the allowed values. The wire count is a **u16** (arrays use u32)."""
 
     flag: ClassVar[int] = FormFlag.ENUMERATION
     values: tuple[Value, ...]
@@ -103,8 +103,9 @@ class ObjectIdForm:
 
 @dataclass(frozen=True, slots=True)
 class ServiceObjectPropertyForm:
-    """ServiceObjectPropertyExtension form (0x81, §6.6): the PROPERTYKEY (namespace GUID + pid)
-    and name of a service format's property, wrapping its regular form (None for none)."""
+    """ServiceObjectPropertyExtension form (0x81, MTP Device Services): the PROPERTYKEY (namespace
+    GUID + pid) and name of a service format's property, wrapping its regular form (None for
+    none)."""
 
     flag: ClassVar[int] = FormFlag.SERVICE_OBJECT_PROPERTY
     namespace: uuid.UUID
@@ -115,8 +116,9 @@ class ServiceObjectPropertyForm:
 
 @dataclass(frozen=True, slots=True)
 class ServiceMethodParameterForm:
-    """ServiceMethodParameterExtension form (0x82, §6.6): a method parameter's PROPERTYKEY,
-    name, direction (:class:`~openwpd.protocol.codes.MethodParameterType`) and position,
+    """ServiceMethodParameterExtension form (0x82, MTP Device Services): a method parameter's
+    PROPERTYKEY, name, direction (:class:`~openwpd.protocol.codes.MethodParameterType`) and
+    position,
     wrapping its regular form (None for none)."""
 
     flag: ClassVar[int] = FormFlag.SERVICE_METHOD_PARAMETER
@@ -239,7 +241,7 @@ def _build_form(writer: Writer, datatype: int, form: Form | None, *, nested: boo
 
 @dataclass(frozen=True, slots=True)
 class DevicePropDesc(Dataset):
-    """The answer to GetDevicePropDesc (§1.11): code, type, access, default, current, form."""
+    """The answer to GetDevicePropDesc (PTP): code, type, access, default, current, form."""
 
     code: int
     datatype: int
@@ -270,7 +272,7 @@ class DevicePropDesc(Dataset):
 
 @dataclass(frozen=True, slots=True)
 class ObjectPropDesc(Dataset):
-    """The answer to GetObjectPropDesc (§1.12): code, type, access, default, group, form."""
+    """The answer to GetObjectPropDesc (MTP 1.1): code, type, access, default, group, form."""
 
     #: Fewest bytes an ObjectPropDesc occupies (1-byte default value, no form data).
     MIN_SIZE: ClassVar[int] = 11
@@ -304,7 +306,8 @@ class ObjectPropDesc(Dataset):
 
 @dataclass(frozen=True, slots=True)
 class ServicePropDesc(Dataset):
-    """One service property description (§6.5): no default value and no group code."""
+    """One service property description (MTP Device Services): no default value and no group
+    code."""
 
     #: Fewest bytes a ServicePropDesc occupies.
     MIN_SIZE: ClassVar[int] = 6
@@ -332,7 +335,8 @@ class ServicePropDesc(Dataset):
 
 @dataclass(frozen=True, slots=True)
 class ServicePropDescList(Dataset):
-    """The answer to GetServicePropDesc (§6.5): u32 count, then that many ServicePropDescs."""
+    """The answer to GetServicePropDesc (MTP Device Services): u32 count, then that many
+    ServicePropDescs."""
 
     descs: tuple[ServicePropDesc, ...] = ()
 

@@ -1,4 +1,5 @@
-"""ObjectPropList (§1.13) and DeleteObjectPropList / DeleteServicePropList data (§1.14, §6.7).
+"""ObjectPropList (MTP 1.1) and DeleteObjectPropList / DeleteServicePropList data (PTP/MTP, MTP
+Device Services).
 
 Theory of operation: an ObjectPropList is a u32 count followed by self-describing elements
 (handle, property code, data type, value). One GetObjectPropList can describe a whole device

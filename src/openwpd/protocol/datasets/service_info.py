@@ -1,8 +1,8 @@
-"""ServiceInfo dataset (GetServiceInfo, MTP Device Services, reference protocol.md §6.3).
+"""ServiceInfo dataset (GetServiceInfo, MTP Device Services).
 
 Theory of operation: ServiceInfo names a service instance and declares what it has -- its
 properties (as PROPERTYKEYs), formats, methods and events -- each as a counted list of small
-entries. Every GUID travels in the Windows in-memory layout (§1.9) and is a
+entries. Every GUID travels in the Windows in-memory layout (Windows GUID layout) and is a
 :class:`uuid.UUID` here. Entry counts are checked against the bytes left before any entry is
 read. Property entries carry no data type: that comes from GetServicePropDesc.
 """
@@ -164,7 +164,7 @@ def _write_guids(writer: Writer, guids: Sequence[uuid.UUID], what: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ServiceInfo(Dataset):
-    """The answer to GetServiceInfo: the 14 fields of §6.3.
+    """The answer to GetServiceInfo: the 14 fields of the ServiceInfo dataset.
 
     ``puid`` identifies this service instance, ``guid`` the service type;
     ``service_type`` is :class:`~openwpd.protocol.codes.ServiceType` (0 normal, 1 abstract).

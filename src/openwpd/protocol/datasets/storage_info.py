@@ -1,7 +1,7 @@
-"""StorageInfo dataset (GetStorageInfo, reference protocol.md §1.8).
+"""StorageInfo dataset (GetStorageInfo, PTP).
 
 Theory of operation: a fixed 26-byte head (types, capacities, free space) followed by two PTP
-strings. Enumerated fields stay plain ints so values outside §2.11 survive a round trip.
+strings. Enumerated fields stay plain ints so values the spec does not list survive a round trip.
 """
 
 from __future__ import annotations

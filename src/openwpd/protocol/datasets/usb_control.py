@@ -1,4 +1,4 @@
-"""Payloads of the Still Image class control requests (reference protocol.md §4.4, §1.14).
+"""Payloads of the Still Image class control requests (USB Still Image class, PTP/MTP).
 
 Theory of operation: these are not data phases but the data stages of USB control transfers on
 the default pipe -- Cancel Request (0x64, host to device), Get Extended Event Data (0x65) and

@@ -1,5 +1,5 @@
-"""Android's in-place edits (§2.4): BeginEditObject, SendPartialObject, TruncateObject,
-EndEditObject. (GetPartialObject64 lives with the other reads in ``transfer.py``.)
+"""Android's in-place edits (Android's MTP extensions): BeginEditObject, SendPartialObject,
+TruncateObject, EndEditObject. (GetPartialObject64 lives with the other reads in ``transfer.py``.)
 
 Theory of operation
 -------------------

@@ -16,7 +16,7 @@ from openwpd.server.thumbs import read_thumbnail, thumbnail_info
 def find_objects(
     ctx: OperationContext, storage_id: int, fmt: int, parent: int
 ) -> list[StoredObject]:
-    """GetObjectHandles/GetNumObjects semantics (§2.12, §2.14): storage ALL = every storage,
+    """GetObjectHandles/GetNumObjects semantics (PTP): storage ALL = every storage,
     format 0 = any, parent 0xFFFFFFFF = the root level, 0 = the whole hierarchy."""
     store = ctx.device.store
     if storage_id == 0:

@@ -4,7 +4,7 @@ GetInterdependentPropDesc.
 
 The property set, its group and its encoding live in :mod:`openwpd.server.objprops`.
 
-GetObjectPropList (§2.13) serves every combination: handle 0xFFFFFFFF = every object; handle 0
+GetObjectPropList (MTP 1.1) serves every combination: handle 0xFFFFFFFF = every object; handle 0
 with depth >= 1 = below the virtual root (the roots of all storages); a handle with depth 0 =
 that object, 1 = its children, N = N levels below, 0xFFFFFFFF = the whole subtree (Android
 refuses depths other than 0 and 1 below a folder; walking the subtree costs us nothing more

@@ -1,4 +1,4 @@
-"""Object references: GetObjectReferences and SetObjectReferences (AUINT32 of handles, §1.14).
+"""Object references: GetObjectReferences and SetObjectReferences (AUINT32 of handles, PTP/MTP).
 
 References (a playlist's tracks, an album's pictures) live in memory, one table per device:
 they are NOT kept across restarts of the device, and a folder on disk has no place to keep

@@ -1,4 +1,4 @@
-"""MTP Device Services operations (0x9301-0x930A, protocol.md §2.5, §6): discovery, service
+"""MTP Device Services operations (0x9301-0x930A, MTP Device Services): discovery, service
 properties, format capabilities, and the object-property operations of the extension
 (UpdateObjectPropList, DeleteObjectPropList).
 

@@ -4,7 +4,7 @@ SendObject.
 Uploads are two-phase: SendObjectInfo reserves a handle and a hidden temp file
 (``store.begin_create``), SendObject streams into it and commits (rename into place) only when
 the whole data phase arrived; a cancel, an error or a dropped connection aborts it and leaves
-nothing. Folders are created at SendObjectInfo time (no SendObject follows, §3.3), and so are
+nothing. Folders are created at SendObjectInfo time (no SendObject follows, PTP), and so are
 empty files (gphoto still sends an empty SendObject, which is accepted).
 """
 

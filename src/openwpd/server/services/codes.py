@@ -1,12 +1,13 @@
 """The virtual device's own device-services allocations, and the standard GUIDs/PROPERTYKEYs.
 
 Theory of operation: MTP Device Services leaves ServiceIDs, service property codes, method codes
-and method-parameter property codes to the responder (reference protocol.md §6.3: Symbian hands
-them out from counters). These are *our device's* allocations, not protocol-wide codes, so they
-live here rather than in :mod:`openwpd.protocol.codes`; they are still IntEnums (STYLE.md
-convention 2) and are fixed, so a client may cache them, and ``docs/device-services.md`` lists
-them. Everything the standard defines (service, format, method and event GUIDs, property
-namespaces) is spelled as in the Windows SDK headers (reference wpd-api.md §5, §6.1).
+and method-parameter property codes to the responder (Symbian hands them out from
+counters). These are *our device's* allocations, not protocol-wide codes, so they
+live here rather than in :mod:`openwpd.protocol.codes`; they are still IntEnums (see
+``docs/conventions.md``) and are fixed, so a client may cache them, and ``docs/device-services.md``
+lists them. Everything the standard defines (service, format, method and event GUIDs, property
+namespaces) is spelled as in the Windows SDK headers (PortableDevice.h, the ``*DeviceService.h``
+headers).
 
 Allocation scheme (documented in ``docs/device-services.md``):
 
@@ -101,7 +102,7 @@ def _g(text: str) -> uuid.UUID:
 
 
 # -- standard services (ContactDeviceService.h, CalendarDeviceService.h, StatusDeviceService.h,
-#    SyncDeviceService.h, FullEnumSyncDeviceService.h, DeviceServices.h; wpd-api.md §6.1) ------
+#    SyncDeviceService.h, FullEnumSyncDeviceService.h, DeviceServices.h) ---
 
 SERVICE_CONTACTS = _g("DD04D5FC-9D6E-4F76-9DCF-ECA6339B7389")
 SERVICE_CALENDAR = _g("E4DFDBD3-7F04-45E9-9FA1-5CA0EAEB0AE3")
@@ -130,7 +131,7 @@ EVENT_METHOD_COMPLETE = _g("8A33F5F8-0ACC-4D9B-9CC4-112D353B86CA")
 EVENT_OBJECT_ADDED = _g("A726DA95-E207-4B02-8D44-BEF2E86CBFFC")
 EVENT_OBJECT_REMOVED = _g("BE82AB88-A52C-4823-96E5-D0272671FC38")
 #: ServicePropChanged has no WPD event GUID of its own; we use the driver's mechanical mapping
-#: of an MTP event code C303 to {C3030000-5738-4FF2-8445-BE3126691059} (wpd-api.md §8.2).
+#: of an MTP event code C303 to {C3030000-5738-4FF2-8445-BE3126691059} (Windows' MTP driver).
 EVENT_SERVICE_PROP_CHANGED = _g("C3030000-5738-4FF2-8445-BE3126691059")
 
 # -- openwpd's own Diagnostics service (fixed GUIDs; "openwpd" = 6F 70 65 6E 77 70 64) -------
@@ -146,5 +147,5 @@ NAMESPACE_SERVICE_PUID = _g("6F70656E-7770-4464-8000-446961670020")
 
 
 def guid_to_uint128(guid: uuid.UUID) -> int:
-    """The UINT128 value whose wire form is ``guid`` in the Windows layout (§1.9)."""
+    """The UINT128 value whose wire form is ``guid`` in the Windows layout (Windows GUID layout)."""
     return int.from_bytes(guid.bytes_le, "little")

@@ -18,7 +18,7 @@ completion raises MethodComplete (p1 method-object handle, p2 response code, p3 
 (p1 ServiceID). All go to every open session (``device.broadcast``).
 
 Hooks for the object-property handlers (``server/handlers/props.py``) -- see
-``docs/device-services.md`` §"Hooks" for the exact contract: :meth:`create_method_object`,
+``docs/device-services.md``, section "Hooks" for the exact contract: :meth:`create_method_object`,
 :meth:`get_object_props`, :meth:`object_props_supported`, :meth:`object_prop_desc`,
 :meth:`set_object_props`, :meth:`delete_object_props`, :meth:`delete_object`,
 :meth:`owns_handle`.

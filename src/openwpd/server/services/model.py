@@ -7,7 +7,7 @@ Theory of operation: a :class:`Service` is declarative. Its service properties
 are data; from them the class derives every dataset the wire needs -- ServiceInfo,
 ServicePropDescList, the service property list, and the FormatCapabilityList in which object
 properties carry their PROPERTYKEY in the 0x81 form and method parameters theirs in the 0x82
-form (protocol.md §6.3-6.6). Service property values live in the service; a change made from
+form (MTP Device Services). Service property values live in the service; a change made from
 any side (an initiator's SetServicePropList, the Python API of a test rig, a timer) goes through
 :meth:`Service.set_value`, which calls the ``on_change`` hook so the device can raise
 ServicePropChanged. Values are checked against their data type and form with
@@ -256,7 +256,7 @@ class Service:
     # -- datasets --------------------------------------------------------------------------
 
     def info(self) -> ServiceInfo:
-        """The ServiceInfo dataset (§6.3)."""
+        """The ServiceInfo dataset (MTP Device Services)."""
         return ServiceInfo(
             service_id=self.service_id,
             storage_id=self.storage_id,

@@ -127,7 +127,7 @@ PIM_FIELDS: dict[int, tuple[tuple[ObjectPropDef, Field], ...]] = {
 
 _G = NAMESPACE_GENERIC_OBJ
 #: The generic properties every service object has (served by the object-property handlers;
-#: listed in the service capabilities with their PKEY_GenericObj_* keys, wpd-api.md §8.2).
+#: listed in the service capabilities with their PKEY_GenericObj_* keys, Windows' MTP driver).
 GENERIC_PROPS: tuple[ObjectPropDef, ...] = (
     ObjectPropDef(_OP.STORAGE_ID, _G, 23, "StorageID", DataType.UINT32, False),
     ObjectPropDef(_OP.OBJECT_FORMAT, _G, 6, "ObjectFormat", DataType.UINT16, False),
@@ -223,8 +223,8 @@ def delete_fields(store: ObjectStore, obj: StoredObject, codes: Iterable[tuple[i
 
 
 async def _sync_step(call: MethodCall) -> dict[int, Value]:
-    # BeginSync/EndSync take and return nothing (wpd-api.md §6.1); a real phone would lock
-    # and unlock its database here. Yield once so completion is always asynchronous.
+    # BeginSync/EndSync take and return nothing (the SDK's *DeviceService.h); a real phone would
+    # lock and unlock its database here. Yield once so completion is always asynchronous.
     await asyncio.sleep(0)
     return {}
 

@@ -16,7 +16,7 @@ from openwpd.protocol.codes import ObjectFormatCode, format_for_filename
 from .errors import InvalidNameError
 
 #: A PTP string holds at most 255 UTF-16 code units *including* the terminating NUL
-#: (reference §1.4, §7.1), so a file name can have at most 254.
+#: (PTP), so a file name can have at most 254.
 MAX_NAME_UNITS = 254
 
 TEMP_PREFIX = ".openwpd-"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openwpd.protocol.codes import AccessCapability, FilesystemType, StorageType
 
-#: FreeSpaceInObjects value meaning "not used" (reference §1.8).
+#: FreeSpaceInObjects value meaning "not used" (PTP).
 FREE_OBJECTS_UNUSED = 0xFFFFFFFF
 
 
@@ -26,7 +26,7 @@ def storage_id_for_index(index: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class StorageInfoValues:
-    """The numbers and strings of a StorageInfo dataset (reference §1.8)."""
+    """The numbers and strings of a StorageInfo dataset (PTP)."""
 
     storage_type: StorageType
     filesystem_type: FilesystemType
