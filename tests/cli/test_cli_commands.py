@@ -266,7 +266,7 @@ def test_put_file_replace_and_folder(wpd: Any, phone: Phone, tmp_path: Path) -> 
     assert wpd("put", str(local), "/Phone/Documents").exit_code == 0
     assert (phone.root / "Documents/hello.txt").read_text() == "one\n"
     local.write_text("two, longer\n")
-    result = wpd("put", str(local), "/Phone/Documents")
+    result = wpd("put", "-f", str(local), "/Phone/Documents")
     assert result.exit_code == 0, result.output
     assert (phone.root / "Documents/hello.txt").read_text() == "two, longer\n"
     assert not any(p.name.endswith(".wpd-part") for p in (phone.root / "Documents").iterdir())
@@ -511,3 +511,93 @@ def test_invoke(wpd: Any, phone: Phone) -> None:
     assert wpd("invoke", "Diagnostics", "Echo", "Text").exit_code == ExitCode.USAGE
     assert wpd("invoke", "Diagnostics", "Echo", "Wrong=1").exit_code == ExitCode.USAGE
     assert wpd("invoke", "Diagnostics", "Sleep", "Milliseconds=x").exit_code == ExitCode.USAGE
+
+
+# --- nothing is overwritten by surprise ---------------------------------------------------------
+
+
+def test_get_refuses_to_replace_a_file_unless_asked(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "Music").mkdir(parents=True)
+    mine = out / "Music" / "Morning.wav"
+    mine.write_bytes(b"my own file")
+    refused = wpd("get", "/Phone/Music", str(out))
+    assert refused.exit_code == ExitCode.FAILED
+    assert refused.output == (
+        f"wpd: get: {mine} exists already; nothing was copied (hint: -f replaces it, -n skips it)\n"
+    )
+    assert mine.read_bytes() == b"my own file"
+    assert sorted(p.name for p in (out / "Music").iterdir()) == ["Morning.wav"]  # nothing else
+    skipped = wpd("get", "-v", "-n", "/Phone/Music", str(out))
+    assert skipped.exit_code == 0, skipped.output
+    assert f"wpd: skipped {mine}: it exists" in skipped.output
+    assert mine.read_bytes() == b"my own file"
+    assert (out / "Music" / "Überlied 🎵.wav").exists()
+    quiet = wpd("get", "--no-clobber", "/Phone/Music", str(out))
+    assert quiet.exit_code == 0 and quiet.output == ""
+    forced = wpd("get", "-f", "/Phone/Music/Morning.wav", str(mine))
+    assert forced.exit_code == 0, forced.output
+    assert mine.read_bytes() == (phone.root / "Music/Morning.wav").read_bytes()
+    assert wpd("get", "-f", "-n", "/Phone/Music", str(out)).exit_code == ExitCode.USAGE
+    (out / "notes.txt").mkdir()
+    folder = wpd("get", "-f", "/Phone/Documents/notes.txt", str(out))
+    assert folder.exit_code == ExitCode.FAILED and "is a folder" in folder.output
+
+
+def test_get_into_a_slash_needs_an_existing_folder(wpd: Any, tmp_path: Path) -> None:
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("mine")
+    not_folder = wpd("get", "/Phone/Documents/notes.txt", f"{a_file}/")
+    assert not_folder.exit_code == ExitCode.USAGE
+    assert not_folder.output.startswith(f"wpd: {a_file}/ is not a folder (hint: a destination")
+    assert a_file.read_text() == "mine"
+    missing = wpd("get", "/Phone/Documents/notes.txt", f"{tmp_path / 'none'}/")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert not (tmp_path / "none").exists()
+    into = wpd("get", "/Phone/Documents/notes.txt", f"{tmp_path}/")
+    assert into.exit_code == 0, into.output
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_put_refuses_to_replace_a_file_unless_asked(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    notes = phone.root / "Documents/notes.txt"
+    before = notes.read_bytes()
+    album = tmp_path / "Documents"
+    album.mkdir()
+    (album / "notes.txt").write_text("mine")
+    (album / "new.txt").write_text("new")
+    refused = wpd("put", str(album), "/Phone")
+    assert refused.exit_code == ExitCode.FAILED
+    assert refused.output == (
+        "wpd: put: /Phone/Documents/notes.txt exists already; nothing was copied "
+        "(hint: -f replaces it, -n skips it)\n"
+    )
+    assert notes.read_bytes() == before and not (phone.root / "Documents/new.txt").exists()
+    one = wpd("put", str(album / "notes.txt"), "/Phone/Documents/notes.txt")
+    assert one.exit_code == ExitCode.FAILED and notes.read_bytes() == before
+    skipped = wpd("put", "-n", "-v", str(album), "/Phone")
+    assert skipped.exit_code == 0, skipped.output
+    assert "wpd: skipped /Phone/Documents/notes.txt: it exists on the device" in skipped.output
+    assert notes.read_bytes() == before
+    assert (phone.root / "Documents/new.txt").read_text() == "new"
+    forced = wpd("put", "--force", str(album / "notes.txt"), "/Phone/Documents")
+    assert forced.exit_code == 0, forced.output
+    assert notes.read_text() == "mine"
+    assert not any(p.name.endswith(".wpd-part") for p in (phone.root / "Documents").iterdir())
+
+
+def test_put_into_a_slash_needs_an_existing_folder(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    up = tmp_path / "up.bin"
+    up.write_bytes(b"upload")
+    before = (phone.root / "Documents/notes.txt").read_bytes()
+    for force in ([], ["-f"]):
+        onto_file = wpd("put", *force, str(up), "/Phone/Documents/notes.txt/")
+        assert onto_file.exit_code == ExitCode.USAGE, onto_file.output
+        assert "/Phone/Documents/notes.txt/ is not a folder" in onto_file.output
+    assert (phone.root / "Documents/notes.txt").read_bytes() == before
+    missing = wpd("put", str(up), "/Phone/Nowhere/")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert not (phone.root / "Nowhere").exists()
+    into = wpd("put", str(up), "/Phone/Documents/")
+    assert into.exit_code == 0, into.output
+    assert (phone.root / "Documents/up.bin").read_bytes() == b"upload"

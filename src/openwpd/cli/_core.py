@@ -165,6 +165,39 @@ json_option = click.option(
     "--json", "as_json", is_flag=True, help="Machine-readable output (JSON) instead of text."
 )
 
+#: What ``get``, ``put`` (and ``sync``) say when a file is in the way.
+CLOBBER_HINT = "-f replaces it, -n skips it"
+
+
+def force_option(f: F) -> F:
+    """``-f/--force``: replace existing files."""
+    return click.option("-f", "--force", is_flag=True, help="Replace files that exist already.")(f)
+
+
+def no_clobber_option(*names: str) -> Callable[[F], F]:
+    """``-n/--no-clobber`` (``sync`` has ``--no-clobber`` only: its ``-n`` is ``--dry-run``)."""
+    return click.option(
+        *names, "no_clobber", is_flag=True, help="Skip files that exist already (-v names them)."
+    )
+
+
+def refuse_existing(what: str, existing: Sequence[str], hint: str = CLOBBER_HINT) -> CliError:
+    """The one-line refusal when ``existing`` (at least one) are in the way."""
+    first = existing[0]
+    more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+    verb = "exist" if more else "exists"
+    return CliError(
+        f"{what}: {first}{more} {verb} already; nothing was copied",
+        ExitCode.FAILED,
+        hint=hint,
+    )
+
+
+def note(text: str) -> None:
+    """A ``wpd:`` line on stderr, shown only with ``-v``."""
+    if settings().verbose:
+        click.echo(f"wpd: {text}", err=True)
+
 
 # --- devices ------------------------------------------------------------------------------------
 
@@ -394,6 +427,7 @@ def echo_lines(lines: Sequence[str]) -> None:
 
 
 __all__ = [
+    "CLOBBER_HINT",
     "ENV_DEVICE",
     "ENV_DEVICES",
     "CliError",
@@ -402,8 +436,12 @@ __all__ = [
     "choose_device",
     "common_options",
     "doing",
+    "force_option",
     "json_option",
     "known_devices",
+    "no_clobber_option",
+    "note",
+    "refuse_existing",
     "response_words",
     "run_async",
     "run_command",

@@ -19,7 +19,18 @@ from pathlib import Path
 
 import click
 
-from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
+from openwpd.cli._core import (
+    CliError,
+    ExitCode,
+    common_options,
+    doing,
+    force_option,
+    json_option,
+    no_clobber_option,
+    note,
+    refuse_existing,
+    with_device,
+)
 from openwpd.cli._output import (
     TransferDisplay,
     default_mode,
@@ -255,17 +266,69 @@ def _summary(verb: str, files: int, size: int, started: float) -> None:
     )
 
 
+FOLDER_SLASH_HINT = "a destination ending in / must be an existing folder"
+
+
+def _exclusive(force: bool, no_clobber: bool) -> None:
+    if force and no_clobber:
+        raise CliError("-f and -n exclude each other", ExitCode.USAGE)
+
+
+def _local_slash(local: str) -> None:
+    """A local destination written with a trailing slash must be an existing folder (as cp)."""
+    if not local.endswith(("/", os.sep)) or Path(local).is_dir():
+        return
+    if os.path.lexists(local.rstrip("/" + os.sep) or local):
+        raise CliError(f"{local} is not a folder", ExitCode.USAGE, hint=FOLDER_SLASH_HINT)
+    raise CliError(f"no such folder here: {local}", ExitCode.NOT_FOUND, hint=FOLDER_SLASH_HINT)
+
+
+def _local_clobber(plan: _Plan, force: bool, no_clobber: bool) -> None:
+    """Check the plan against what exists here: a file in the way refuses the whole download
+    (before anything is copied) unless ``force`` (replace) or ``no_clobber`` (skip it)."""
+    for folder in plan.folders:
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise CliError(f"{folder} exists and is not a folder", ExitCode.FAILED)
+    kept: list[tuple[Entry, Path]] = []
+    existing: list[str] = []
+    for entry, dest in plan.files:
+        if dest.is_dir():
+            raise CliError(f"{dest} is a folder; a file cannot replace it", ExitCode.FAILED)
+        if os.path.lexists(dest):
+            if no_clobber:
+                note(f"skipped {dest}: it exists")
+                continue
+            if not force:
+                existing.append(str(dest))
+                continue
+        kept.append((entry, dest))
+    if existing:
+        raise refuse_existing("get", existing)
+    plan.files = kept
+
+
 @click.command()
 @click.argument("remote", nargs=-1, required=True)
-@click.argument("local", type=click.Path(path_type=Path))
+@click.argument("local")
+@force_option
+@no_clobber_option("-n", "--no-clobber")
 @common_options
-def get(remote: tuple[str, ...], local: Path) -> None:
-    """Download files and folders (recursively): wpd get REMOTE... LOCAL."""
+def get(remote: tuple[str, ...], local: str, force: bool, no_clobber: bool) -> None:
+    """Download files and folders (recursively): wpd get REMOTE... LOCAL.
+
+    An existing file is never replaced unless -f is given (-n skips it instead); without
+    either, the command refuses before copying anything. Folders are merged. LOCAL ending
+    in / must be an existing folder.
+    """
+    _exclusive(force, no_clobber)
+    _local_slash(local)
+    target = Path(local)
     started = time.monotonic()
 
     async def body(h: Handle) -> tuple[int, int]:
         sources = [await lookup(h, p) for p in remote]
-        plan = await _plan_download(h, sources, local)
+        plan = await _plan_download(h, sources, target)
+        _local_clobber(plan, force, no_clobber)
         return await _run_download(h, plan)
 
     files, size = with_device(f"get {' '.join(remote)}", body)
@@ -336,9 +399,19 @@ async def _upload_file(
 @click.command()
 @click.argument("local", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.argument("remote")
+@force_option
+@no_clobber_option("-n", "--no-clobber")
 @common_options
-def put(local: tuple[Path, ...], remote: str) -> None:
-    """Upload files and folders (recursively): wpd put LOCAL... REMOTE."""
+def put(local: tuple[Path, ...], remote: str, force: bool, no_clobber: bool) -> None:
+    """Upload files and folders (recursively): wpd put LOCAL... REMOTE.
+
+    An existing file is never replaced unless -f is given (-n skips it instead); without
+    either, the command refuses before copying anything. A replaced file is swapped only once
+    the new copy is complete. Folders are merged. REMOTE ending in / must be an existing
+    folder.
+    """
+    _exclusive(force, no_clobber)
+    slash = remote.rstrip().endswith("/") and normalize(remote) != "/"
     remote = normalize(remote)
     started = time.monotonic()
 
@@ -347,26 +420,35 @@ def put(local: tuple[Path, ...], remote: str) -> None:
         jobs: list[tuple[Path, str]] = []  # (local source, device path it becomes)
         if target is not None and is_folder(target):
             jobs = [(src, f"{remote}/{src.name}") for src in local]
+        elif slash:
+            if target is None:
+                raise CliError(
+                    f"no such folder on the device: {remote}/",
+                    ExitCode.NOT_FOUND,
+                    hint=FOLDER_SLASH_HINT,
+                )
+            raise CliError(f"{remote}/ is not a folder", ExitCode.USAGE, hint=FOLDER_SLASH_HINT)
         elif len(local) > 1:
             raise CliError(f"{remote} is not a folder", ExitCode.USAGE, hint="name a folder")
         else:
             jobs = [(local[0], remote)]
-        total = 0
-        count = 0
+        folders: list[str] = []  # device folders to make, parents first
         plan: list[tuple[Path, str]] = []
         for src, dest in jobs:
             if src.is_dir():
-                folders, files = _local_tree(src)
-                await ensure_folder(h, dest, parents=False)
-                for folder in folders:
-                    await ensure_folder(
-                        h, f"{dest}/{folder.relative_to(src).as_posix()}", parents=False
-                    )
+                below, files = _local_tree(src)
+                folders.append(dest)
+                folders.extend(f"{dest}/{d.relative_to(src).as_posix()}" for d in below)
                 plan.extend((f, f"{dest}/{f.relative_to(src).as_posix()}") for f in files)
             else:
                 plan.append((src, dest))
+        plan = await _remote_clobber(h, folders, plan, force, no_clobber)
+        for folder in folders:
+            await ensure_folder(h, folder, parents=False)
         total_bytes = sum(src.stat().st_size for src, _ in plan)
         listings: dict[str, tuple[Node, list[Entry]]] = {}
+        total = 0
+        count = 0
         with transfer_display(total_bytes, len(plan)) as display:
             for src, dest in plan:
                 parent_path, name = split(dest)
@@ -382,6 +464,54 @@ def put(local: tuple[Path, ...], remote: str) -> None:
 
     files, size = with_device(f"put {remote}", body)
     _summary("uploaded", files, size, started)
+
+
+async def _remote_clobber(
+    h: Handle,
+    folders: list[str],
+    plan: list[tuple[Path, str]],
+    force: bool,
+    no_clobber: bool,
+) -> list[tuple[Path, str]]:
+    """Check an upload plan against what is on the device (before anything is made there): a
+    file in the way refuses the whole upload unless ``force`` (replace) or ``no_clobber``
+    (skip it); a file where a folder goes, or a folder where a file goes, is an error."""
+    listings: dict[str, dict[str, Entry] | None] = {}
+
+    async def existing(path: str) -> Entry | None:
+        parent_path, name = split(path)
+        if parent_path not in listings:
+            parent = await try_lookup(h, parent_path)
+            if parent is None:
+                listings[parent_path] = None
+            elif not is_folder(parent):
+                raise CliError(f"{parent_path} is not a folder", ExitCode.FAILED)
+            else:
+                listings[parent_path] = {e.name: e for e in await children(h, parent)}
+        found = listings[parent_path]
+        return None if found is None else found.get(name)
+
+    for folder in folders:
+        old = await existing(folder)
+        if old is not None and not old.is_folder:
+            raise CliError(f"{folder} exists and is not a folder", ExitCode.FAILED)
+    kept: list[tuple[Path, str]] = []
+    in_the_way: list[str] = []
+    for src, dest in plan:
+        old = await existing(dest)
+        if old is not None:
+            if old.is_folder:
+                raise CliError(f"{dest} is a folder; a file cannot replace it", ExitCode.FAILED)
+            if no_clobber:
+                note(f"skipped {dest}: it exists on the device")
+                continue
+            if not force:
+                in_the_way.append(dest)
+                continue
+        kept.append((src, dest))
+    if in_the_way:
+        raise refuse_existing("put", in_the_way)
+    return kept
 
 
 # --- changing the tree --------------------------------------------------------------------------
