@@ -601,3 +601,43 @@ def test_put_into_a_slash_needs_an_existing_folder(wpd: Any, phone: Phone, tmp_p
     into = wpd("put", str(up), "/Phone/Documents/")
     assert into.exit_code == 0, into.output
     assert (phone.root / "Documents/up.bin").read_bytes() == b"upload"
+
+
+def test_put_copies_what_it_can_read_and_names_the_rest(
+    wpd: Any, phone: Phone, tmp_path: Path
+) -> None:
+    import socket
+
+    album = tmp_path / "album"
+    (album / "sub").mkdir(parents=True)
+    (album / "a.txt").write_text("a")
+    (album / "sub" / "b.txt").write_text("b")
+    (album / "dangling").symlink_to(tmp_path / "gone")
+    os.mkfifo(album / "sub" / "pipe")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(album / "sock"))
+    unreadable = [album / "dangling", album / "sub" / "pipe", album / "sock"]
+    if os.geteuid() != 0:  # root reads whatever the permission bits say
+        (album / "secret.txt").write_text("s")
+        (album / "secret.txt").chmod(0)
+        (album / "locked").mkdir()
+        (album / "locked").chmod(0)
+        unreadable += [album / "secret.txt", album / "locked"]
+    try:
+        result = wpd("put", str(album), "/Phone")
+    finally:
+        sock.close()
+        for path in (album / "secret.txt", album / "locked"):
+            if path.exists():
+                path.chmod(0o700)
+    assert result.exit_code == ExitCode.LOCAL, result.output
+    lines = result.output.splitlines()
+    assert all(line.startswith("wpd: ") for line in lines)
+    for path in unreadable:
+        assert sum(line.startswith(f"wpd: put: cannot read {path}: ") for line in lines) == 1
+    assert lines[-1].startswith("wpd: put: ") and "the rest (2 files) was copied" in lines[-1]
+    assert (phone.root / "album/a.txt").read_text() == "a"
+    assert (phone.root / "album/sub/b.txt").read_text() == "b"
+    assert sorted(p.name for p in (phone.root / "album").iterdir()) == ["a.txt", "sub"]
+    fifo = wpd("put", str(album / "sub" / "pipe"), "/Phone")  # would block if it were read
+    assert fifo.exit_code == ExitCode.LOCAL and "a FIFO" in fifo.output

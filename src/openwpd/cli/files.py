@@ -11,6 +11,7 @@ otherwise the sources go *into* the target folder. Transfers show progress bars 
 from __future__ import annotations
 
 import os
+import stat as stat_mod
 import sys
 import tempfile
 import time
@@ -358,16 +359,46 @@ def cat(path: str) -> None:
 # --- uploads ------------------------------------------------------------------------------------
 
 
-def _local_tree(src: Path) -> tuple[list[Path], list[Path]]:
-    """(folders, files) below ``src``, sorted, parents first; symlinks to files are followed."""
+def _local_tree(src: Path, unreadable: list[str]) -> tuple[list[Path], list[Path]]:
+    """(folders, files) below ``src``, sorted, parents first; symlinks to files are followed.
+    What cannot be copied -- a folder that cannot be listed, a dangling symlink, a FIFO, a
+    socket, a device -- is added to ``unreadable`` (``"PATH: why"``) and left out."""
     folders: list[Path] = []
     files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(src):
+
+    def cannot_list(exc: OSError) -> None:
+        unreadable.append(f"{exc.filename}: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(src, onerror=cannot_list):
         dirnames.sort()
         base = Path(dirpath)
         folders.extend(base / d for d in dirnames)
-        files.extend(base / f for f in sorted(filenames) if (base / f).is_file())
+        for name in sorted(filenames):
+            path = base / name
+            why = _not_copyable(path)
+            if why is None:
+                files.append(path)
+            else:
+                unreadable.append(f"{path}: {why}")
     return folders, files
+
+
+def _not_copyable(path: Path) -> str | None:
+    """Why ``path`` cannot be uploaded as a file, or None when it can (a regular file, or a
+    symlink to one)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a dangling symlink" if path.is_symlink() else "it is gone"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat_mod.S_ISREG(mode):
+        return None
+    if stat_mod.S_ISFIFO(mode):
+        return "not a regular file (a FIFO)"
+    if stat_mod.S_ISSOCK(mode):
+        return "not a regular file (a socket)"
+    return "not a regular file"
 
 
 async def _upload_file(
@@ -405,6 +436,10 @@ async def _upload_file(
 def put(local: tuple[Path, ...], remote: str, force: bool, no_clobber: bool) -> None:
     """Upload files and folders (recursively): wpd put LOCAL... REMOTE.
 
+    What cannot be read here (a file or folder without permission, a dangling symlink, a FIFO,
+    a file gone meanwhile) is named on stderr and left out; the rest is copied and the exit
+    code is 6.
+
     An existing file is never replaced unless -f is given (-n skips it instead); without
     either, the command refuses before copying anything. A replaced file is swapped only once
     the new copy is complete. Folders are merged. REMOTE ending in / must be an existing
@@ -436,16 +471,18 @@ def put(local: tuple[Path, ...], remote: str, force: bool, no_clobber: bool) -> 
         plan: list[tuple[Path, str]] = []
         for src, dest in jobs:
             if src.is_dir():
-                below, files = _local_tree(src)
+                below, files = _local_tree(src, unreadable)
                 folders.append(dest)
                 folders.extend(f"{dest}/{d.relative_to(src).as_posix()}" for d in below)
                 plan.extend((f, f"{dest}/{f.relative_to(src).as_posix()}") for f in files)
+            elif (why := _not_copyable(src)) is not None:
+                unreadable.append(f"{src}: {why}")
             else:
                 plan.append((src, dest))
         plan = await _remote_clobber(h, folders, plan, force, no_clobber)
         for folder in folders:
             await ensure_folder(h, folder, parents=False)
-        total_bytes = sum(src.stat().st_size for src, _ in plan)
+        total_bytes = sum(_size(src) for src, _ in plan)
         listings: dict[str, tuple[Node, list[Entry]]] = {}
         total = 0
         count = 0
@@ -458,12 +495,34 @@ def put(local: tuple[Path, ...], remote: str, force: bool, no_clobber: bool) -> 
                         raise CliError(f"{parent_path} is not a folder", ExitCode.FAILED)
                     listings[parent_path] = (parent, await children(h, parent))
                 parent, existing = listings[parent_path]
-                total += await _upload_file(h, src, parent, name, display, existing)
+                try:
+                    total += await _upload_file(h, src, parent, name, display, existing)
+                except BrokenPipeError:
+                    raise
+                except OSError as exc:  # read here; the client left nothing on the device
+                    unreadable.append(f"{src}: {exc.strerror or exc}")
+                    continue
                 count += 1
         return count, total
 
+    unreadable: list[str] = []
     files, size = with_device(f"put {remote}", body)
     _summary("uploaded", files, size, started)
+    if unreadable:
+        for line in unreadable:
+            click.echo(f"wpd: put: cannot read {line}", err=True)
+        raise CliError(
+            f"put: {len(unreadable)} local file(s) or folder(s) could not be read; "
+            f"the rest ({files} file{'s' * (files != 1)}) was copied",
+            ExitCode.LOCAL,
+        )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when its upload fails
 
 
 async def _remote_clobber(
