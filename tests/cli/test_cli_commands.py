@@ -641,3 +641,39 @@ def test_put_copies_what_it_can_read_and_names_the_rest(
     assert sorted(p.name for p in (phone.root / "album").iterdir()) == ["a.txt", "sub"]
     fifo = wpd("put", str(album / "sub" / "pipe"), "/Phone")  # would block if it were read
     assert fifo.exit_code == ExitCode.LOCAL and "a FIFO" in fifo.output
+
+
+# --- Unix manners -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["ls", "-x"], "wpd: ls: No such option '-x' (hint: `wpd ls --help`)"),
+        (["nosuch"], "wpd: No such command 'nosuch' (hint: `wpd --help`)"),
+        (["get"], "wpd: get: Missing argument 'REMOTE...' (hint: `wpd get --help`)"),
+        (["--nope"], "wpd: No such option '--nope' (hint: `wpd --help`)"),
+        (
+            ["props", "get"],
+            "wpd: props get: Missing argument 'PATH' (hint: `wpd props get --help`)",
+        ),
+        (
+            ["watch", "-n", "x"],
+            "wpd: watch: Invalid value for '-n' / '--count': 'x' is not a "
+            "valid integer (hint: `wpd watch --help`)",
+        ),
+    ],
+)
+def test_usage_errors_are_one_wpd_line(wpd: Any, args: list[str], line: str) -> None:
+    result = wpd(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output == line + "\n"
+
+
+def test_json_before_or_after_the_command(wpd: Any) -> None:
+    after = wpd("ls", "--json", "/Phone/Music")
+    before = wpd("--json", "ls", "/Phone/Music")
+    assert after.exit_code == before.exit_code == 0, before.output
+    assert json.loads(before.output) == json.loads(after.output)
+    assert json.loads(wpd("--json", "stat", "/Phone/Music").output)["folder"] is True
+    assert wpd("ls", "/Phone/Music").output.splitlines()[0] == "Morning.wav"

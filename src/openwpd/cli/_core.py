@@ -65,6 +65,9 @@ class ExitCode(IntEnum):
     LOCAL = 6  #: a local file or folder could not be read or written
     VERIFY = 7  #: a copied file did not verify (sync)
     INTERRUPTED = 130  #: Ctrl-C
+    #: the reader of stdout went away (``wpd cat F | head``): ended quietly, with the status a
+    #: shell reports for ``cat`` killed by SIGPIPE (128 + 13)
+    PIPE = 141
 
 
 class CliError(click.ClickException):
@@ -103,6 +106,8 @@ class Settings:
 
     device: str | None = None
     verbose: int = 0
+    #: ``--json`` given on ``wpd`` itself (before the subcommand)
+    json: bool = False
     #: what the command is doing right now (for the line printed on Ctrl-C)
     activity: list[str] = field(default_factory=list)
 
@@ -161,8 +166,16 @@ def common_options(f: F) -> F:
     return f
 
 
+def _json_anywhere(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    return value or ctx.ensure_object(Settings).json
+
+
 json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Machine-readable output (JSON) instead of text."
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_json_anywhere,
+    help="Machine-readable output (JSON) instead of text (also accepted before the command).",
 )
 
 #: What ``get``, ``put`` (and ``sync``) say when a file is in the way.
@@ -388,6 +401,8 @@ def run_command(what: str, coro: Coroutine[Any, Any, T]) -> T:
     opts.activity.clear()
     try:
         return run_async(coro)
+    except BrokenPipeError:
+        raise  # stdout's reader went away: ended quietly by the command group
     except Interrupted:
         if opts.activity:
             message = (
