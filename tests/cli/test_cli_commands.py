@@ -677,3 +677,84 @@ def test_json_before_or_after_the_command(wpd: Any) -> None:
     assert json.loads(before.output) == json.loads(after.output)
     assert json.loads(wpd("--json", "stat", "/Phone/Music").output)["folder"] is True
     assert wpd("ls", "/Phone/Music").output.splitlines()[0] == "Morning.wav"
+
+
+def test_rm_and_mkdir_take_several_paths(wpd: Any, phone: Phone) -> None:
+    made = wpd("mkdir", "/Phone/A", "/Phone/B")
+    assert made.exit_code == 0, made.output
+    assert (phone.root / "A").is_dir() and (phone.root / "B").is_dir()
+    partly = wpd("mkdir", "/Phone/A", "/Phone/C", "/Phone/x/y")
+    assert partly.exit_code == ExitCode.FAILED  # the first failure's code
+    assert partly.output.splitlines() == [
+        "wpd: /Phone/A already exists",
+        "wpd: no such file or folder on the device: /Phone/x (hint: `wpd ls` shows what is there)",
+    ]
+    assert (phone.root / "C").is_dir()  # the others were made
+    assert wpd("mkdir", "-p", "/Phone/x/y", "/Phone/x/z").exit_code == 0
+    gone = wpd("rm", "-r", "/Phone/A", "/Phone/B", "/Phone/x")
+    assert gone.exit_code == 0, gone.output
+    assert not any((phone.root / n).exists() for n in ("A", "B", "x"))
+    missing = wpd("rm", "/Phone/C/none", "/Phone/Documents/notes.txt")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert not (phone.root / "Documents/notes.txt").exists()
+
+
+def test_remote_paths_take_globs(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    camera = phone.root / "DCIM/Camera"
+    (camera / ".hidden.jpg").write_bytes(b"h")
+    (camera / "notes[1].txt").write_text("literal brackets")
+    listed = wpd("ls", "/Phone/DCIM/*/IMG_000?.jpg")
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == [
+        "/Phone/DCIM/Camera/IMG_0001.jpg",
+        "/Phone/DCIM/Camera/IMG_0002.jpg",
+    ]
+    assert wpd("ls", "/Ph*/DCIM/Camera/IMG_0001.jpg").output == "IMG_0001.jpg\n"
+    assert wpd("ls", "/Phone/M[ou]sic").output.splitlines()[0] == "Morning.wav"
+    assert wpd("cat", "/Phone/DCIM/Camera/notes[1].txt").output == "literal brackets"
+    out = tmp_path / "out"
+    out.mkdir()
+    got = wpd("get", "/Phone/DCIM/Camera/*", str(out))
+    assert got.exit_code == 0, got.output
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001.jpg", "IMG_0002.jpg", "notes[1].txt"]
+    several = wpd("stat", "/Phone/DCIM/Camera/IMG_*")
+    assert several.exit_code == ExitCode.USAGE and "matches 2 objects" in several.output
+    nothing = wpd("rm", "/Phone/DCIM/Camera/*.png")
+    assert nothing.exit_code == ExitCode.NOT_FOUND
+    assert nothing.output.startswith("wpd: nothing on the device matches /Phone/DCIM/Camera/*.png")
+    assert wpd("rm", "/Phone/DCIM/Camera/IMG_*").exit_code == 0
+    assert sorted(p.name for p in camera.iterdir()) == [".hidden.jpg", "notes[1].txt"]
+    assert wpd("rm", "/Phone/DCIM/Camera/.h*").exit_code == 0
+    assert sorted(p.name for p in camera.iterdir()) == ["notes[1].txt"]
+
+
+def test_ls_human_sizes_and_hidden_names(wpd: Any, phone: Phone) -> None:
+    (phone.root / "Documents/.secret").write_text("s")
+    (phone.root / "Documents/big.bin").write_bytes(b"x" * 1536)
+    plain = wpd("ls", "/Phone/Documents")
+    assert ".secret" not in plain.output and "big.bin" in plain.output
+    every = wpd("ls", "-a", "/Phone/Documents")
+    assert ".secret" in every.output.splitlines()
+    human = wpd("ls", "-l", "-h", "/Phone/Documents")
+    assert human.exit_code == 0, human.output
+    line = next(x for x in human.output.splitlines() if x.endswith("big.bin"))
+    assert "1.5 KiB" in line
+    exact = wpd("ls", "-l", "/Phone/Documents")
+    assert "1,536" in next(x for x in exact.output.splitlines() if x.endswith("big.bin"))
+    assert wpd("ls", "-lha", "/Phone/Documents").output.count(".secret") == 1
+    helped = wpd("ls", "--help")
+    assert helped.exit_code == 0 and "--human-readable" in helped.output
+    assert wpd("-h").exit_code == 0 and wpd("stat", "-h").exit_code == 0
+
+
+def test_mv_into_its_own_subtree_says_so(wpd: Any, phone: Phone) -> None:
+    result = wpd("mv", "/Phone/DCIM", "/Phone/DCIM/Camera")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output == (
+        "wpd: cannot move /Phone/DCIM into itself (/Phone/DCIM/Camera is inside it)\n"
+    )
+    same = wpd("mv", "/Phone/DCIM", "/Phone/DCIM/Camera/New")
+    assert same.exit_code == ExitCode.USAGE and "into itself" in same.output
+    copy = wpd("cp", "/Phone/DCIM", "/Phone/DCIM/Camera")
+    assert copy.exit_code == ExitCode.USAGE and "cannot copy /Phone/DCIM into itself" in copy.output
+    assert (phone.root / "DCIM/Camera/IMG_0001.jpg").exists()

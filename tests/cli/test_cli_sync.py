@@ -102,7 +102,7 @@ def test_push_then_nothing_then_changed(wpd: Any, phone: Phone, tmp_path: Path) 
     (local / "new").mkdir()
     (local / "new" / "c.txt").write_text("c")
     (phone.root / "Pushed/.a.txt.wpd-part").write_text("left by a killed run")
-    _until(lambda: ".a.txt.wpd-part" in wpd("ls", "/Phone/Pushed").output)
+    _until(lambda: ".a.txt.wpd-part" in wpd("ls", "-a", "/Phone/Pushed").output)
     third = wpd("sync", "--push", str(local), "/Phone/Pushed")
     assert third.output.splitlines()[0] == "+ new/c.txt"
     assert "1 leftover removed" in third.output

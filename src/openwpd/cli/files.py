@@ -1,11 +1,12 @@
 """Content commands: ``ls``, ``tree``, ``stat``, ``get``, ``put``, ``cat``, ``rm``, ``mkdir``,
 ``mv``, ``cp``.
 
-Paths on the device are ``/<storage>/<folder>/<file>``. ``get`` and ``put`` copy files and folders
-(recursively) like ``cp -r``: one source into a target that does not exist creates the target;
-otherwise the sources go *into* the target folder. Transfers show progress bars on a terminal
-(:mod:`openwpd.cli._output`); Ctrl-C cancels them on the wire and keeps nothing partial
-(:mod:`openwpd.cli._core`).
+Paths on the device are ``/<storage>/<folder>/<file>``; paths of existing objects may be
+``*``/``?``/``[...]`` patterns (:func:`openwpd.cli._remote.expand`). ``get`` and ``put`` copy
+files and folders (recursively) like ``cp -r``: one source into a target that does not exist
+creates the target; otherwise the sources go *into* the target folder. Transfers show progress
+bars on a terminal (:mod:`openwpd.cli._output`); Ctrl-C cancels them on the wire and keeps
+nothing partial (:mod:`openwpd.cli._core`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -30,6 +32,8 @@ from openwpd.cli._core import (
     no_clobber_option,
     note,
     refuse_existing,
+    settings,
+    translate,
     with_device,
 )
 from openwpd.cli._output import (
@@ -49,6 +53,8 @@ from openwpd.cli._remote import (
     Walked,
     children,
     ensure_folder,
+    expand,
+    expand_one,
     is_folder,
     lookup,
     node_name,
@@ -59,6 +65,7 @@ from openwpd.cli._remote import (
     walk,
 )
 from openwpd.client import Entry, Handle, Storage
+from openwpd.protocol.errors import ResponseError
 
 # --- listing ------------------------------------------------------------------------------------
 
@@ -73,15 +80,32 @@ def _storage_line(storage: Storage, long: bool) -> str:
     )
 
 
-@click.command("ls")
+def _hidden(relative: str) -> bool:
+    return any(part.startswith(".") for part in relative.split("/"))
+
+
+@click.command("ls", context_settings={"help_option_names": ["--help"]})
 @click.argument("path", default="/")
 @click.option("-l", "long", is_flag=True, help="Long listing: kind, size, date.")
 @click.option("-R", "recursive", is_flag=True, help="List every folder below PATH too.")
+@click.option(
+    "-h", "--human-readable", "human", is_flag=True, help="With -l: sizes as 1.5 KiB, 3.2 MiB."
+)
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show names starting with '.' too.")
 @json_option
 @common_options
-def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
-    """List a folder (or show one file). PATH is /<storage>/folder; / lists the storages."""
+def ls(path: str, long: bool, recursive: bool, human: bool, show_all: bool, as_json: bool) -> None:
+    """List a folder (or show one file). PATH is /<storage>/folder; / lists the storages.
+
+    PATH may be a pattern (/Phone/DCIM/*/IMG_*.jpg): every match is shown. Names starting
+    with '.' are left out unless -a is given. (-h is human sizes here; --help is the help.)
+    """
     path = normalize(path)
+
+    def line(entry: Entry, shown: str) -> str:
+        if long:
+            return long_line(entry, shown, human=human)
+        return shown + ("/" if entry.is_folder else "")
 
     async def body(h: Handle) -> None:
         if path == "/":
@@ -92,26 +116,34 @@ def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
             for storage in storages:
                 click.echo(_storage_line(storage, long))
             return
-        node = await lookup(h, path)
-        if not is_folder(node):
-            assert isinstance(node, Entry)
-            if as_json:
-                emit_json([entry_dict(node)])
+        nodes = await expand(h, path)
+        single = len(nodes) == 1
+        data: list[dict[str, object]] = []
+        lines: list[str] = []
+        for node in nodes:
+            if isinstance(node, Entry) and not node.is_folder:
+                data.append(entry_dict(node))
+                lines.append(line(node, node.name if single else node_path(node)))
+        for node in nodes:
+            if not is_folder(node):
+                continue
+            if recursive:
+                items = [(w.entry, w.relative) for w in await walk(h, node)]
             else:
-                click.echo(long_line(node) if long else node.name)
-            return
-        if recursive:
-            items = [(w.entry, w.relative) for w in await walk(h, node)]
-        else:
-            items = [(e, e.name) for e in await children(h, node)]
+                items = [(e, e.name) for e in await children(h, node)]
+            if not show_all:
+                items = [(e, shown) for e, shown in items if not _hidden(shown)]
+            if not single:
+                lines.extend([""] if lines else [])
+                lines.append(f"{node_path(node)}:")
+            for entry, shown in items:
+                data.append(entry_dict(entry))
+                lines.append(line(entry, shown))
         if as_json:
-            emit_json([entry_dict(e) for e, _ in items])
+            emit_json(data)
             return
-        for entry, shown in items:
-            if long:
-                click.echo(long_line(entry, shown))
-            else:
-                click.echo(shown + ("/" if entry.is_folder else ""))
+        for text in lines:
+            click.echo(text)
 
     with_device(f"ls {path}", body)
 
@@ -125,7 +157,7 @@ def tree(path: str, as_json: bool) -> None:
     path = normalize(path)
 
     async def body(h: Handle) -> None:
-        roots: list[Node] = list(await h.storages()) if path == "/" else [await lookup(h, path)]
+        roots: list[Node] = list(await h.storages()) if path == "/" else await expand(h, path)
         data = []
         for root in roots:
             items = await walk(h, root) if is_folder(root) else []
@@ -185,7 +217,7 @@ def stat(path: str, as_json: bool) -> None:
     path = normalize(path)
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, path)
+        node = await expand_one(h, path)
         data = storage_dict(node) if isinstance(node, Storage) else entry_dict(node)
         if as_json:
             emit_json(data)
@@ -327,7 +359,7 @@ def get(remote: tuple[str, ...], local: str, force: bool, no_clobber: bool) -> N
     started = time.monotonic()
 
     async def body(h: Handle) -> tuple[int, int]:
-        sources = [await lookup(h, p) for p in remote]
+        sources = [node for p in remote for node in await expand(h, p)]
         plan = await _plan_download(h, sources, target)
         _local_clobber(plan, force, no_clobber)
         return await _run_download(h, plan)
@@ -340,18 +372,21 @@ def get(remote: tuple[str, ...], local: str, force: bool, no_clobber: bool) -> N
 @click.argument("path")
 @common_options
 def cat(path: str) -> None:
-    """Write a file's content to stdout."""
+    """Write a file's content to stdout (every match of a pattern, one after the other)."""
     path = normalize(path)
     out = sys.stdout.buffer
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, path)
-        if is_folder(node):
-            raise CliError(f"{path} is a folder", ExitCode.USAGE, hint=f"wpd ls {path}")
-        assert isinstance(node, Entry)
-        doing(f"reading {path}")
-        await h.download(node, out)
-        out.flush()
+        nodes = await expand(h, path)
+        for node in nodes:
+            if is_folder(node):
+                shown = node_path(node)
+                raise CliError(f"{shown} is a folder", ExitCode.USAGE, hint=f"wpd ls {shown}")
+        for node in nodes:
+            assert isinstance(node, Entry)
+            doing(f"reading {node_path(node)}")
+            await h.download(node, out)
+            out.flush()
 
     with_device(f"cat {path}", body)
 
@@ -576,40 +611,62 @@ async def _remote_clobber(
 # --- changing the tree --------------------------------------------------------------------------
 
 
+async def _each(h: Handle, what: str, paths: tuple[str, ...], one: Any) -> None:
+    """Run ``one(h, path)`` for every path, going on after a path that fails (as rm and mkdir
+    do): each failure is one line; the exit code is the first failure's."""
+    verbose = settings().verbose
+    errors: list[CliError] = []
+    for path in paths:
+        try:
+            await one(h, normalize(path))
+        except CliError as exc:
+            errors.append(exc)
+        except ResponseError as exc:
+            errors.append(translate(exc, f"{what} {normalize(path)}", verbose))
+    if errors:
+        for error in errors[:-1]:
+            error.show()
+        last = errors[-1]
+        setattr(last, "exit_code", errors[0].exit_code)  # noqa: B010
+        raise last
+
+
 @click.command()
-@click.argument("path")
-@click.option("-r", "recursive", is_flag=True, help="Delete a folder with everything in it.")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
+@click.option("-r", "recursive", is_flag=True, help="Delete folders with everything in them.")
 @common_options
-def rm(path: str, recursive: bool) -> None:
-    """Delete a file (a folder with -r)."""
-    path = normalize(path)
+def rm(paths: tuple[str, ...], recursive: bool) -> None:
+    """Delete files (folders with -r). PATHs may be patterns: /Phone/DCIM/*.jpg."""
 
-    async def body(h: Handle) -> None:
-        node = await lookup(h, path)
-        if isinstance(node, Storage):
-            raise CliError(f"{path} is a storage; it cannot be deleted", ExitCode.USAGE)
-        if node.is_folder and not recursive:
-            raise CliError(f"{path} is a folder", ExitCode.USAGE, hint=f"wpd rm -r {path}")
-        doing(f"delete of {path}")
-        await h.delete(node)
+    async def one(h: Handle, path: str) -> None:
+        nodes = await expand(h, path)
+        for node in nodes:
+            shown = node_path(node)
+            if isinstance(node, Storage):
+                raise CliError(f"{shown} is a storage; it cannot be deleted", ExitCode.USAGE)
+            if node.is_folder and not recursive:
+                raise CliError(f"{shown} is a folder", ExitCode.USAGE, hint=f"wpd rm -r {shown}")
+        for node in nodes:
+            assert isinstance(node, Entry)
+            doing(f"delete of {node_path(node)}")
+            await h.delete(node)
 
-    with_device(f"rm {path}", body)
+    with_device(f"rm {' '.join(paths)}", lambda h: _each(h, "rm", paths, one))
 
 
 @click.command()
-@click.argument("path")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
 @click.option("-p", "parents", is_flag=True, help="Create missing parents; no error if it exists.")
 @common_options
-def mkdir(path: str, parents: bool) -> None:
-    """Create a folder."""
-    path = normalize(path)
+def mkdir(paths: tuple[str, ...], parents: bool) -> None:
+    """Create folders."""
 
-    async def body(h: Handle) -> None:
+    async def one(h: Handle, path: str) -> None:
         if not parents and await try_lookup(h, path) is not None:
             raise CliError(f"{path} already exists", ExitCode.FAILED)
         await ensure_folder(h, path, parents=parents)
 
-    with_device(f"mkdir {path}", body)
+    with_device(f"mkdir {' '.join(paths)}", lambda h: _each(h, "mkdir", paths, one))
 
 
 async def _destination(h: Handle, src: Entry, dst: str) -> tuple[Node, str]:
@@ -629,6 +686,17 @@ async def _destination(h: Handle, src: Entry, dst: str) -> tuple[Node, str]:
     return parent, name
 
 
+def _not_into_itself(verb: str, node: Entry, parent: Node, dst: str) -> None:
+    """A folder cannot go into itself or anything below it."""
+    if not node.is_folder or node.path is None:
+        return
+    where = node_path(parent)
+    if where == node.path or where.startswith(node.path + "/"):
+        raise CliError(
+            f"cannot {verb} {node.path} into itself ({dst} is inside it)", ExitCode.USAGE
+        )
+
+
 def _same_parent(entry: Entry, parent: Node) -> bool:
     if isinstance(parent, Storage):
         return entry.parent == 0 and entry.storage_id == parent.id
@@ -644,10 +712,11 @@ def mv(src: str, dst: str) -> None:
     src, dst = normalize(src), normalize(dst)
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, src)
+        node = await expand_one(h, src)
         if isinstance(node, Storage):
             raise CliError(f"{src} is a storage", ExitCode.USAGE)
         parent, name = await _destination(h, node, dst)
+        _not_into_itself("move", node, parent, dst)
         entry = node
         if not _same_parent(entry, parent):
             entry = await h.move(entry, parent)
@@ -666,10 +735,11 @@ def cp(src: str, dst: str) -> None:
     src, dst = normalize(src), normalize(dst)
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, src)
+        node = await expand_one(h, src)
         if isinstance(node, Storage):
             raise CliError(f"{src} is a storage", ExitCode.USAGE)
         parent, name = await _destination(h, node, dst)
+        _not_into_itself("copy", node, parent, dst)
         doing(f"copy of {src}")
         if _same_parent(node, parent):
             # CopyObject takes no name, and a folder cannot hold two objects of one name:
