@@ -112,7 +112,7 @@ def test_unreachable_device_exit_4(tmp_path: Path) -> None:
         (RemoteProtocolError("junk"), ExitCode.PROTOCOL, "misbehaved"),
         (Cancelled(), ExitCode.INTERRUPTED, "cancelled"),
         (LocalProtocolError("bad path"), ExitCode.USAGE, "bad path"),
-        (FileNotFoundError(2, "No such file or directory", "x"), ExitCode.NOT_FOUND, "No such"),
+        (FileNotFoundError(2, "No such file or directory", "x"), ExitCode.LOCAL, "No such"),
         (PermissionError(13, "Permission denied", "y"), ExitCode.LOCAL, "Permission denied: y"),
     ],
 )
@@ -758,3 +758,28 @@ def test_mv_into_its_own_subtree_says_so(wpd: Any, phone: Phone) -> None:
     copy = wpd("cp", "/Phone/DCIM", "/Phone/DCIM/Camera")
     assert copy.exit_code == ExitCode.USAGE and "cannot copy /Phone/DCIM into itself" in copy.output
     assert (phone.root / "DCIM/Camera/IMG_0001.jpg").exists()
+
+
+def test_a_local_write_failure_is_6_and_names_no_temp_file(wpd: Any, tmp_path: Path) -> None:
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    for dest in (tmp_path / "missing" / "dir" / "file", a_file / "sub"):
+        for verbose in ([], ["-v"]):
+            result = wpd(*verbose, "get", "/Phone/Documents/notes.txt", str(dest))
+            assert result.exit_code == ExitCode.LOCAL, result.output
+            assert result.output.startswith("wpd: get /Phone/Documents/notes.txt: ")
+            assert result.output.splitlines()[0].endswith(f": {dest}")
+            assert "openwpd-part" not in result.output
+    raw = wpd("raw", "GetStorageIDs", "--out", str(tmp_path / "missing" / "x"))
+    assert raw.exit_code == ExitCode.LOCAL
+    assert raw.output == f"wpd: raw: No such file or directory: {tmp_path / 'missing' / 'x'}\n"
+
+
+def test_hide_temp_names() -> None:
+    from openwpd.cli._core import hide_temp_names
+
+    assert hide_temp_names("Not a directory: /a/b/.my file.txt.k3j_x9z1.openwpd-part") == (
+        "Not a directory: /a/b/my file.txt"
+    )
+    assert hide_temp_names("'.x.jpg.wpd-part' in /Phone/.y.wpd-part") == "'x.jpg' in /Phone/y"
+    assert hide_temp_names("/a/.profile and .hidden.txt") == "/a/.profile and .hidden.txt"

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from openwpd import __version__
-from openwpd.cli._core import CliError, ExitCode, Settings, common_options
+from openwpd.cli._core import CliError, ExitCode, Settings, common_options, translate
 
 
 def _quiet_stdout() -> None:
@@ -65,6 +65,8 @@ class WpdGroup(click.Group):
             raise click.exceptions.Exit(ExitCode.PIPE) from None
         except KeyboardInterrupt:
             raise CliError("interrupted", ExitCode.INTERRUPTED) from None
+        except OSError as exc:  # a local file, outside a command's device session (raw --out)
+            raise translate(exc, ctx.invoked_subcommand or "wpd") from None
 
 
 def _json_first(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

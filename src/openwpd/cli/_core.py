@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
@@ -95,9 +96,21 @@ class CliError(click.ClickException):
         line = f"wpd: {self.message}"
         if self.hint:
             line += f" (hint: {self.hint})"
-        click.echo(line, file=out)
+        click.echo(hide_temp_names(line), file=out)
         if self.verbose and self.detail:
-            click.echo(self.detail.rstrip("\n"), file=out)
+            click.echo(hide_temp_names(self.detail.rstrip("\n")), file=out)
+
+
+# a download's temp file (.NAME.XXXXXXXX.openwpd-part) and an upload's (.NAME.wpd-part)
+_TEMP_NAME = re.compile(
+    r"(?<![^/\s'\"])\.([^/]+?)(?:\.[A-Za-z0-9_]+\.openwpd-part|\.wpd-part)(?![^/\s'\"])"
+)
+
+
+def hide_temp_names(text: str) -> str:
+    """``text`` with every temporary file name replaced by the name it stands for: a message
+    names what the user asked for, never ``.NAME.XXXX.openwpd-part``."""
+    return _TEMP_NAME.sub(r"\1", text)
 
 
 @dataclass
@@ -338,11 +351,7 @@ def _translate(exc: BaseException, what: str, detail: str) -> CliError:
         return CliError(f"{what}: cancelled", ExitCode.INTERRUPTED, detail=detail)
     if isinstance(exc, LocalProtocolError):
         return CliError(f"{what}: {exc}", ExitCode.USAGE, detail=detail)
-    if isinstance(exc, FileNotFoundError):
-        return CliError(
-            f"{what}: {exc.strerror}: {exc.filename}", ExitCode.NOT_FOUND, detail=detail
-        )
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError):  # here, not on the device: 6 (a missing folder included)
         where = f": {exc.filename}" if exc.filename else ""
         return CliError(f"{what}: {exc.strerror or exc}{where}", ExitCode.LOCAL, detail=detail)
     if isinstance(exc, OpenWpdError):
@@ -451,6 +460,7 @@ __all__ = [
     "choose_device",
     "common_options",
     "doing",
+    "hide_temp_names",
     "force_option",
     "json_option",
     "known_devices",
