@@ -6,6 +6,7 @@ import json
 import os
 import stat as stat_mod
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -369,7 +370,7 @@ def test_props(wpd: Any, phone: Phone) -> None:
         line.split() == ["OBJECT_FILE_NAME", "notes.txt"] for line in every.output.splitlines()
     )
     one = wpd("props", "get", "/Phone/Documents/notes.txt", "DateModified")
-    assert one.output == "20240603T120000\n"
+    assert one.output == "2024-06-03T12:00:00\n"
     assert wpd("props", "get", "/Phone/Documents/notes.txt", "0xDC04").output == "58\n"
     data = json.loads(wpd("props", "get", "--json", "/Phone/Documents/notes.txt").output)
     assert data["OBJECT_SIZE"] == 58
@@ -783,3 +784,62 @@ def test_hide_temp_names() -> None:
     )
     assert hide_temp_names("'.x.jpg.wpd-part' in /Phone/.y.wpd-part") == "'x.jpg' in /Phone/y"
     assert hide_temp_names("/a/.profile and .hidden.txt") == "/a/.profile and .hidden.txt"
+
+
+def test_props_keys_lists_the_names_accepted(wpd: Any) -> None:
+    every = wpd("props", "keys")
+    assert every.exit_code == 0, every.output
+    line = next(x for x in every.output.splitlines() if x.startswith("DATE_MODIFIED "))
+    assert line.split()[:3] == ["DATE_MODIFIED", "0xDC09", "STR"] and "ISO 8601" in line
+    assert any(x.startswith("OBJECT_FILE_NAME ") for x in every.output.splitlines())
+    mine = json.loads(wpd("props", "keys", "--json", "/Phone/Documents/notes.txt").output)
+    by_name = {row["name"]: row for row in mine}
+    assert by_name["OBJECT_FILE_NAME"]["settable"] is True
+    assert by_name["OBJECT_SIZE"]["settable"] is False
+    assert by_name["DATE_MODIFIED"]["date"] is True
+    unknown = wpd("props", "get", "/Phone/Documents/notes.txt", "NoSuchKey")
+    assert unknown.exit_code == ExitCode.USAGE and "`wpd props keys` lists them" in unknown.output
+
+
+def test_props_dates_in_iso_8601(wpd: Any, phone: Phone) -> None:
+    notes = phone.root / "Documents/notes.txt"
+    for given, shown in [
+        ("2024-01-02T03:04:05", "2024-01-02T03:04:05"),
+        ("2023-12-24 18:30", "2023-12-24T18:30:00"),
+        ("2022-05-06", "2022-05-06T00:00:00"),
+        ("20210101T101010", "2021-01-01T10:10:10"),
+    ]:
+        result = wpd("props", "set", "/Phone/Documents/notes.txt", "DateModified", given)
+        assert result.exit_code == 0, (given, result.output)
+        assert wpd("props", "get", "/Phone/Documents/notes.txt", "0xDC09").output == shown + "\n"
+        assert datetime.fromtimestamp(notes.stat().st_mtime).isoformat() == shown
+    zoned = wpd(
+        "props", "set", "/Phone/Documents/notes.txt", "DateModified", "2024-06-01T12:00:00Z"
+    )
+    assert zoned.exit_code == 0, zoned.output
+    assert notes.stat().st_mtime == datetime(2024, 6, 1, 12, tzinfo=UTC).timestamp()
+    bad = wpd("props", "set", "/Phone/Documents/notes.txt", "DateModified", "yesterday")
+    assert bad.exit_code == ExitCode.USAGE
+    assert bad.output.startswith("wpd: 'yesterday' is not a date (hint: give ISO 8601")
+
+
+def test_props_show_enumerations_and_ids_as_stat_does(wpd: Any) -> None:
+    stat = json.loads(wpd("stat", "--json", "/Phone/Documents/notes.txt").output)
+    props = json.loads(wpd("props", "get", "--json", "/Phone/Documents/notes.txt").output)
+    assert props["OBJECT_FORMAT"] == stat["format"] == "TEXT"
+    assert props["STORAGE_ID"] == stat["storage_id"]
+    assert props["PARENT_OBJECT"] == stat["parent"]
+    assert props["PERSISTENT_UNIQUE_OBJECT_IDENTIFIER"] == stat["puid"]
+    assert props["DATE_MODIFIED"] == stat["modified"]
+    assert props["PROTECTION_STATUS"] == "NONE"
+    text = wpd("stat", "/Phone/Documents/notes.txt").output
+    stat_lines = dict(line.split(None, 1) for line in text.splitlines())
+    shown = dict(
+        line.split(None, 1)
+        for line in wpd("props", "get", "/Phone/Documents/notes.txt").output.splitlines()
+    )
+    assert shown["OBJECT_FORMAT"] == stat_lines["format:"] == "TEXT"
+    assert shown["STORAGE_ID"] == stat_lines["storage_id:"]
+    assert shown["PARENT_OBJECT"] == stat_lines["parent:"]
+    assert shown["PERSISTENT_UNIQUE_OBJECT_IDENTIFIER"] == stat_lines["puid:"]
+    assert shown["DATE_MODIFIED"] == stat_lines["modified:"]
