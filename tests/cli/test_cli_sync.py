@@ -79,7 +79,7 @@ def test_pull_errors(wpd: Any, tmp_path: Path) -> None:
     (local / "notes.txt").mkdir(parents=True)  # a folder where a file goes
     blocked = wpd("sync", "/Phone/Documents", str(local))
     assert blocked.exit_code == ExitCode.VERIFY
-    assert "! notes.txt: a folder is in the way here" in blocked.output
+    assert "wpd: sync: notes.txt: a folder is in the way here\n" in blocked.output
     assert "1 failed" in blocked.output
 
 

@@ -232,7 +232,7 @@ async def _pull(
             continue
         if dest.is_dir():
             report.failed.append(item.relative)
-            click.echo(f"! {item.relative}: a folder is in the way here", err=True)
+            click.echo(f"wpd: sync: {item.relative}: a folder is in the way here", err=True)
             continue
         exists = dest.exists()
         if exists:
@@ -257,7 +257,7 @@ async def _pull(
                 if not await _verify_pull(h, entry, dest, checksum):
                     dest.unlink(missing_ok=True)
                     report.failed.append(rel)
-                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    click.echo(f"wpd: sync: {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += done
                 st = dest.stat()
@@ -320,7 +320,7 @@ async def _push(
             old = there.get(rel)
             if old is not None and old.is_folder:
                 report.failed.append(rel)
-                click.echo(f"! {rel}: a folder is in the way on the device", err=True)
+                click.echo(f"wpd: sync: {rel}: a folder is in the way on the device", err=True)
                 continue
             st = path.stat()
             if old is not None:
@@ -339,7 +339,7 @@ async def _push(
                 ok, size = await _push_one(h, path, parent, old, display, checksum)
                 if not ok:
                     report.failed.append(rel)
-                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    click.echo(f"wpd: sync: {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += size
                 clobber.mark(rel, size, path.stat().st_mtime)
