@@ -843,3 +843,16 @@ def test_props_show_enumerations_and_ids_as_stat_does(wpd: Any) -> None:
     assert shown["PARENT_OBJECT"] == stat_lines["parent:"]
     assert shown["PERSISTENT_UNIQUE_OBJECT_IDENTIFIER"] == stat_lines["puid:"]
     assert shown["DATE_MODIFIED"] == stat_lines["modified:"]
+
+
+def test_library_warnings_are_wpd_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from openwpd.cli._core import warning_lines
+
+    logger = logging.getLogger("openwpd")
+    before = (list(logger.handlers), logger.propagate)
+    with warning_lines():
+        logging.getLogger("openwpd.client.handle").warning("skipping object 0x%08X: %s", 7, "x")
+    assert capsys.readouterr().err == "wpd: warning: skipping object 0x00000007: x\n"
+    assert (list(logger.handlers), logger.propagate) == before

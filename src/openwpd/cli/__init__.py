@@ -13,7 +13,14 @@ from typing import Any
 import click
 
 from openwpd import __version__
-from openwpd.cli._core import CliError, ExitCode, Settings, common_options, translate
+from openwpd.cli._core import (
+    CliError,
+    ExitCode,
+    Settings,
+    common_options,
+    translate,
+    warning_lines,
+)
 
 
 def _quiet_stdout() -> None:
@@ -40,6 +47,10 @@ class WpdGroup(click.Group):
     README's table, click's usage errors included (instead of its "Usage: ... Error: ..."
     block); a closed stdout (``wpd cat F | head``) ends the command quietly with
     :attr:`ExitCode.PIPE`, and a Ctrl-C outside a transfer with one line and 130."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with warning_lines():  # -v, parsed later, configures logging instead
+            return super().main(*args, **kwargs)
 
     def make_context(
         self,

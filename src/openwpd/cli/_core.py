@@ -27,7 +27,7 @@ import re
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -149,10 +149,45 @@ def _add_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> Non
         _configure_logging(obj.verbose)
 
 
+class _WarningLines(logging.Handler):
+    """Without -v, the library's warnings (a storage or object skipped, a partial object that
+    could not be deleted) are ``wpd: warning: ...`` lines on stderr, like every other line
+    wpd writes there (Python would print them bare)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("wpd: warning: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            click.echo(self.format(record), err=True)  # the sys.stderr of the moment
+
+
+_WARNING_LINES = _WarningLines()
+
+
+@contextlib.contextmanager
+def warning_lines() -> Iterator[None]:
+    """Send the library's warnings to :class:`_WarningLines` while a command runs (until -v
+    configures logging); the logger is as it was afterwards (``wpd`` may run in-process)."""
+    logger = logging.getLogger("openwpd")
+    propagate = logger.propagate
+    logger.addHandler(_WARNING_LINES)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(_WARNING_LINES)
+        logger.propagate = propagate
+
+
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose <= 1 else logging.INFO if verbose == 2 else logging.DEBUG
     logging.basicConfig(level=level, format="%(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("openwpd").setLevel(level)
+    logger = logging.getLogger("openwpd")
+    logger.removeHandler(_WARNING_LINES)
+    logger.propagate = True
+    logger.setLevel(level)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -472,5 +507,6 @@ __all__ = [
     "run_command",
     "settings",
     "translate",
+    "warning_lines",
     "with_device",
 ]
