@@ -98,8 +98,11 @@ def _json_first(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
 def main() -> None:
     """openwpd: Windows Portable Devices for Python, over MTP/PTP (PTP/IP, USB).
 
-    Paths on the device are /<storage>/<folder>/<file>. The device is -d URL, else
-    $OPENWPD_DEVICE, else the only device listed in $OPENWPD_DEVICES.
+    Paths on the device are /<storage>/<folder>/<file>; paths of existing objects may be
+    patterns (* ? [...]). The device is -d URL, else $OPENWPD_DEVICE, else the only device
+    listed in $OPENWPD_DEVICES. Errors are one 'wpd:' line on stderr; exit codes: 0 ok, 1
+    refused or failed, 2 usage, 3 not found, 4 no device or link, 5 protocol, 6 local file,
+    7 sync verify, 130 interrupted, 141 output closed (as cat in a pipe).
     """
 
 
