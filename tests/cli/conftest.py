@@ -13,6 +13,13 @@ from click.testing import CliRunner, Result
 from openwpd.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command (in-process or a subprocess) keeps its state (``sync``'s records) in the
+    test's own folder, never in the user's state directory."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+
+
 @pytest.fixture
 def phone(tmp_path: Path) -> Iterator[Phone]:
     """Sample content (2 photos, no large file) as storage "Phone", plus a read-only "Card"."""

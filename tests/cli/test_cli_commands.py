@@ -6,6 +6,7 @@ import json
 import os
 import stat as stat_mod
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ def test_unreachable_device_exit_4(tmp_path: Path) -> None:
         (RemoteProtocolError("junk"), ExitCode.PROTOCOL, "misbehaved"),
         (Cancelled(), ExitCode.INTERRUPTED, "cancelled"),
         (LocalProtocolError("bad path"), ExitCode.USAGE, "bad path"),
-        (FileNotFoundError(2, "No such file or directory", "x"), ExitCode.NOT_FOUND, "No such"),
+        (FileNotFoundError(2, "No such file or directory", "x"), ExitCode.LOCAL, "No such"),
         (PermissionError(13, "Permission denied", "y"), ExitCode.LOCAL, "Permission denied: y"),
     ],
 )
@@ -266,7 +267,7 @@ def test_put_file_replace_and_folder(wpd: Any, phone: Phone, tmp_path: Path) -> 
     assert wpd("put", str(local), "/Phone/Documents").exit_code == 0
     assert (phone.root / "Documents/hello.txt").read_text() == "one\n"
     local.write_text("two, longer\n")
-    result = wpd("put", str(local), "/Phone/Documents")
+    result = wpd("put", "-f", str(local), "/Phone/Documents")
     assert result.exit_code == 0, result.output
     assert (phone.root / "Documents/hello.txt").read_text() == "two, longer\n"
     assert not any(p.name.endswith(".wpd-part") for p in (phone.root / "Documents").iterdir())
@@ -369,7 +370,7 @@ def test_props(wpd: Any, phone: Phone) -> None:
         line.split() == ["OBJECT_FILE_NAME", "notes.txt"] for line in every.output.splitlines()
     )
     one = wpd("props", "get", "/Phone/Documents/notes.txt", "DateModified")
-    assert one.output == "20240603T120000\n"
+    assert one.output == "2024-06-03T12:00:00\n"
     assert wpd("props", "get", "/Phone/Documents/notes.txt", "0xDC04").output == "58\n"
     data = json.loads(wpd("props", "get", "--json", "/Phone/Documents/notes.txt").output)
     assert data["OBJECT_SIZE"] == 58
@@ -511,3 +512,347 @@ def test_invoke(wpd: Any, phone: Phone) -> None:
     assert wpd("invoke", "Diagnostics", "Echo", "Text").exit_code == ExitCode.USAGE
     assert wpd("invoke", "Diagnostics", "Echo", "Wrong=1").exit_code == ExitCode.USAGE
     assert wpd("invoke", "Diagnostics", "Sleep", "Milliseconds=x").exit_code == ExitCode.USAGE
+
+
+# --- nothing is overwritten by surprise ---------------------------------------------------------
+
+
+def test_get_refuses_to_replace_a_file_unless_asked(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "Music").mkdir(parents=True)
+    mine = out / "Music" / "Morning.wav"
+    mine.write_bytes(b"my own file")
+    refused = wpd("get", "/Phone/Music", str(out))
+    assert refused.exit_code == ExitCode.FAILED
+    assert refused.output == (
+        f"wpd: get: {mine} exists already; nothing was copied (hint: -f replaces it, -n skips it)\n"
+    )
+    assert mine.read_bytes() == b"my own file"
+    assert sorted(p.name for p in (out / "Music").iterdir()) == ["Morning.wav"]  # nothing else
+    skipped = wpd("get", "-v", "-n", "/Phone/Music", str(out))
+    assert skipped.exit_code == 0, skipped.output
+    assert f"wpd: skipped {mine}: it exists" in skipped.output
+    assert mine.read_bytes() == b"my own file"
+    assert (out / "Music" / "Überlied 🎵.wav").exists()
+    quiet = wpd("get", "--no-clobber", "/Phone/Music", str(out))
+    assert quiet.exit_code == 0 and quiet.output == ""
+    forced = wpd("get", "-f", "/Phone/Music/Morning.wav", str(mine))
+    assert forced.exit_code == 0, forced.output
+    assert mine.read_bytes() == (phone.root / "Music/Morning.wav").read_bytes()
+    assert wpd("get", "-f", "-n", "/Phone/Music", str(out)).exit_code == ExitCode.USAGE
+    (out / "notes.txt").mkdir()
+    folder = wpd("get", "-f", "/Phone/Documents/notes.txt", str(out))
+    assert folder.exit_code == ExitCode.FAILED and "is a folder" in folder.output
+
+
+def test_get_into_a_slash_needs_an_existing_folder(wpd: Any, tmp_path: Path) -> None:
+    a_file = tmp_path / "a.txt"
+    a_file.write_text("mine")
+    not_folder = wpd("get", "/Phone/Documents/notes.txt", f"{a_file}/")
+    assert not_folder.exit_code == ExitCode.USAGE
+    assert not_folder.output.startswith(f"wpd: {a_file}/ is not a folder (hint: a destination")
+    assert a_file.read_text() == "mine"
+    missing = wpd("get", "/Phone/Documents/notes.txt", f"{tmp_path / 'none'}/")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert not (tmp_path / "none").exists()
+    into = wpd("get", "/Phone/Documents/notes.txt", f"{tmp_path}/")
+    assert into.exit_code == 0, into.output
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_put_refuses_to_replace_a_file_unless_asked(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    notes = phone.root / "Documents/notes.txt"
+    before = notes.read_bytes()
+    album = tmp_path / "Documents"
+    album.mkdir()
+    (album / "notes.txt").write_text("mine")
+    (album / "new.txt").write_text("new")
+    refused = wpd("put", str(album), "/Phone")
+    assert refused.exit_code == ExitCode.FAILED
+    assert refused.output == (
+        "wpd: put: /Phone/Documents/notes.txt exists already; nothing was copied "
+        "(hint: -f replaces it, -n skips it)\n"
+    )
+    assert notes.read_bytes() == before and not (phone.root / "Documents/new.txt").exists()
+    one = wpd("put", str(album / "notes.txt"), "/Phone/Documents/notes.txt")
+    assert one.exit_code == ExitCode.FAILED and notes.read_bytes() == before
+    skipped = wpd("put", "-n", "-v", str(album), "/Phone")
+    assert skipped.exit_code == 0, skipped.output
+    assert "wpd: skipped /Phone/Documents/notes.txt: it exists on the device" in skipped.output
+    assert notes.read_bytes() == before
+    assert (phone.root / "Documents/new.txt").read_text() == "new"
+    forced = wpd("put", "--force", str(album / "notes.txt"), "/Phone/Documents")
+    assert forced.exit_code == 0, forced.output
+    assert notes.read_text() == "mine"
+    assert not any(p.name.endswith(".wpd-part") for p in (phone.root / "Documents").iterdir())
+
+
+def test_put_into_a_slash_needs_an_existing_folder(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    up = tmp_path / "up.bin"
+    up.write_bytes(b"upload")
+    before = (phone.root / "Documents/notes.txt").read_bytes()
+    for force in ([], ["-f"]):
+        onto_file = wpd("put", *force, str(up), "/Phone/Documents/notes.txt/")
+        assert onto_file.exit_code == ExitCode.USAGE, onto_file.output
+        assert "/Phone/Documents/notes.txt/ is not a folder" in onto_file.output
+    assert (phone.root / "Documents/notes.txt").read_bytes() == before
+    missing = wpd("put", str(up), "/Phone/Nowhere/")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert not (phone.root / "Nowhere").exists()
+    into = wpd("put", str(up), "/Phone/Documents/")
+    assert into.exit_code == 0, into.output
+    assert (phone.root / "Documents/up.bin").read_bytes() == b"upload"
+
+
+def test_put_copies_what_it_can_read_and_names_the_rest(
+    wpd: Any, phone: Phone, tmp_path: Path
+) -> None:
+    import socket
+
+    album = tmp_path / "album"
+    (album / "sub").mkdir(parents=True)
+    (album / "a.txt").write_text("a")
+    (album / "sub" / "b.txt").write_text("b")
+    (album / "dangling").symlink_to(tmp_path / "gone")
+    os.mkfifo(album / "sub" / "pipe")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(album / "sock"))
+    unreadable = [album / "dangling", album / "sub" / "pipe", album / "sock"]
+    if os.geteuid() != 0:  # root reads whatever the permission bits say
+        (album / "secret.txt").write_text("s")
+        (album / "secret.txt").chmod(0)
+        (album / "locked").mkdir()
+        (album / "locked").chmod(0)
+        unreadable += [album / "secret.txt", album / "locked"]
+    try:
+        result = wpd("put", str(album), "/Phone")
+    finally:
+        sock.close()
+        for path in (album / "secret.txt", album / "locked"):
+            if path.exists():
+                path.chmod(0o700)
+    assert result.exit_code == ExitCode.LOCAL, result.output
+    lines = result.output.splitlines()
+    assert all(line.startswith("wpd: ") for line in lines)
+    for path in unreadable:
+        assert sum(line.startswith(f"wpd: put: cannot read {path}: ") for line in lines) == 1
+    assert lines[-1].startswith("wpd: put: ") and "the rest (2 files) was copied" in lines[-1]
+    assert (phone.root / "album/a.txt").read_text() == "a"
+    assert (phone.root / "album/sub/b.txt").read_text() == "b"
+    assert sorted(p.name for p in (phone.root / "album").iterdir()) == ["a.txt", "sub"]
+    fifo = wpd("put", str(album / "sub" / "pipe"), "/Phone")  # would block if it were read
+    assert fifo.exit_code == ExitCode.LOCAL and "a FIFO" in fifo.output
+
+
+# --- Unix manners -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["ls", "-x"], "wpd: ls: No such option '-x' (hint: `wpd ls --help`)"),
+        (["nosuch"], "wpd: No such command 'nosuch' (hint: `wpd --help`)"),
+        (["get"], "wpd: get: Missing argument 'REMOTE...' (hint: `wpd get --help`)"),
+        (["--nope"], "wpd: No such option '--nope' (hint: `wpd --help`)"),
+        (
+            ["props", "get"],
+            "wpd: props get: Missing argument 'PATH' (hint: `wpd props get --help`)",
+        ),
+        (
+            ["watch", "-n", "x"],
+            "wpd: watch: Invalid value for '-n' / '--count': 'x' is not a "
+            "valid integer (hint: `wpd watch --help`)",
+        ),
+    ],
+)
+def test_usage_errors_are_one_wpd_line(wpd: Any, args: list[str], line: str) -> None:
+    result = wpd(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output == line + "\n"
+
+
+def test_json_before_or_after_the_command(wpd: Any) -> None:
+    after = wpd("ls", "--json", "/Phone/Music")
+    before = wpd("--json", "ls", "/Phone/Music")
+    assert after.exit_code == before.exit_code == 0, before.output
+    assert json.loads(before.output) == json.loads(after.output)
+    assert json.loads(wpd("--json", "stat", "/Phone/Music").output)["folder"] is True
+    assert wpd("ls", "/Phone/Music").output.splitlines()[0] == "Morning.wav"
+
+
+def test_rm_and_mkdir_take_several_paths(wpd: Any, phone: Phone) -> None:
+    made = wpd("mkdir", "/Phone/A", "/Phone/B")
+    assert made.exit_code == 0, made.output
+    assert (phone.root / "A").is_dir() and (phone.root / "B").is_dir()
+    partly = wpd("mkdir", "/Phone/A", "/Phone/C", "/Phone/x/y")
+    assert partly.exit_code == ExitCode.FAILED  # the first failure's code
+    assert partly.output.splitlines() == [
+        "wpd: /Phone/A already exists",
+        "wpd: no such file or folder on the device: /Phone/x (hint: `wpd ls` shows what is there)",
+    ]
+    assert (phone.root / "C").is_dir()  # the others were made
+    assert wpd("mkdir", "-p", "/Phone/x/y", "/Phone/x/z").exit_code == 0
+    gone = wpd("rm", "-r", "/Phone/A", "/Phone/B", "/Phone/x")
+    assert gone.exit_code == 0, gone.output
+    assert not any((phone.root / n).exists() for n in ("A", "B", "x"))
+    missing = wpd("rm", "/Phone/C/none", "/Phone/Documents/notes.txt")
+    assert missing.exit_code == ExitCode.NOT_FOUND
+    assert not (phone.root / "Documents/notes.txt").exists()
+
+
+def test_remote_paths_take_globs(wpd: Any, phone: Phone, tmp_path: Path) -> None:
+    camera = phone.root / "DCIM/Camera"
+    (camera / ".hidden.jpg").write_bytes(b"h")
+    (camera / "notes[1].txt").write_text("literal brackets")
+    listed = wpd("ls", "/Phone/DCIM/*/IMG_000?.jpg")
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == [
+        "/Phone/DCIM/Camera/IMG_0001.jpg",
+        "/Phone/DCIM/Camera/IMG_0002.jpg",
+    ]
+    assert wpd("ls", "/Ph*/DCIM/Camera/IMG_0001.jpg").output == "IMG_0001.jpg\n"
+    assert wpd("ls", "/Phone/M[ou]sic").output.splitlines()[0] == "Morning.wav"
+    assert wpd("cat", "/Phone/DCIM/Camera/notes[1].txt").output == "literal brackets"
+    out = tmp_path / "out"
+    out.mkdir()
+    got = wpd("get", "/Phone/DCIM/Camera/*", str(out))
+    assert got.exit_code == 0, got.output
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001.jpg", "IMG_0002.jpg", "notes[1].txt"]
+    several = wpd("stat", "/Phone/DCIM/Camera/IMG_*")
+    assert several.exit_code == ExitCode.USAGE and "matches 2 objects" in several.output
+    nothing = wpd("rm", "/Phone/DCIM/Camera/*.png")
+    assert nothing.exit_code == ExitCode.NOT_FOUND
+    assert nothing.output.startswith("wpd: nothing on the device matches /Phone/DCIM/Camera/*.png")
+    assert wpd("rm", "/Phone/DCIM/Camera/IMG_*").exit_code == 0
+    assert sorted(p.name for p in camera.iterdir()) == [".hidden.jpg", "notes[1].txt"]
+    assert wpd("rm", "/Phone/DCIM/Camera/.h*").exit_code == 0
+    assert sorted(p.name for p in camera.iterdir()) == ["notes[1].txt"]
+
+
+def test_ls_human_sizes_and_hidden_names(wpd: Any, phone: Phone) -> None:
+    (phone.root / "Documents/.secret").write_text("s")
+    (phone.root / "Documents/big.bin").write_bytes(b"x" * 1536)
+    plain = wpd("ls", "/Phone/Documents")
+    assert ".secret" not in plain.output and "big.bin" in plain.output
+    every = wpd("ls", "-a", "/Phone/Documents")
+    assert ".secret" in every.output.splitlines()
+    human = wpd("ls", "-l", "-h", "/Phone/Documents")
+    assert human.exit_code == 0, human.output
+    line = next(x for x in human.output.splitlines() if x.endswith("big.bin"))
+    assert "1.5 KiB" in line
+    exact = wpd("ls", "-l", "/Phone/Documents")
+    assert "1,536" in next(x for x in exact.output.splitlines() if x.endswith("big.bin"))
+    assert wpd("ls", "-lha", "/Phone/Documents").output.count(".secret") == 1
+    helped = wpd("ls", "--help")
+    assert helped.exit_code == 0 and "--human-readable" in helped.output
+    assert wpd("-h").exit_code == 0 and wpd("stat", "-h").exit_code == 0
+
+
+def test_mv_into_its_own_subtree_says_so(wpd: Any, phone: Phone) -> None:
+    result = wpd("mv", "/Phone/DCIM", "/Phone/DCIM/Camera")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output == (
+        "wpd: cannot move /Phone/DCIM into itself (/Phone/DCIM/Camera is inside it)\n"
+    )
+    same = wpd("mv", "/Phone/DCIM", "/Phone/DCIM/Camera/New")
+    assert same.exit_code == ExitCode.USAGE and "into itself" in same.output
+    copy = wpd("cp", "/Phone/DCIM", "/Phone/DCIM/Camera")
+    assert copy.exit_code == ExitCode.USAGE and "cannot copy /Phone/DCIM into itself" in copy.output
+    assert (phone.root / "DCIM/Camera/IMG_0001.jpg").exists()
+
+
+def test_a_local_write_failure_is_6_and_names_no_temp_file(wpd: Any, tmp_path: Path) -> None:
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    for dest in (tmp_path / "missing" / "dir" / "file", a_file / "sub"):
+        for verbose in ([], ["-v"]):
+            result = wpd(*verbose, "get", "/Phone/Documents/notes.txt", str(dest))
+            assert result.exit_code == ExitCode.LOCAL, result.output
+            assert result.output.startswith("wpd: get /Phone/Documents/notes.txt: ")
+            assert result.output.splitlines()[0].endswith(f": {dest}")
+            assert "openwpd-part" not in result.output
+    raw = wpd("raw", "GetStorageIDs", "--out", str(tmp_path / "missing" / "x"))
+    assert raw.exit_code == ExitCode.LOCAL
+    assert raw.output == f"wpd: raw: No such file or directory: {tmp_path / 'missing' / 'x'}\n"
+
+
+def test_hide_temp_names() -> None:
+    from openwpd.cli._core import hide_temp_names
+
+    assert hide_temp_names("Not a directory: /a/b/.my file.txt.k3j_x9z1.openwpd-part") == (
+        "Not a directory: /a/b/my file.txt"
+    )
+    assert hide_temp_names("'.x.jpg.wpd-part' in /Phone/.y.wpd-part") == "'x.jpg' in /Phone/y"
+    assert hide_temp_names("/a/.profile and .hidden.txt") == "/a/.profile and .hidden.txt"
+
+
+def test_props_keys_lists_the_names_accepted(wpd: Any) -> None:
+    every = wpd("props", "keys")
+    assert every.exit_code == 0, every.output
+    line = next(x for x in every.output.splitlines() if x.startswith("DATE_MODIFIED "))
+    assert line.split()[:3] == ["DATE_MODIFIED", "0xDC09", "STR"] and "ISO 8601" in line
+    assert any(x.startswith("OBJECT_FILE_NAME ") for x in every.output.splitlines())
+    mine = json.loads(wpd("props", "keys", "--json", "/Phone/Documents/notes.txt").output)
+    by_name = {row["name"]: row for row in mine}
+    assert by_name["OBJECT_FILE_NAME"]["settable"] is True
+    assert by_name["OBJECT_SIZE"]["settable"] is False
+    assert by_name["DATE_MODIFIED"]["date"] is True
+    unknown = wpd("props", "get", "/Phone/Documents/notes.txt", "NoSuchKey")
+    assert unknown.exit_code == ExitCode.USAGE and "`wpd props keys` lists them" in unknown.output
+
+
+def test_props_dates_in_iso_8601(wpd: Any, phone: Phone) -> None:
+    notes = phone.root / "Documents/notes.txt"
+    for given, shown in [
+        ("2024-01-02T03:04:05", "2024-01-02T03:04:05"),
+        ("2023-12-24 18:30", "2023-12-24T18:30:00"),
+        ("2022-05-06", "2022-05-06T00:00:00"),
+        ("20210101T101010", "2021-01-01T10:10:10"),
+    ]:
+        result = wpd("props", "set", "/Phone/Documents/notes.txt", "DateModified", given)
+        assert result.exit_code == 0, (given, result.output)
+        assert wpd("props", "get", "/Phone/Documents/notes.txt", "0xDC09").output == shown + "\n"
+        assert datetime.fromtimestamp(notes.stat().st_mtime).isoformat() == shown
+    zoned = wpd(
+        "props", "set", "/Phone/Documents/notes.txt", "DateModified", "2024-06-01T12:00:00Z"
+    )
+    assert zoned.exit_code == 0, zoned.output
+    assert notes.stat().st_mtime == datetime(2024, 6, 1, 12, tzinfo=UTC).timestamp()
+    bad = wpd("props", "set", "/Phone/Documents/notes.txt", "DateModified", "yesterday")
+    assert bad.exit_code == ExitCode.USAGE
+    assert bad.output.startswith("wpd: 'yesterday' is not a date (hint: give ISO 8601")
+
+
+def test_props_show_enumerations_and_ids_as_stat_does(wpd: Any) -> None:
+    stat = json.loads(wpd("stat", "--json", "/Phone/Documents/notes.txt").output)
+    props = json.loads(wpd("props", "get", "--json", "/Phone/Documents/notes.txt").output)
+    assert props["OBJECT_FORMAT"] == stat["format"] == "TEXT"
+    assert props["STORAGE_ID"] == stat["storage_id"]
+    assert props["PARENT_OBJECT"] == stat["parent"]
+    assert props["PERSISTENT_UNIQUE_OBJECT_IDENTIFIER"] == stat["puid"]
+    assert props["DATE_MODIFIED"] == stat["modified"]
+    assert props["PROTECTION_STATUS"] == "NONE"
+    text = wpd("stat", "/Phone/Documents/notes.txt").output
+    stat_lines = dict(line.split(None, 1) for line in text.splitlines())
+    shown = dict(
+        line.split(None, 1)
+        for line in wpd("props", "get", "/Phone/Documents/notes.txt").output.splitlines()
+    )
+    assert shown["OBJECT_FORMAT"] == stat_lines["format:"] == "TEXT"
+    assert shown["STORAGE_ID"] == stat_lines["storage_id:"]
+    assert shown["PARENT_OBJECT"] == stat_lines["parent:"]
+    assert shown["PERSISTENT_UNIQUE_OBJECT_IDENTIFIER"] == stat_lines["puid:"]
+    assert shown["DATE_MODIFIED"] == stat_lines["modified:"]
+
+
+def test_library_warnings_are_wpd_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from openwpd.cli._core import warning_lines
+
+    logger = logging.getLogger("openwpd")
+    before = (list(logger.handlers), logger.propagate)
+    with warning_lines():
+        logging.getLogger("openwpd.client.handle").warning("skipping object 0x%08X: %s", 7, "x")
+    assert capsys.readouterr().err == "wpd: warning: skipping object 0x00000007: x\n"
+    assert (list(logger.handlers), logger.propagate) == before

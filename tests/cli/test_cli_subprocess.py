@@ -247,3 +247,42 @@ def test_serve_samples_then_list(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+# --- Unix manners -------------------------------------------------------------------------------
+
+
+def _pipeline(args: str, head: str, url: str, tmp_path: Path) -> tuple[list[int], str, bytes]:
+    """Run ``wpd ARGS | head HEAD`` in a real shell: the exit statuses of both sides, wpd's
+    stderr and what head printed."""
+    wpd = " ".join(wpd_exe())
+    script = f'{wpd} {args} 2>"$ERR" | head {head}; echo "${{PIPESTATUS[@]}}" >"$STATUS"'
+    err, status = tmp_path / "err.txt", tmp_path / "status.txt"
+    env = dict(os.environ, OPENWPD_DEVICE=url, ERR=str(err), STATUS=str(status))
+    out = subprocess.run(
+        ["bash", "-c", script], capture_output=True, timeout=120, env=env, check=False
+    ).stdout
+    return [int(x) for x in status.read_text().split()], err.read_text(), out
+
+
+def test_a_closed_pipe_ends_cat_quietly(big_phone: Phone, tmp_path: Path) -> None:
+    statuses, err, out = _pipeline(
+        "cat /Phone/Backups/archive.bin", "-c 10", big_phone.url, tmp_path
+    )
+    assert out == b"\0" * 10
+    assert err == ""
+    assert statuses == [141, 0]  # what the shell says of `cat BIG | head -c 10`
+    _wait_for(lambda: big_phone.server.session_count() == 0, 10)
+    again = run_wpd("cat", "/Phone/Documents/notes.txt", url=big_phone.url)
+    assert again.returncode == 0 and again.stdout.startswith("Shopping")
+
+
+def test_a_closed_pipe_ends_ls_quietly(phone: Phone, tmp_path: Path) -> None:
+    many = phone.root / "Many"
+    many.mkdir()
+    for i in range(2000):  # ~100 KB of listing: more than a pipe holds
+        (many / f"file-with-a-rather-long-name-{i:05}.txt").write_bytes(b"")
+    statuses, err, out = _pipeline("ls -R /Phone", "-n 3", phone.url, tmp_path)
+    assert len(out.splitlines()) == 3
+    assert err == ""
+    assert statuses == [141, 0]

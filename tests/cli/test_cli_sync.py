@@ -79,7 +79,7 @@ def test_pull_errors(wpd: Any, tmp_path: Path) -> None:
     (local / "notes.txt").mkdir(parents=True)  # a folder where a file goes
     blocked = wpd("sync", "/Phone/Documents", str(local))
     assert blocked.exit_code == ExitCode.VERIFY
-    assert "! notes.txt: a folder is in the way here" in blocked.output
+    assert "wpd: sync: notes.txt: a folder is in the way here\n" in blocked.output
     assert "1 failed" in blocked.output
 
 
@@ -102,7 +102,7 @@ def test_push_then_nothing_then_changed(wpd: Any, phone: Phone, tmp_path: Path) 
     (local / "new").mkdir()
     (local / "new" / "c.txt").write_text("c")
     (phone.root / "Pushed/.a.txt.wpd-part").write_text("left by a killed run")
-    _until(lambda: ".a.txt.wpd-part" in wpd("ls", "/Phone/Pushed").output)
+    _until(lambda: ".a.txt.wpd-part" in wpd("ls", "-a", "/Phone/Pushed").output)
     third = wpd("sync", "--push", str(local), "/Phone/Pushed")
     assert third.output.splitlines()[0] == "+ new/c.txt"
     assert "1 leftover removed" in third.output
@@ -215,3 +215,73 @@ def test_tour_in_process() -> None:
     assert result.exit_code == 0, result.output
     assert "HRESULT 0x800704C7" in result.output
     assert "A works again" in result.output and "OK" in result.output
+
+
+# --- replacing files ----------------------------------------------------------------------------
+
+
+def test_pull_replaces_only_its_own_unchanged_copies(
+    wpd: Any, phone: Phone, tmp_path: Path
+) -> None:
+    local = tmp_path / "backup"
+    local.mkdir()
+    mine = local / "notes.txt"
+    mine.write_text("my own notes, not the device's")
+    refused = wpd("sync", "/Phone/Documents", str(local))
+    assert refused.exit_code == ExitCode.FAILED
+    assert refused.output.startswith("wpd: sync: notes.txt exists already; nothing was copied")
+    assert "-f replaces, --no-clobber skips" in refused.output
+    assert mine.read_text() == "my own notes, not the device's"
+    assert sorted(p.name for p in local.iterdir()) == ["notes.txt"]
+    skipped = wpd("sync", "--no-clobber", "-v", "/Phone/Documents", str(local))
+    assert skipped.exit_code == 0, skipped.output
+    assert "wpd: skipped notes.txt: it exists and was not made by an earlier sync" in (
+        skipped.output
+    )
+    assert "1 skipped" in skipped.output and "+ README.md" in skipped.output
+    assert mine.read_text() == "my own notes, not the device's"
+    forced = wpd("sync", "-f", "/Phone/Documents", str(local))
+    assert forced.exit_code == 0, forced.output
+    assert "~ notes.txt" in forced.output
+    device_notes = phone.root / "Documents/notes.txt"
+    assert mine.read_bytes() == device_notes.read_bytes()
+    # now it is sync's copy: a change on the device replaces it without -f
+    device_notes.write_text("changed on the device\n")
+    _until(lambda: '"size": 22' in wpd("stat", "--json", "/Phone/Documents/notes.txt").output)
+    again = wpd("sync", "/Phone/Documents", str(local))
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[0] == "~ notes.txt"
+    assert mine.read_text() == "changed on the device\n"
+    # ...but not once it was changed here too
+    mine.write_text("edited here\n")
+    os.utime(mine, (1_000_000_000, 1_000_000_000))
+    edited = wpd("sync", "/Phone/Documents", str(local))
+    assert edited.exit_code == ExitCode.FAILED and "notes.txt exists already" in edited.output
+    assert mine.read_text() == "edited here\n"
+
+
+def test_push_replaces_only_its_own_unchanged_copies(
+    wpd: Any, phone: Phone, tmp_path: Path
+) -> None:
+    local = tmp_path / "docs"
+    local.mkdir()
+    (local / "notes.txt").write_text("pushed notes\n")
+    (local / "new.txt").write_text("new\n")
+    device_notes = phone.root / "Documents/notes.txt"
+    before = device_notes.read_bytes()
+    refused = wpd("sync", "--push", str(local), "/Phone/Documents")
+    assert refused.exit_code == ExitCode.FAILED, refused.output
+    assert "notes.txt exists already" in refused.output
+    assert device_notes.read_bytes() == before
+    assert not (phone.root / "Documents/new.txt").exists()
+    skipped = wpd("sync", "--push", "--no-clobber", str(local), "/Phone/Documents")
+    assert skipped.exit_code == 0 and "1 skipped" in skipped.output
+    assert device_notes.read_bytes() == before
+    forced = wpd("sync", "--push", "-f", str(local), "/Phone/Documents")
+    assert forced.exit_code == 0, forced.output
+    assert device_notes.read_text() == "pushed notes\n"
+    (local / "notes.txt").write_text("pushed notes, second version\n")
+    again = wpd("sync", "--push", str(local), "/Phone/Documents")
+    assert again.exit_code == 0, again.output
+    assert device_notes.read_text() == "pushed notes, second version\n"
+    assert wpd("sync", "-f", "--no-clobber", str(local), "/x").exit_code == ExitCode.USAGE

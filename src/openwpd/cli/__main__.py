@@ -2,4 +2,4 @@
 
 from openwpd.cli import main
 
-main()
+main(prog_name="wpd")

@@ -23,10 +23,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -65,6 +66,9 @@ class ExitCode(IntEnum):
     LOCAL = 6  #: a local file or folder could not be read or written
     VERIFY = 7  #: a copied file did not verify (sync)
     INTERRUPTED = 130  #: Ctrl-C
+    #: the reader of stdout went away (``wpd cat F | head``): ended quietly, with the status a
+    #: shell reports for ``cat`` killed by SIGPIPE (128 + 13)
+    PIPE = 141
 
 
 class CliError(click.ClickException):
@@ -92,9 +96,21 @@ class CliError(click.ClickException):
         line = f"wpd: {self.message}"
         if self.hint:
             line += f" (hint: {self.hint})"
-        click.echo(line, file=out)
+        click.echo(hide_temp_names(line), file=out)
         if self.verbose and self.detail:
-            click.echo(self.detail.rstrip("\n"), file=out)
+            click.echo(hide_temp_names(self.detail.rstrip("\n")), file=out)
+
+
+# a download's temp file (.NAME.XXXXXXXX.openwpd-part) and an upload's (.NAME.wpd-part)
+_TEMP_NAME = re.compile(
+    r"(?<![^/\s'\"])\.([^/]+?)(?:\.[A-Za-z0-9_]+\.openwpd-part|\.wpd-part)(?![^/\s'\"])"
+)
+
+
+def hide_temp_names(text: str) -> str:
+    """``text`` with every temporary file name replaced by the name it stands for: a message
+    names what the user asked for, never ``.NAME.XXXX.openwpd-part``."""
+    return _TEMP_NAME.sub(r"\1", text)
 
 
 @dataclass
@@ -103,6 +119,8 @@ class Settings:
 
     device: str | None = None
     verbose: int = 0
+    #: ``--json`` given on ``wpd`` itself (before the subcommand)
+    json: bool = False
     #: what the command is doing right now (for the line printed on Ctrl-C)
     activity: list[str] = field(default_factory=list)
 
@@ -131,10 +149,45 @@ def _add_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> Non
         _configure_logging(obj.verbose)
 
 
+class _WarningLines(logging.Handler):
+    """Without -v, the library's warnings (a storage or object skipped, a partial object that
+    could not be deleted) are ``wpd: warning: ...`` lines on stderr, like every other line
+    wpd writes there (Python would print them bare)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter("wpd: warning: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            click.echo(self.format(record), err=True)  # the sys.stderr of the moment
+
+
+_WARNING_LINES = _WarningLines()
+
+
+@contextlib.contextmanager
+def warning_lines() -> Iterator[None]:
+    """Send the library's warnings to :class:`_WarningLines` while a command runs (until -v
+    configures logging); the logger is as it was afterwards (``wpd`` may run in-process)."""
+    logger = logging.getLogger("openwpd")
+    propagate = logger.propagate
+    logger.addHandler(_WARNING_LINES)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(_WARNING_LINES)
+        logger.propagate = propagate
+
+
 def _configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose <= 1 else logging.INFO if verbose == 2 else logging.DEBUG
     logging.basicConfig(level=level, format="%(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("openwpd").setLevel(level)
+    logger = logging.getLogger("openwpd")
+    logger.removeHandler(_WARNING_LINES)
+    logger.propagate = True
+    logger.setLevel(level)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -161,9 +214,50 @@ def common_options(f: F) -> F:
     return f
 
 
+def _json_anywhere(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    return value or ctx.ensure_object(Settings).json
+
+
 json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Machine-readable output (JSON) instead of text."
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_json_anywhere,
+    help="Machine-readable output (JSON) instead of text (also accepted before the command).",
 )
+
+#: What ``get``, ``put`` (and ``sync``) say when a file is in the way.
+CLOBBER_HINT = "-f replaces it, -n skips it"
+
+
+def force_option(f: F) -> F:
+    """``-f/--force``: replace existing files."""
+    return click.option("-f", "--force", is_flag=True, help="Replace files that exist already.")(f)
+
+
+def no_clobber_option(*names: str) -> Callable[[F], F]:
+    """``-n/--no-clobber`` (``sync`` has ``--no-clobber`` only: its ``-n`` is ``--dry-run``)."""
+    return click.option(
+        *names, "no_clobber", is_flag=True, help="Skip files that exist already (-v names them)."
+    )
+
+
+def refuse_existing(what: str, existing: Sequence[str], hint: str = CLOBBER_HINT) -> CliError:
+    """The one-line refusal when ``existing`` (at least one) are in the way."""
+    first = existing[0]
+    more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+    verb = "exist" if more else "exists"
+    return CliError(
+        f"{what}: {first}{more} {verb} already; nothing was copied",
+        ExitCode.FAILED,
+        hint=hint,
+    )
+
+
+def note(text: str) -> None:
+    """A ``wpd:`` line on stderr, shown only with ``-v``."""
+    if settings().verbose:
+        click.echo(f"wpd: {text}", err=True)
 
 
 # --- devices ------------------------------------------------------------------------------------
@@ -292,11 +386,7 @@ def _translate(exc: BaseException, what: str, detail: str) -> CliError:
         return CliError(f"{what}: cancelled", ExitCode.INTERRUPTED, detail=detail)
     if isinstance(exc, LocalProtocolError):
         return CliError(f"{what}: {exc}", ExitCode.USAGE, detail=detail)
-    if isinstance(exc, FileNotFoundError):
-        return CliError(
-            f"{what}: {exc.strerror}: {exc.filename}", ExitCode.NOT_FOUND, detail=detail
-        )
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError):  # here, not on the device: 6 (a missing folder included)
         where = f": {exc.filename}" if exc.filename else ""
         return CliError(f"{what}: {exc.strerror or exc}{where}", ExitCode.LOCAL, detail=detail)
     if isinstance(exc, OpenWpdError):
@@ -355,6 +445,8 @@ def run_command(what: str, coro: Coroutine[Any, Any, T]) -> T:
     opts.activity.clear()
     try:
         return run_async(coro)
+    except BrokenPipeError:
+        raise  # stdout's reader went away: ended quietly by the command group
     except Interrupted:
         if opts.activity:
             message = (
@@ -394,6 +486,7 @@ def echo_lines(lines: Sequence[str]) -> None:
 
 
 __all__ = [
+    "CLOBBER_HINT",
     "ENV_DEVICE",
     "ENV_DEVICES",
     "CliError",
@@ -402,12 +495,18 @@ __all__ = [
     "choose_device",
     "common_options",
     "doing",
+    "force_option",
+    "hide_temp_names",
     "json_option",
     "known_devices",
+    "no_clobber_option",
+    "note",
+    "refuse_existing",
     "response_words",
     "run_async",
     "run_command",
     "settings",
     "translate",
+    "warning_lines",
     "with_device",
 ]

@@ -111,10 +111,10 @@ def emit_json_line(data: object) -> None:
     sys.stdout.flush()
 
 
-def long_line(entry: Entry, name: str | None = None) -> str:
-    """``ls -l`` style: kind, size, date, name."""
+def long_line(entry: Entry, name: str | None = None, *, human: bool = False) -> str:
+    """``ls -l`` style: kind, size (``human``: 1.5 KiB), date, name."""
     kind = "d" if entry.is_folder else "-"
-    size = "" if entry.is_folder else f"{entry.size:,}"
+    size = "" if entry.is_folder else human_size(entry.size) if human else f"{entry.size:,}"
     when = entry.modified.strftime("%Y-%m-%d %H:%M") if entry.modified else "-" * 16
     shown = name if name is not None else entry.name
     return f"{kind} {size:>15} {when}  {shown}{'/' if entry.is_folder else ''}"

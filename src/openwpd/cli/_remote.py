@@ -1,6 +1,10 @@
 """Device paths for the commands: looking things up, listing folders, walking trees.
 
 A device path is ``/<storage description>/<folder>/<file>``; ``/`` alone means "every storage".
+Paths of existing objects may hold ``*``, ``?`` and ``[...]`` patterns in any component
+(:func:`expand`), matched against the device's listings as a shell matches file names: a
+leading ``.`` is matched only by a pattern that starts with one; a pattern that matches nothing
+names the object of that literal name if there is one, else it is "not found" (exit 3).
 Listings are collected before anything else is asked of the handle: the client streams a listing
 inside the handle's turn, so a nested operation must wait until the listing is finished.
 """
@@ -8,8 +12,10 @@ inside the handle's turn, so a nested operation must wait until the listing is f
 from __future__ import annotations
 
 import posixpath
+import re
 from contextlib import aclosing
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from openwpd.cli._core import CliError, ExitCode
 from openwpd.client import Entry, Handle, Storage
@@ -134,11 +140,79 @@ async def ensure_folder(handle: Handle, path: str, *, parents: bool) -> Node:
     return await handle.mkdir(parent, name)
 
 
+_MAGIC = re.compile(r"[*?[]")
+
+
+def has_magic(path: str) -> bool:
+    """Whether ``path`` holds a glob pattern (``*``, ``?`` or ``[``)."""
+    return _MAGIC.search(path) is not None
+
+
+def _matches(name: str, pattern: str) -> bool:
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatchcase(name, pattern)
+
+
+async def expand(handle: Handle, path: str) -> list[Node]:
+    """The objects (or storages) that ``path`` names, sorted by path: the one object for a
+    plain path, every match for a pattern (see the module docstring). Raises CliError
+    NOT_FOUND when nothing matches."""
+    path = normalize(path)
+    if not has_magic(path):
+        return [await lookup(handle, path)]
+    first, *rest = path.strip("/").split("/")
+    current: list[Node]
+    if has_magic(first):
+        current = [s for s in await handle.storages() if _matches(s.description, first)]
+    else:
+        found = await try_lookup(handle, "/" + first)
+        current = [] if found is None else [found]
+    for part in rest:
+        following: list[Node] = []
+        for node in current:
+            if not is_folder(node):
+                continue
+            if has_magic(part):
+                following.extend(c for c in await children(handle, node) if _matches(c.name, part))
+            else:
+                found = await try_lookup(handle, f"{node_path(node)}/{part}")
+                if found is not None:
+                    following.append(found)
+        current = following
+    if not current:
+        literal = await try_lookup(handle, path)  # a name that holds * ? or [ itself
+        if literal is not None:
+            return [literal]
+        raise CliError(
+            f"nothing on the device matches {path}",
+            ExitCode.NOT_FOUND,
+            hint="`wpd ls` shows what is there",
+        )
+    return sorted(current, key=node_path)
+
+
+async def expand_one(handle: Handle, path: str) -> Node:
+    """The single object ``path`` (a pattern or not) names; a pattern matching several is a
+    usage error."""
+    found = await expand(handle, path)
+    if len(found) > 1:
+        names = ", ".join(node_path(n) for n in found[:3]) + (", ..." if len(found) > 3 else "")
+        raise CliError(
+            f"{normalize(path)} matches {len(found)} objects ({names}); this command takes one",
+            ExitCode.USAGE,
+        )
+    return found[0]
+
+
 __all__ = [
     "Node",
     "Walked",
     "children",
     "ensure_folder",
+    "expand",
+    "expand_one",
+    "has_magic",
     "is_folder",
     "lookup",
     "node_name",

@@ -29,23 +29,28 @@ from openwpd.cli._core import (
 from openwpd.cli._output import (
     emit_json,
     emit_json_line,
+    format_name,
     human_size,
     storage_dict,
 )
-from openwpd.cli._remote import lookup, normalize
+from openwpd.cli._remote import expand_one, normalize
 from openwpd.client import DeviceEvent, Entry, Handle, open_connection
 from openwpd.protocol.codes import (
     OBJECT_PROP_TYPES,
+    AssociationType,
     DataType,
     DevicePropCode,
     EventCode,
+    ObjectFormatCode,
     ObjectPropCode,
     OperationCode,
+    ProtectionStatus,
     ResponseCode,
     describe,
 )
-from openwpd.protocol.datatypes import Value
-from openwpd.protocol.errors import OpenWpdError, ResponseError
+from openwpd.protocol.datasets import DateTimeForm
+from openwpd.protocol.datatypes import Value, format_datetime, parse_datetime
+from openwpd.protocol.errors import OpenWpdError, RemoteProtocolError, ResponseError
 
 PROBE_TIMEOUT = 3.0
 
@@ -68,7 +73,9 @@ def _parse_code(text: str, enum_type: type[IntEnum], what: str) -> int:
     raise CliError(
         f"unknown {what} {text!r}",
         ExitCode.USAGE,
-        hint=f"give its number, e.g. 0x{next(iter(enum_type)):04X}",
+        hint="`wpd props keys` lists them"
+        if enum_type is ObjectPropCode
+        else f"give its number, e.g. 0x{next(iter(enum_type)):04X}",
     )
 
 
@@ -224,7 +231,56 @@ def storages(as_json: bool) -> None:
 # --- properties -----------------------------------------------------------------------------------
 
 
-def _show_value(value: Value) -> str:
+_P = ObjectPropCode
+#: Properties whose values are enumerations: shown by name, as ``ls --json`` and ``stat`` show
+#: the format.
+_ENUMS: dict[int, type[IntEnum]] = {
+    _P.OBJECT_FORMAT: ObjectFormatCode,
+    _P.PROTECTION_STATUS: ProtectionStatus,
+    _P.ASSOCIATION_TYPE: AssociationType,
+}
+#: Properties that hold object or storage IDs: 0x%08X in text, numbers in JSON (as ``stat``).
+_IDS = frozenset({_P.STORAGE_ID, _P.PARENT_OBJECT})
+#: Properties that hold MTP DateTime strings (also recognized by a DateTime form).
+_DATES = frozenset(
+    {
+        _P.DATE_CREATED,
+        _P.DATE_MODIFIED,
+        _P.DATE_AUTHORED,
+        _P.DATE_ADDED,
+        _P.ORIGINAL_RELEASE_DATE,
+        _P.BIRTHDATE,
+        _P.MESSAGE_RECEIVED_TIME,
+        _P.ACTIVITY_BEGIN_TIME,
+        _P.ACTIVITY_END_TIME,
+        _P.LAST_BUILD_DATE,
+    }
+)
+
+
+def _key_name(code: int) -> str:
+    """``DATE_MODIFIED`` for 0xDC09, as ``info`` names codes (any spelling is accepted:
+    DateModified, date-modified, 0xDC09)."""
+    return _name_of(ObjectPropCode, code)
+
+
+def _show_value(code: int, value: Value, as_json: bool) -> object:
+    """A property value the way ``ls --json`` and ``stat`` show the same thing: the format
+    (and other enumerations) by name, IDs in hex (numbers in JSON), the PUID as 32 hex digits,
+    dates in ISO 8601."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if code in _ENUMS:
+            return format_name(value) if code == _P.OBJECT_FORMAT else _name_of(_ENUMS[code], value)
+        if code in _IDS:
+            return value if as_json else f"0x{value:08X}"
+        if code == _P.PERSISTENT_UNIQUE_OBJECT_IDENTIFIER:
+            return f"{value:032x}"
+    if isinstance(value, str) and code in _DATES and value:
+        with contextlib.suppress(RemoteProtocolError):
+            when = parse_datetime(value)
+            return value if when is None else when.isoformat()
+    if as_json:
+        return list(value) if isinstance(value, tuple) else value
     if isinstance(value, tuple):
         return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, int) and not isinstance(value, bool) and value > 0xFFFF_FFFF:
@@ -232,18 +288,38 @@ def _show_value(value: Value) -> str:
     return str(value)
 
 
-async def _prop_type(h: Handle, entry: Entry, code: int) -> int:
+async def _prop_type(h: Handle, entry: Entry, code: int) -> tuple[int, bool]:
+    """(data type, whether it holds a date) of property ``code`` for ``entry``."""
     with contextlib.suppress(ResponseError):
-        return (await h.property_desc(code, entry.format)).datatype
+        desc = await h.property_desc(code, entry.format)
+        return desc.datatype, code in _DATES or isinstance(desc.form, DateTimeForm)
     try:
-        return int(OBJECT_PROP_TYPES[ObjectPropCode(code)])
+        return int(OBJECT_PROP_TYPES[ObjectPropCode(code)]), code in _DATES
     except (KeyError, ValueError):
         raise CliError(f"the type of property 0x{code:04X} is unknown", ExitCode.FAILED) from None
 
 
-def _parse_value(text: str, datatype: int) -> Value:
-    if datatype == DataType.STR:
+def _parse_date(text: str) -> str:
+    """An MTP DateTime string (``YYYYMMDDThhmmss[.s][Z|+hhmm]``) from ISO 8601
+    (``2024-06-01T12:00:00``, ``2024-06-01 12:00+02:00``, ``2024-06-01``) or from one already
+    in that form. A time without a zone is the device's local time, as MTP has it."""
+    with contextlib.suppress(RemoteProtocolError):
+        parse_datetime(text)
         return text
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(
+            f"{text!r} is not a date",
+            ExitCode.USAGE,
+            hint="give ISO 8601, e.g. 2024-06-01T12:00:00 or 2024-06-01T12:00:00Z",
+        ) from None
+    return format_datetime(when, tenths=bool(when.microsecond))
+
+
+def _parse_value(text: str, datatype: int, is_date: bool = False) -> Value:
+    if datatype == DataType.STR:
+        return _parse_date(text) if is_date else text
     try:
         return int(text, 0)
     except ValueError:
@@ -254,7 +330,65 @@ def _parse_value(text: str, datatype: int) -> Value:
 
 @click.group()
 def props() -> None:
-    """Read or change the properties of a file or folder."""
+    """Read or change the properties of a file or folder (`wpd props keys` lists the names)."""
+
+
+@props.command("keys")
+@click.argument("path", required=False)
+@json_option
+@common_options
+def props_keys(path: str | None, as_json: bool) -> None:
+    """The property names `props get` and `props set` accept (any spelling: DateModified,
+    DATE_MODIFIED, date-modified, 0xDC09). With PATH: those the device has for that object,
+    with their types and whether they can be set."""
+    rows: list[dict[str, Any]]
+    if path is None:
+        rows = [
+            {
+                "name": _key_name(code),
+                "code": f"0x{int(code):04X}",
+                "type": _name_of(DataType, OBJECT_PROP_TYPES[code])
+                if code in OBJECT_PROP_TYPES
+                else None,
+                "date": code in _DATES,
+            }
+            for code in sorted(ObjectPropCode)
+        ]
+    else:
+        target = normalize(path)
+
+        async def body(h: Handle) -> list[dict[str, Any]]:
+            entry = await expand_one(h, target)
+            if not isinstance(entry, Entry):
+                raise CliError(f"{target} is a storage", ExitCode.USAGE)
+            found = []
+            for code in await h.properties_supported(entry.format):
+                row: dict[str, Any] = {"name": _key_name(code), "code": f"0x{code:04X}"}
+                try:
+                    desc = await h.property_desc(code, entry.format)
+                except ResponseError:
+                    row |= {"type": None, "date": code in _DATES, "settable": None}
+                else:
+                    row |= {
+                        "type": _name_of(DataType, desc.datatype),
+                        "date": code in _DATES or isinstance(desc.form, DateTimeForm),
+                        "settable": bool(desc.getset),
+                    }
+                found.append(row)
+            return found
+
+        rows = with_device(f"props keys {target}", body)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        extra = []
+        if row.get("date"):
+            extra.append("date (ISO 8601 accepted)")
+        if row.get("settable") is not None:
+            extra.append("settable" if row["settable"] else "read-only")
+        kind = row["type"] or "-"
+        click.echo(f"{row['name']:<36} {row['code']}  {kind:<8} {', '.join(extra)}".rstrip())
 
 
 @props.command("get")
@@ -263,12 +397,14 @@ def props() -> None:
 @json_option
 @common_options
 def props_get(path: str, key: str | None, as_json: bool) -> None:
-    """Every property of PATH, or the one named KEY (DateModified, 0xDC09...)."""
+    """Every property of PATH, or the one named KEY (DateModified, 0xDC09...; `wpd props keys`
+    lists them). Formats and other enumerations show by name, IDs in hex, dates in ISO 8601,
+    as `ls --json` and `stat` show them."""
     path = normalize(path)
     code = None if key is None else _parse_code(key, ObjectPropCode, "property")
 
     async def body(h: Handle) -> dict[int, Value]:
-        entry = await lookup(h, path)
+        entry = await expand_one(h, path)
         if not isinstance(entry, Entry):
             raise CliError(f"{path} is a storage (see `wpd stat {path}`)", ExitCode.USAGE)
         if code is not None:
@@ -277,13 +413,13 @@ def props_get(path: str, key: str | None, as_json: bool) -> None:
 
     values = with_device(f"props get {path}", body)
     if as_json:
-        emit_json({_name_of(ObjectPropCode, c): v for c, v in sorted(values.items())})
+        emit_json({_key_name(c): _show_value(c, v, True) for c, v in sorted(values.items())})
         return
     if code is not None:
-        click.echo(_show_value(values[code]))
+        click.echo(str(_show_value(code, values[code], False)))
         return
     for c, v in sorted(values.items()):
-        click.echo(f"{_name_of(ObjectPropCode, c):<36} {_show_value(v)}")
+        click.echo(f"{_key_name(c):<36} {_show_value(c, v, False)}")
 
 
 @props.command("set")
@@ -292,16 +428,17 @@ def props_get(path: str, key: str | None, as_json: bool) -> None:
 @click.argument("value")
 @common_options
 def props_set(path: str, key: str, value: str) -> None:
-    """Set property KEY of PATH to VALUE (a number or text, as the property's type wants)."""
+    """Set property KEY of PATH to VALUE: a number or text, as the property's type wants;
+    dates in ISO 8601 (2024-06-01T12:00:00, with Z or +02:00 for a zone) or MTP's form."""
     path = normalize(path)
     code = _parse_code(key, ObjectPropCode, "property")
 
     async def body(h: Handle) -> None:
-        entry = await lookup(h, path)
+        entry = await expand_one(h, path)
         if not isinstance(entry, Entry):
             raise CliError(f"{path} is a storage", ExitCode.USAGE)
-        datatype = await _prop_type(h, entry, code)
-        await h.set_property(entry, code, _parse_value(value, datatype))
+        datatype, is_date = await _prop_type(h, entry, code)
+        await h.set_property(entry, code, _parse_value(value, datatype, is_date))
 
     with_device(f"props set {path} {key}", body)
 

@@ -1,25 +1,41 @@
 """Content commands: ``ls``, ``tree``, ``stat``, ``get``, ``put``, ``cat``, ``rm``, ``mkdir``,
 ``mv``, ``cp``.
 
-Paths on the device are ``/<storage>/<folder>/<file>``. ``get`` and ``put`` copy files and folders
-(recursively) like ``cp -r``: one source into a target that does not exist creates the target;
-otherwise the sources go *into* the target folder. Transfers show progress bars on a terminal
-(:mod:`openwpd.cli._output`); Ctrl-C cancels them on the wire and keeps nothing partial
-(:mod:`openwpd.cli._core`).
+Paths on the device are ``/<storage>/<folder>/<file>``; paths of existing objects may be
+``*``/``?``/``[...]`` patterns (:func:`openwpd.cli._remote.expand`). ``get`` and ``put`` copy
+files and folders (recursively) like ``cp -r``: one source into a target that does not exist
+creates the target; otherwise the sources go *into* the target folder. Transfers show progress
+bars on a terminal (:mod:`openwpd.cli._output`); Ctrl-C cancels them on the wire and keeps
+nothing partial (:mod:`openwpd.cli._core`).
 """
 
 from __future__ import annotations
 
 import os
+import stat as stat_mod
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
+from openwpd.cli._core import (
+    CliError,
+    ExitCode,
+    common_options,
+    doing,
+    force_option,
+    json_option,
+    no_clobber_option,
+    note,
+    refuse_existing,
+    settings,
+    translate,
+    with_device,
+)
 from openwpd.cli._output import (
     TransferDisplay,
     default_mode,
@@ -37,6 +53,8 @@ from openwpd.cli._remote import (
     Walked,
     children,
     ensure_folder,
+    expand,
+    expand_one,
     is_folder,
     lookup,
     node_name,
@@ -47,6 +65,7 @@ from openwpd.cli._remote import (
     walk,
 )
 from openwpd.client import Entry, Handle, Storage
+from openwpd.protocol.errors import ResponseError
 
 # --- listing ------------------------------------------------------------------------------------
 
@@ -61,15 +80,32 @@ def _storage_line(storage: Storage, long: bool) -> str:
     )
 
 
-@click.command("ls")
+def _hidden(relative: str) -> bool:
+    return any(part.startswith(".") for part in relative.split("/"))
+
+
+@click.command("ls", context_settings={"help_option_names": ["--help"]})
 @click.argument("path", default="/")
 @click.option("-l", "long", is_flag=True, help="Long listing: kind, size, date.")
 @click.option("-R", "recursive", is_flag=True, help="List every folder below PATH too.")
+@click.option(
+    "-h", "--human-readable", "human", is_flag=True, help="With -l: sizes as 1.5 KiB, 3.2 MiB."
+)
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show names starting with '.' too.")
 @json_option
 @common_options
-def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
-    """List a folder (or show one file). PATH is /<storage>/folder; / lists the storages."""
+def ls(path: str, long: bool, recursive: bool, human: bool, show_all: bool, as_json: bool) -> None:
+    """List a folder (or show one file). PATH is /<storage>/folder; / lists the storages.
+
+    PATH may be a pattern (/Phone/DCIM/*/IMG_*.jpg): every match is shown. Names starting
+    with '.' are left out unless -a is given. (-h is human sizes here; --help is the help.)
+    """
     path = normalize(path)
+
+    def line(entry: Entry, shown: str) -> str:
+        if long:
+            return long_line(entry, shown, human=human)
+        return shown + ("/" if entry.is_folder else "")
 
     async def body(h: Handle) -> None:
         if path == "/":
@@ -80,26 +116,34 @@ def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
             for storage in storages:
                 click.echo(_storage_line(storage, long))
             return
-        node = await lookup(h, path)
-        if not is_folder(node):
-            assert isinstance(node, Entry)
-            if as_json:
-                emit_json([entry_dict(node)])
+        nodes = await expand(h, path)
+        single = len(nodes) == 1
+        data: list[dict[str, object]] = []
+        lines: list[str] = []
+        for node in nodes:
+            if isinstance(node, Entry) and not node.is_folder:
+                data.append(entry_dict(node))
+                lines.append(line(node, node.name if single else node_path(node)))
+        for node in nodes:
+            if not is_folder(node):
+                continue
+            if recursive:
+                items = [(w.entry, w.relative) for w in await walk(h, node)]
             else:
-                click.echo(long_line(node) if long else node.name)
-            return
-        if recursive:
-            items = [(w.entry, w.relative) for w in await walk(h, node)]
-        else:
-            items = [(e, e.name) for e in await children(h, node)]
+                items = [(e, e.name) for e in await children(h, node)]
+            if not show_all:
+                items = [(e, shown) for e, shown in items if not _hidden(shown)]
+            if not single:
+                lines.extend([""] if lines else [])
+                lines.append(f"{node_path(node)}:")
+            for entry, shown in items:
+                data.append(entry_dict(entry))
+                lines.append(line(entry, shown))
         if as_json:
-            emit_json([entry_dict(e) for e, _ in items])
+            emit_json(data)
             return
-        for entry, shown in items:
-            if long:
-                click.echo(long_line(entry, shown))
-            else:
-                click.echo(shown + ("/" if entry.is_folder else ""))
+        for text in lines:
+            click.echo(text)
 
     with_device(f"ls {path}", body)
 
@@ -113,7 +157,7 @@ def tree(path: str, as_json: bool) -> None:
     path = normalize(path)
 
     async def body(h: Handle) -> None:
-        roots: list[Node] = list(await h.storages()) if path == "/" else [await lookup(h, path)]
+        roots: list[Node] = list(await h.storages()) if path == "/" else await expand(h, path)
         data = []
         for root in roots:
             items = await walk(h, root) if is_folder(root) else []
@@ -173,7 +217,7 @@ def stat(path: str, as_json: bool) -> None:
     path = normalize(path)
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, path)
+        node = await expand_one(h, path)
         data = storage_dict(node) if isinstance(node, Storage) else entry_dict(node)
         if as_json:
             emit_json(data)
@@ -255,17 +299,69 @@ def _summary(verb: str, files: int, size: int, started: float) -> None:
     )
 
 
+FOLDER_SLASH_HINT = "a destination ending in / must be an existing folder"
+
+
+def _exclusive(force: bool, no_clobber: bool) -> None:
+    if force and no_clobber:
+        raise CliError("-f and -n exclude each other", ExitCode.USAGE)
+
+
+def _local_slash(local: str) -> None:
+    """A local destination written with a trailing slash must be an existing folder (as cp)."""
+    if not local.endswith(("/", os.sep)) or Path(local).is_dir():
+        return
+    if os.path.lexists(local.rstrip("/" + os.sep) or local):
+        raise CliError(f"{local} is not a folder", ExitCode.USAGE, hint=FOLDER_SLASH_HINT)
+    raise CliError(f"no such folder here: {local}", ExitCode.NOT_FOUND, hint=FOLDER_SLASH_HINT)
+
+
+def _local_clobber(plan: _Plan, force: bool, no_clobber: bool) -> None:
+    """Check the plan against what exists here: a file in the way refuses the whole download
+    (before anything is copied) unless ``force`` (replace) or ``no_clobber`` (skip it)."""
+    for folder in plan.folders:
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise CliError(f"{folder} exists and is not a folder", ExitCode.FAILED)
+    kept: list[tuple[Entry, Path]] = []
+    existing: list[str] = []
+    for entry, dest in plan.files:
+        if dest.is_dir():
+            raise CliError(f"{dest} is a folder; a file cannot replace it", ExitCode.FAILED)
+        if os.path.lexists(dest):
+            if no_clobber:
+                note(f"skipped {dest}: it exists")
+                continue
+            if not force:
+                existing.append(str(dest))
+                continue
+        kept.append((entry, dest))
+    if existing:
+        raise refuse_existing("get", existing)
+    plan.files = kept
+
+
 @click.command()
 @click.argument("remote", nargs=-1, required=True)
-@click.argument("local", type=click.Path(path_type=Path))
+@click.argument("local")
+@force_option
+@no_clobber_option("-n", "--no-clobber")
 @common_options
-def get(remote: tuple[str, ...], local: Path) -> None:
-    """Download files and folders (recursively): wpd get REMOTE... LOCAL."""
+def get(remote: tuple[str, ...], local: str, force: bool, no_clobber: bool) -> None:
+    """Download files and folders (recursively): wpd get REMOTE... LOCAL.
+
+    An existing file is never replaced unless -f is given (-n skips it instead); without
+    either, the command refuses before copying anything. Folders are merged. LOCAL ending
+    in / must be an existing folder.
+    """
+    _exclusive(force, no_clobber)
+    _local_slash(local)
+    target = Path(local)
     started = time.monotonic()
 
     async def body(h: Handle) -> tuple[int, int]:
-        sources = [await lookup(h, p) for p in remote]
-        plan = await _plan_download(h, sources, local)
+        sources = [node for p in remote for node in await expand(h, p)]
+        plan = await _plan_download(h, sources, target)
+        _local_clobber(plan, force, no_clobber)
         return await _run_download(h, plan)
 
     files, size = with_device(f"get {' '.join(remote)}", body)
@@ -276,18 +372,21 @@ def get(remote: tuple[str, ...], local: Path) -> None:
 @click.argument("path")
 @common_options
 def cat(path: str) -> None:
-    """Write a file's content to stdout."""
+    """Write a file's content to stdout (every match of a pattern, one after the other)."""
     path = normalize(path)
     out = sys.stdout.buffer
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, path)
-        if is_folder(node):
-            raise CliError(f"{path} is a folder", ExitCode.USAGE, hint=f"wpd ls {path}")
-        assert isinstance(node, Entry)
-        doing(f"reading {path}")
-        await h.download(node, out)
-        out.flush()
+        nodes = await expand(h, path)
+        for node in nodes:
+            if is_folder(node):
+                shown = node_path(node)
+                raise CliError(f"{shown} is a folder", ExitCode.USAGE, hint=f"wpd ls {shown}")
+        for node in nodes:
+            assert isinstance(node, Entry)
+            doing(f"reading {node_path(node)}")
+            await h.download(node, out)
+            out.flush()
 
     with_device(f"cat {path}", body)
 
@@ -295,16 +394,46 @@ def cat(path: str) -> None:
 # --- uploads ------------------------------------------------------------------------------------
 
 
-def _local_tree(src: Path) -> tuple[list[Path], list[Path]]:
-    """(folders, files) below ``src``, sorted, parents first; symlinks to files are followed."""
+def _local_tree(src: Path, unreadable: list[str]) -> tuple[list[Path], list[Path]]:
+    """(folders, files) below ``src``, sorted, parents first; symlinks to files are followed.
+    What cannot be copied -- a folder that cannot be listed, a dangling symlink, a FIFO, a
+    socket, a device -- is added to ``unreadable`` (``"PATH: why"``) and left out."""
     folders: list[Path] = []
     files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(src):
+
+    def cannot_list(exc: OSError) -> None:
+        unreadable.append(f"{exc.filename}: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(src, onerror=cannot_list):
         dirnames.sort()
         base = Path(dirpath)
         folders.extend(base / d for d in dirnames)
-        files.extend(base / f for f in sorted(filenames) if (base / f).is_file())
+        for name in sorted(filenames):
+            path = base / name
+            why = _not_copyable(path)
+            if why is None:
+                files.append(path)
+            else:
+                unreadable.append(f"{path}: {why}")
     return folders, files
+
+
+def _not_copyable(path: Path) -> str | None:
+    """Why ``path`` cannot be uploaded as a file, or None when it can (a regular file, or a
+    symlink to one)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a dangling symlink" if path.is_symlink() else "it is gone"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat_mod.S_ISREG(mode):
+        return None
+    if stat_mod.S_ISFIFO(mode):
+        return "not a regular file (a FIFO)"
+    if stat_mod.S_ISSOCK(mode):
+        return "not a regular file (a socket)"
+    return "not a regular file"
 
 
 async def _upload_file(
@@ -336,9 +465,23 @@ async def _upload_file(
 @click.command()
 @click.argument("local", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.argument("remote")
+@force_option
+@no_clobber_option("-n", "--no-clobber")
 @common_options
-def put(local: tuple[Path, ...], remote: str) -> None:
-    """Upload files and folders (recursively): wpd put LOCAL... REMOTE."""
+def put(local: tuple[Path, ...], remote: str, force: bool, no_clobber: bool) -> None:
+    """Upload files and folders (recursively): wpd put LOCAL... REMOTE.
+
+    What cannot be read here (a file or folder without permission, a dangling symlink, a FIFO,
+    a file gone meanwhile) is named on stderr and left out; the rest is copied and the exit
+    code is 6.
+
+    An existing file is never replaced unless -f is given (-n skips it instead); without
+    either, the command refuses before copying anything. A replaced file is swapped only once
+    the new copy is complete. Folders are merged. REMOTE ending in / must be an existing
+    folder.
+    """
+    _exclusive(force, no_clobber)
+    slash = remote.rstrip().endswith("/") and normalize(remote) != "/"
     remote = normalize(remote)
     started = time.monotonic()
 
@@ -347,26 +490,37 @@ def put(local: tuple[Path, ...], remote: str) -> None:
         jobs: list[tuple[Path, str]] = []  # (local source, device path it becomes)
         if target is not None and is_folder(target):
             jobs = [(src, f"{remote}/{src.name}") for src in local]
+        elif slash:
+            if target is None:
+                raise CliError(
+                    f"no such folder on the device: {remote}/",
+                    ExitCode.NOT_FOUND,
+                    hint=FOLDER_SLASH_HINT,
+                )
+            raise CliError(f"{remote}/ is not a folder", ExitCode.USAGE, hint=FOLDER_SLASH_HINT)
         elif len(local) > 1:
             raise CliError(f"{remote} is not a folder", ExitCode.USAGE, hint="name a folder")
         else:
             jobs = [(local[0], remote)]
-        total = 0
-        count = 0
+        folders: list[str] = []  # device folders to make, parents first
         plan: list[tuple[Path, str]] = []
         for src, dest in jobs:
             if src.is_dir():
-                folders, files = _local_tree(src)
-                await ensure_folder(h, dest, parents=False)
-                for folder in folders:
-                    await ensure_folder(
-                        h, f"{dest}/{folder.relative_to(src).as_posix()}", parents=False
-                    )
+                below, files = _local_tree(src, unreadable)
+                folders.append(dest)
+                folders.extend(f"{dest}/{d.relative_to(src).as_posix()}" for d in below)
                 plan.extend((f, f"{dest}/{f.relative_to(src).as_posix()}") for f in files)
+            elif (why := _not_copyable(src)) is not None:
+                unreadable.append(f"{src}: {why}")
             else:
                 plan.append((src, dest))
-        total_bytes = sum(src.stat().st_size for src, _ in plan)
+        plan = await _remote_clobber(h, folders, plan, force, no_clobber)
+        for folder in folders:
+            await ensure_folder(h, folder, parents=False)
+        total_bytes = sum(_size(src) for src, _ in plan)
         listings: dict[str, tuple[Node, list[Entry]]] = {}
+        total = 0
+        count = 0
         with transfer_display(total_bytes, len(plan)) as display:
             for src, dest in plan:
                 parent_path, name = split(dest)
@@ -376,51 +530,143 @@ def put(local: tuple[Path, ...], remote: str) -> None:
                         raise CliError(f"{parent_path} is not a folder", ExitCode.FAILED)
                     listings[parent_path] = (parent, await children(h, parent))
                 parent, existing = listings[parent_path]
-                total += await _upload_file(h, src, parent, name, display, existing)
+                try:
+                    total += await _upload_file(h, src, parent, name, display, existing)
+                except BrokenPipeError:
+                    raise
+                except OSError as exc:  # read here; the client left nothing on the device
+                    unreadable.append(f"{src}: {exc.strerror or exc}")
+                    continue
                 count += 1
         return count, total
 
+    unreadable: list[str] = []
     files, size = with_device(f"put {remote}", body)
     _summary("uploaded", files, size, started)
+    if unreadable:
+        for line in unreadable:
+            click.echo(f"wpd: put: cannot read {line}", err=True)
+        raise CliError(
+            f"put: {len(unreadable)} local file(s) or folder(s) could not be read; "
+            f"the rest ({files} file{'s' * (files != 1)}) was copied",
+            ExitCode.LOCAL,
+        )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when its upload fails
+
+
+async def _remote_clobber(
+    h: Handle,
+    folders: list[str],
+    plan: list[tuple[Path, str]],
+    force: bool,
+    no_clobber: bool,
+) -> list[tuple[Path, str]]:
+    """Check an upload plan against what is on the device (before anything is made there): a
+    file in the way refuses the whole upload unless ``force`` (replace) or ``no_clobber``
+    (skip it); a file where a folder goes, or a folder where a file goes, is an error."""
+    listings: dict[str, dict[str, Entry] | None] = {}
+
+    async def existing(path: str) -> Entry | None:
+        parent_path, name = split(path)
+        if parent_path not in listings:
+            parent = await try_lookup(h, parent_path)
+            if parent is None:
+                listings[parent_path] = None
+            elif not is_folder(parent):
+                raise CliError(f"{parent_path} is not a folder", ExitCode.FAILED)
+            else:
+                listings[parent_path] = {e.name: e for e in await children(h, parent)}
+        found = listings[parent_path]
+        return None if found is None else found.get(name)
+
+    for folder in folders:
+        old = await existing(folder)
+        if old is not None and not old.is_folder:
+            raise CliError(f"{folder} exists and is not a folder", ExitCode.FAILED)
+    kept: list[tuple[Path, str]] = []
+    in_the_way: list[str] = []
+    for src, dest in plan:
+        old = await existing(dest)
+        if old is not None:
+            if old.is_folder:
+                raise CliError(f"{dest} is a folder; a file cannot replace it", ExitCode.FAILED)
+            if no_clobber:
+                note(f"skipped {dest}: it exists on the device")
+                continue
+            if not force:
+                in_the_way.append(dest)
+                continue
+        kept.append((src, dest))
+    if in_the_way:
+        raise refuse_existing("put", in_the_way)
+    return kept
 
 
 # --- changing the tree --------------------------------------------------------------------------
 
 
+async def _each(h: Handle, what: str, paths: tuple[str, ...], one: Any) -> None:
+    """Run ``one(h, path)`` for every path, going on after a path that fails (as rm and mkdir
+    do): each failure is one line; the exit code is the first failure's."""
+    verbose = settings().verbose
+    errors: list[CliError] = []
+    for path in paths:
+        try:
+            await one(h, normalize(path))
+        except CliError as exc:
+            errors.append(exc)
+        except ResponseError as exc:
+            errors.append(translate(exc, f"{what} {normalize(path)}", verbose))
+    if errors:
+        for error in errors[:-1]:
+            error.show()
+        last = errors[-1]
+        setattr(last, "exit_code", errors[0].exit_code)  # noqa: B010
+        raise last
+
+
 @click.command()
-@click.argument("path")
-@click.option("-r", "recursive", is_flag=True, help="Delete a folder with everything in it.")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
+@click.option("-r", "recursive", is_flag=True, help="Delete folders with everything in them.")
 @common_options
-def rm(path: str, recursive: bool) -> None:
-    """Delete a file (a folder with -r)."""
-    path = normalize(path)
+def rm(paths: tuple[str, ...], recursive: bool) -> None:
+    """Delete files (folders with -r). PATHs may be patterns: /Phone/DCIM/*.jpg."""
 
-    async def body(h: Handle) -> None:
-        node = await lookup(h, path)
-        if isinstance(node, Storage):
-            raise CliError(f"{path} is a storage; it cannot be deleted", ExitCode.USAGE)
-        if node.is_folder and not recursive:
-            raise CliError(f"{path} is a folder", ExitCode.USAGE, hint=f"wpd rm -r {path}")
-        doing(f"delete of {path}")
-        await h.delete(node)
+    async def one(h: Handle, path: str) -> None:
+        nodes = await expand(h, path)
+        for node in nodes:
+            shown = node_path(node)
+            if isinstance(node, Storage):
+                raise CliError(f"{shown} is a storage; it cannot be deleted", ExitCode.USAGE)
+            if node.is_folder and not recursive:
+                raise CliError(f"{shown} is a folder", ExitCode.USAGE, hint=f"wpd rm -r {shown}")
+        for node in nodes:
+            assert isinstance(node, Entry)
+            doing(f"delete of {node_path(node)}")
+            await h.delete(node)
 
-    with_device(f"rm {path}", body)
+    with_device(f"rm {' '.join(paths)}", lambda h: _each(h, "rm", paths, one))
 
 
 @click.command()
-@click.argument("path")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
 @click.option("-p", "parents", is_flag=True, help="Create missing parents; no error if it exists.")
 @common_options
-def mkdir(path: str, parents: bool) -> None:
-    """Create a folder."""
-    path = normalize(path)
+def mkdir(paths: tuple[str, ...], parents: bool) -> None:
+    """Create folders."""
 
-    async def body(h: Handle) -> None:
+    async def one(h: Handle, path: str) -> None:
         if not parents and await try_lookup(h, path) is not None:
             raise CliError(f"{path} already exists", ExitCode.FAILED)
         await ensure_folder(h, path, parents=parents)
 
-    with_device(f"mkdir {path}", body)
+    with_device(f"mkdir {' '.join(paths)}", lambda h: _each(h, "mkdir", paths, one))
 
 
 async def _destination(h: Handle, src: Entry, dst: str) -> tuple[Node, str]:
@@ -440,6 +686,17 @@ async def _destination(h: Handle, src: Entry, dst: str) -> tuple[Node, str]:
     return parent, name
 
 
+def _not_into_itself(verb: str, node: Entry, parent: Node, dst: str) -> None:
+    """A folder cannot go into itself or anything below it."""
+    if not node.is_folder or node.path is None:
+        return
+    where = node_path(parent)
+    if where == node.path or where.startswith(node.path + "/"):
+        raise CliError(
+            f"cannot {verb} {node.path} into itself ({dst} is inside it)", ExitCode.USAGE
+        )
+
+
 def _same_parent(entry: Entry, parent: Node) -> bool:
     if isinstance(parent, Storage):
         return entry.parent == 0 and entry.storage_id == parent.id
@@ -455,10 +712,11 @@ def mv(src: str, dst: str) -> None:
     src, dst = normalize(src), normalize(dst)
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, src)
+        node = await expand_one(h, src)
         if isinstance(node, Storage):
             raise CliError(f"{src} is a storage", ExitCode.USAGE)
         parent, name = await _destination(h, node, dst)
+        _not_into_itself("move", node, parent, dst)
         entry = node
         if not _same_parent(entry, parent):
             entry = await h.move(entry, parent)
@@ -477,10 +735,11 @@ def cp(src: str, dst: str) -> None:
     src, dst = normalize(src), normalize(dst)
 
     async def body(h: Handle) -> None:
-        node = await lookup(h, src)
+        node = await expand_one(h, src)
         if isinstance(node, Storage):
             raise CliError(f"{src} is a storage", ExitCode.USAGE)
         parent, name = await _destination(h, node, dst)
+        _not_into_itself("copy", node, parent, dst)
         doing(f"copy of {src}")
         if _same_parent(node, parent):
             # CopyObject takes no name, and a folder cannot hold two objects of one name:

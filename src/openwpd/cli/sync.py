@@ -11,6 +11,15 @@ run (Ctrl-C, a lost link, a kill) leaves complete files and nothing half-written
 same command again copies only the rest. Leftovers of a killed run (the client's ``.openwpd-part``
 files here, our ``.wpd-part`` objects on the device) are removed first.
 
+Replacing files: sync replaces a destination file that differs from its source only when it
+is the copy an earlier sync made and nobody changed it since (its size and modification time
+are still what that sync recorded; the records live in the user's state directory, never in the
+synced folders). Any other file in the way -- one made by hand or by another program, or a copy
+changed on the destination side -- is never replaced by surprise: the run refuses before
+copying anything (exit 1) unless ``-f/--force`` (replace it) or ``--no-clobber`` (skip it; ``-v``
+names it) is given. (``-n`` is ``--dry-run``, as in rsync.) A destination file equal to its
+source counts as synced from then on.
+
 Each copied file is verified: its size on the other side must equal the source's; with
 ``--checksum`` the device's copy is read back and its SHA-256 compared with the local file's.
 A file that does not verify is removed (so the next run copies it again) and the exit code is
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +40,18 @@ from typing import Any, BinaryIO, cast
 
 import click
 
-from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
+from openwpd.cli._core import (
+    CliError,
+    ExitCode,
+    common_options,
+    doing,
+    force_option,
+    json_option,
+    no_clobber_option,
+    note,
+    refuse_existing,
+    with_device,
+)
 from openwpd.cli._output import (
     TransferDisplay,
     default_mode,
@@ -58,6 +79,7 @@ class Report:
     changed: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     bytes: int = 0
     cleaned: int = 0
 
@@ -67,6 +89,7 @@ class Report:
             "changed": self.changed,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "skipped": self.skipped,
             "bytes": self.bytes,
             "leftovers_removed": self.cleaned,
         }
@@ -110,6 +133,66 @@ async def _sha256_device(h: Handle, entry: Entry) -> str:
     return sink.digest.hexdigest()
 
 
+#: Which files each sync wrote: ``{relative path: [size, mtime]}`` of the destination's copy.
+_Records = dict[str, tuple[int, float]]
+
+REPLACE_HINT = "not made by an earlier sync, or changed since: -f replaces, --no-clobber skips"
+
+
+def _records_file(direction: str, device: str, remote: str, local: Path) -> Path:
+    """Where the records of one pair of folders live (the user's state directory)."""
+    import platformdirs
+
+    key = json.dumps([direction, device, remote, str(local.resolve())])
+    name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".json"
+    return Path(platformdirs.user_state_dir("openwpd")) / "sync" / name
+
+
+def _load_records(path: Path) -> _Records:
+    try:
+        data = json.loads(path.read_text())
+        return {str(k): (int(v[0]), float(v[1])) for k, v in data["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return {}  # none yet, or unreadable: every differing file counts as someone else's
+
+
+def _save_records(path: Path, records: _Records) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps({"version": 1, "files": records}))
+    os.replace(temp, path)
+
+
+class _Clobber:
+    """The replace rule (see the module docstring): ``ours(rel, size, mtime)`` says whether a
+    differing destination file may be replaced; ``mark`` records a destination file that now
+    equals its source."""
+
+    def __init__(self, records: _Records, force: bool, no_clobber: bool) -> None:
+        self.records = records
+        self.force = force
+        self.no_clobber = no_clobber
+        self.in_the_way: list[str] = []
+
+    def mark(self, rel: str, size: int, mtime: float | None) -> None:
+        self.records[rel] = (size, mtime or 0.0)
+
+    def may_replace(self, rel: str, size: int, mtime: float | None, report: Report) -> bool:
+        known = self.records.get(rel)
+        if self.force or (known is not None and _same(known[0], known[1], size, mtime)):
+            return True
+        if self.no_clobber:
+            report.skipped.append(rel)
+            note(f"skipped {rel}: it exists and was not made by an earlier sync")
+        else:
+            self.in_the_way.append(rel)
+        return False
+
+    def check(self) -> None:
+        if self.in_the_way:
+            raise refuse_existing("sync", self.in_the_way, REPLACE_HINT)
+
+
 def _say(kind: str, rel: str, as_json: bool) -> None:
     if not as_json:
         click.echo(f"{kind} {rel}")
@@ -119,7 +202,14 @@ def _say(kind: str, rel: str, as_json: bool) -> None:
 
 
 async def _pull(
-    h: Handle, remote: str, local: Path, *, checksum: bool, dry_run: bool, as_json: bool
+    h: Handle,
+    remote: str,
+    local: Path,
+    *,
+    checksum: bool,
+    dry_run: bool,
+    as_json: bool,
+    clobber: _Clobber,
 ) -> Report:
     report = Report()
     root = await lookup(h, remote)
@@ -142,15 +232,19 @@ async def _pull(
             continue
         if dest.is_dir():
             report.failed.append(item.relative)
-            click.echo(f"! {item.relative}: a folder is in the way here", err=True)
+            click.echo(f"wpd: sync: {item.relative}: a folder is in the way here", err=True)
             continue
         exists = dest.exists()
         if exists:
             st = dest.stat()
             if _same(item.entry.size, _stamp(item.entry.modified), st.st_size, st.st_mtime):
                 report.unchanged += 1
+                clobber.mark(item.relative, st.st_size, st.st_mtime)
+                continue
+            if not clobber.may_replace(item.relative, st.st_size, st.st_mtime, report):
                 continue
         todo.append((item.entry, dest, item.relative, exists))
+    clobber.check()
     if not dry_run:
         local.mkdir(parents=True, exist_ok=True)
     with transfer_display(sum(e.size for e, *_ in todo), len(todo)) as display:
@@ -163,9 +257,11 @@ async def _pull(
                 if not await _verify_pull(h, entry, dest, checksum):
                     dest.unlink(missing_ok=True)
                     report.failed.append(rel)
-                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    click.echo(f"wpd: sync: {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += done
+                st = dest.stat()
+                clobber.mark(rel, st.st_size, st.st_mtime)
             (report.changed if existed else report.new).append(rel)
             _say("~" if existed else "+", rel, as_json)
     return report
@@ -184,7 +280,14 @@ async def _verify_pull(h: Handle, entry: Entry, dest: Path, checksum: bool) -> b
 
 
 async def _push(
-    h: Handle, local: Path, remote: str, *, checksum: bool, dry_run: bool, as_json: bool
+    h: Handle,
+    local: Path,
+    remote: str,
+    *,
+    checksum: bool,
+    dry_run: bool,
+    as_json: bool,
+    clobber: _Clobber,
 ) -> Report:
     report = Report()
     if not local.is_dir():
@@ -217,13 +320,18 @@ async def _push(
             old = there.get(rel)
             if old is not None and old.is_folder:
                 report.failed.append(rel)
-                click.echo(f"! {rel}: a folder is in the way on the device", err=True)
+                click.echo(f"wpd: sync: {rel}: a folder is in the way on the device", err=True)
                 continue
             st = path.stat()
-            if old is not None and _same(old.size, _stamp(old.modified), st.st_size, st.st_mtime):
-                report.unchanged += 1
-                continue
+            if old is not None:
+                if _same(old.size, _stamp(old.modified), st.st_size, st.st_mtime):
+                    report.unchanged += 1
+                    clobber.mark(rel, old.size, _stamp(old.modified))
+                    continue
+                if not clobber.may_replace(rel, old.size, _stamp(old.modified), report):
+                    continue
             todo.append((path, rel, old))
+    clobber.check()
     with transfer_display(sum(p.stat().st_size for p, *_ in todo), len(todo)) as display:
         for path, rel, old in todo:
             if not dry_run:
@@ -231,9 +339,10 @@ async def _push(
                 ok, size = await _push_one(h, path, parent, old, display, checksum)
                 if not ok:
                     report.failed.append(rel)
-                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    click.echo(f"wpd: sync: {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += size
+                clobber.mark(rel, size, path.stat().st_mtime)
             (report.changed if old is not None else report.new).append(rel)
             _say("~" if old is not None else "+", rel, as_json)
     return report
@@ -297,28 +406,66 @@ async def _push_one(
 @click.option("--push", is_flag=True, help="Copy from here to the device (SOURCE is local).")
 @click.option("--checksum", is_flag=True, help="Read each copy back and compare SHA-256.")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be copied; copy nothing.")
+@force_option
+@no_clobber_option("--no-clobber")
 @json_option
 @common_options
 def sync(
-    source: str, destination: str, push: bool, checksum: bool, dry_run: bool, as_json: bool
+    source: str,
+    destination: str,
+    push: bool,
+    checksum: bool,
+    dry_run: bool,
+    force: bool,
+    no_clobber: bool,
+    as_json: bool,
 ) -> None:
     """Copy what is missing or changed: wpd sync REMOTE LOCAL, or wpd sync --push LOCAL REMOTE.
 
     Files are compared by size and modification time; each copy is verified; an interrupted
     run resumes where it stopped when run again. Prints + (new) and ~ (changed) per file and a
     summary; exits 7 when a copy did not verify.
+
+    A changed file is replaced only when it is the copy an earlier sync made, unchanged since;
+    any other file in the way makes the run refuse before copying anything, unless -f
+    (replace it) or --no-clobber (skip it) is given. -n is --dry-run, as in rsync.
     """
+    if force and no_clobber:
+        raise CliError("-f and --no-clobber exclude each other", ExitCode.USAGE)
     if push:
         local, remote = Path(source), normalize(destination)
     else:
         local, remote = Path(destination), normalize(source)
+    direction = "push" if push else "pull"
 
     async def body(h: Handle) -> Report:
-        if push:
-            return await _push(
-                h, local, remote, checksum=checksum, dry_run=dry_run, as_json=as_json
+        info = h.connection.device_info
+        device = f"{info.manufacturer}|{info.model}|{info.serial_number}"
+        where = _records_file(direction, device, remote, local)
+        clobber = _Clobber(_load_records(where), force, no_clobber)
+        try:
+            if push:
+                return await _push(
+                    h,
+                    local,
+                    remote,
+                    checksum=checksum,
+                    dry_run=dry_run,
+                    as_json=as_json,
+                    clobber=clobber,
+                )
+            return await _pull(
+                h,
+                remote,
+                local,
+                checksum=checksum,
+                dry_run=dry_run,
+                as_json=as_json,
+                clobber=clobber,
             )
-        return await _pull(h, remote, local, checksum=checksum, dry_run=dry_run, as_json=as_json)
+        finally:
+            if not dry_run:
+                _save_records(where, clobber.records)
 
     report = with_device(f"sync {source} {destination}", body)
     if as_json:
@@ -331,6 +478,8 @@ def sync(
             f"{len(report.changed)} changed, {human_size(report.bytes)}), "
             f"{report.unchanged} up to date"
         )
+        if report.skipped:
+            line += f", {len(report.skipped)} skipped"
         if report.failed:
             line += f", {len(report.failed)} failed"
         if report.cleaned:
