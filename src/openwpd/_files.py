@@ -45,25 +45,27 @@ def discard(file: BinaryIO | None, *paths: Path) -> None:
 BIG_FILE = 8 * 1024 * 1024
 
 
-def unlink(path: Path) -> None:
-    """``os.unlink(path)`` (same errors), but a large regular file's pages are freed on a
-    short-lived thread: the file is opened first, so the unlink only removes the name -- at
-    once -- and the last close, on the thread, does the rest. Deleting a GiB file this way
-    takes microseconds on the caller's thread instead of ~0.2 s of the device's event loop."""
-    info = os.lstat(path)
+def unlink(path: Path, *, dir_fd: int | None = None) -> None:
+    """``os.unlink(path, dir_fd=dir_fd)`` (same errors), but a large regular file's pages are
+    freed on a short-lived thread: the file is opened first (never through a symlink), so the
+    unlink only removes the name -- at once -- and the last close, on the thread, does the
+    rest. Deleting a GiB file this way takes microseconds on the caller's thread instead of
+    ~0.2 s of the device's event loop."""
+    info = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
     if not stat.S_ISREG(info.st_mode) or info.st_size < BIG_FILE:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
         return
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed on the thread
+        file = os.fdopen(os.open(path, flags, dir_fd=dir_fd), "rb")
     except OSError:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
         return
     try:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
     except OSError:
         file.close()  # e.g. Windows: an open file cannot be unlinked; try again closed
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
         return
     _close_later(file)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from openwpd.protocol.codes import AccessCapability, OperationCode, ResponseCode
-from openwpd.protocol.datasets import ObjectInfo, StorageInfo, parse_uint32_array
+from openwpd.protocol.datasets import DeviceInfo, ObjectInfo, StorageInfo, parse_uint32_array
 from openwpd.protocol.errors import ConnectError
 from openwpd.server.device import StorageSpec
 from openwpd.transport.ptpip import InitiatorIdentity, open_ptpip_link
@@ -102,14 +102,82 @@ class Served:
         ("photos:RO", "photos", None, True),
         ("photos:Camera:ro", "photos", "Camera", True),
         ("/abs/path:Card A", "/abs/path", "Card A", False),
-        ("photos:a:b", "photos", "a:b", False),  # a name may contain colons
-        ("photos:a:b:ro", "photos", "a:b", True),
         ("C:\\Users\\me:Docs:ro", "C:\\Users\\me", "Docs", True),  # a drive letter stays
         ("photos:robot", "photos", "robot", False),  # only a whole "ro" part means read-only
     ],
 )
 def test_storage_spec_parsing(text: str, path: str, name: str | None, read_only: bool) -> None:
     assert StorageSpec.parse(text) == StorageSpec(Path(path), name, read_only)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["photos:Camera:rw", "photos:Camera:ro:x", "photos:a:b", "photos:rw", "photos::ro", ":Camera"],
+)
+def test_storage_specs_that_are_not_understood_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        StorageSpec.parse(text)
+
+
+def one_wpd_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The single ``wpd:`` line of a refused ``wpd serve``."""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wpd: "), done.stderr
+    assert done.stdout == ""
+    return lines[0]
+
+
+@pytest.mark.parametrize("spec", ["{d}:Phone:rw", "{d}:Phone:ro:extra", "{d}:rw"])
+def test_serve_refuses_a_spec_it_does_not_understand(tmp_path: Path, spec: str) -> None:
+    (tmp_path / "d").mkdir()
+    args = ["serve", spec.format(d=tmp_path / "d"), "--port", "0", "--state-dir", "st"]
+    done = run_wpd(args, tmp_path)
+    assert done.returncode == 2
+    assert "rw" in one_wpd_line(done) or "extra" in one_wpd_line(done)
+
+
+def test_serve_refuses_two_storages_with_one_name(tmp_path: Path) -> None:
+    for sub in ("a/photos", "b/photos", "c"):
+        (tmp_path / sub).mkdir(parents=True)
+    for specs in (
+        [f"{tmp_path}/a/photos", f"{tmp_path}/b/photos"],  # named after their folders
+        [f"{tmp_path}/a/photos:Card", f"{tmp_path}/c:Card:ro"],
+    ):
+        done = run_wpd(["serve", *specs, "--port", "0", "--state-dir", "st"], tmp_path)
+        assert done.returncode == 2
+        assert "named" in one_wpd_line(done)
+
+
+def test_serve_refuses_overlapping_storages(tmp_path: Path) -> None:
+    # DIR and DIR/sub:ro would let DIR write what DIR/sub:ro promises to keep
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(d)
+    for specs in (
+        [f"{d}:All", f"{d}/sub:Sub:ro"],
+        [f"{d}/sub:Sub:ro", f"{d}:All"],
+        [f"{d}:One", f"{d}:Two:ro"],
+        [f"{d}:One", f"{tmp_path}/link:Two:ro"],
+    ):
+        done = run_wpd(["serve", *specs, "--port", "0", "--state-dir", "st"], tmp_path)
+        assert done.returncode == 2, done.stderr
+        line = one_wpd_line(done)
+        assert "overlap" in line or "same folder" in line
+
+
+def test_non_loopback_host_without_allow_guid_warns(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    # 192.0.2.1 (TEST-NET-1) is nobody's address: the warning comes before the bind fails
+    done = run_wpd(
+        ["serve", str(tmp_path / "d"), "--host", "192.0.2.1", "--port", "0", "--state-dir", "st"],
+        tmp_path,
+    )
+    warning, error = done.stderr.splitlines()
+    assert warning.startswith("wpd: warning: ") and "--allow-guid" in warning
+    assert error.startswith("wpd: cannot listen on 192.0.2.1")
+    args = ["serve", str(tmp_path / "d"), "--host", "192.0.2.1", "--port", "0"]
+    guarded = run_wpd([*args, "--state-dir", "st", "--allow-guid", "00" * 16], tmp_path)
+    assert "warning" not in guarded.stderr
 
 
 async def test_specs_become_named_storages(tmp_path: Path) -> None:
@@ -187,10 +255,62 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             ["serve", str(tmp_path / "d"), "--port", str(port), "--state-dir", "st"], tmp_path
         )
     assert done.returncode not in (0, None)
-    assert f"127.0.0.1:{port}" in done.stderr
-    assert "cannot listen" in done.stderr
-    assert "Traceback" not in done.stderr
-    assert done.stdout == ""
+    line = one_wpd_line(done)
+    assert f"127.0.0.1:{port}" in line
+    assert "cannot listen" in line
+    assert "--port 0" in line
+
+
+async def test_two_state_directories_are_two_devices(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    one = Served([str(tmp_path / "d"), "--port", "0"], tmp_path)
+    two = Served(
+        [str(tmp_path / "d"), "--port", "0", "--state-dir", str(tmp_path / "other")], tmp_path
+    )
+    try:
+        acks = []
+        for port in (one.port, two.port):
+            link, ack = await open_ptpip_link(
+                "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "t")
+            )
+            await link.aclose()
+            acks.append(ack)
+            runner = await connect(port)
+            try:
+                info = DeviceInfo.from_bytes(
+                    (await runner.transact(OperationCode.GET_DEVICE_INFO)).data
+                )
+            finally:
+                await runner.aclose()
+            acks.append(info.serial_number)
+    finally:
+        assert one.stop()[0] == 0
+        assert two.stop()[0] == 0
+    (ack1, serial1, ack2, serial2) = acks
+    assert ack1.guid != ack2.guid
+    assert serial1 != serial2
+
+
+def test_one_state_directory_serves_one_device(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "e").mkdir()
+    first = Served([str(tmp_path / "d"), "--port", "0"], tmp_path)
+    try:
+        second = run_wpd(
+            ["serve", str(tmp_path / "e"), "--port", "0", "--state-dir", str(tmp_path / "state")],
+            tmp_path,
+        )
+        assert second.returncode == 1
+        line = one_wpd_line(second)
+        assert f"pid {first.proc.pid}" in line and str(tmp_path / "state") in line
+        assert "--state-dir" in line
+    finally:
+        rc, _ = first.stop(signal.SIGKILL)
+    assert rc == -signal.SIGKILL
+    # the lock died with the process: the state directory serves again
+    again = Served([str(tmp_path / "e"), "--port", "0"], tmp_path)
+    assert FIRST_LINE.match(again.line), again.log.read_text()
+    assert again.stop()[0] == 0
 
 
 # -- running --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from openwpd.server.store import (
     StoreError,
     StoreEvent,
     StoreEventKind,
+    fsops,
 )
 
 UNICODE_NAMES = [
@@ -678,23 +679,23 @@ def test_failed_copy_leaves_nothing(
     other.mkdir()
     s, o = store.add_storage(served), store.add_storage(other)
     docs = by_name(store.children(s.id))["docs"]
-    real_copy2 = shutil.copy2
+    real_copy = fsops.copy_data
     calls = []
 
-    def copy2_that_fills_the_disk(src, dst, **kw):  # type: ignore[no-untyped-def]
+    def copy_that_fills_the_disk(src, dst):  # type: ignore[no-untyped-def]
         # Fault injection: a disk that fills up after the first file (cannot be staged for real).
         calls.append(src)
         if len(calls) > 1:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_copy2(src, dst, **kw)
+        return real_copy(src, dst)
 
-    monkeypatch.setattr(shutil, "copy2", copy2_that_fills_the_disk)
+    monkeypatch.setattr(fsops, "copy_data", copy_that_fills_the_disk)
     with pytest.raises(StoreError) as ei:
         store.copy(docs.handle, o.id, ROOT)
     assert ei.value.code is ResponseCode.STORE_FULL
     assert os.listdir(other) == []
     assert store.children(o.id) == []
-    monkeypatch.setattr(shutil, "copy2", real_copy2)
+    monkeypatch.setattr(fsops, "copy_data", real_copy)
     assert store.copy(docs.handle, o.id, ROOT).name == "docs"  # the name was released
 
 
@@ -705,15 +706,14 @@ def test_copy_loses_the_race_for_its_name(
     (served / "d").mkdir()
     s = store.add_storage(served)
     objs = by_name(store.children(s.id))
-    real_copy2 = shutil.copy2
+    real_copy = fsops.copy_data
 
-    def copy2_then_someone_creates_the_name(src, dst, **kw):  # type: ignore[no-untyped-def]
+    def copy_then_someone_creates_the_name(src, dst):  # type: ignore[no-untyped-def]
         # Another program creates the destination name while the data is being copied.
-        result = real_copy2(src, dst, **kw)
+        real_copy(src, dst)
         (served / "d" / "f.txt").write_text("theirs")
-        return result
 
-    monkeypatch.setattr(shutil, "copy2", copy2_then_someone_creates_the_name)
+    monkeypatch.setattr(fsops, "copy_data", copy_then_someone_creates_the_name)
     with pytest.raises(NameExistsError):
         store.copy(objs["f.txt"].handle, s.id, objs["d"].handle)
     assert os.listdir(served / "d") == ["f.txt"]
@@ -727,15 +727,14 @@ def test_copy_destination_deleted_meanwhile(
     (served / "d").mkdir()
     s = store.add_storage(served)
     objs = by_name(store.children(s.id))
-    real_copy2 = shutil.copy2
+    real_copy = fsops.copy_data
 
-    def copy2_then_the_folder_is_deleted(src, dst, **kw):  # type: ignore[no-untyped-def]
-        result = real_copy2(src, dst, **kw)
-        monkeypatch.setattr(shutil, "copy2", real_copy2)
+    def copy_then_the_folder_is_deleted(src, dst):  # type: ignore[no-untyped-def]
+        real_copy(src, dst)
+        monkeypatch.setattr(fsops, "copy_data", real_copy)
         store.delete(objs["d"].handle)  # another session deletes the destination
-        return result
 
-    monkeypatch.setattr(shutil, "copy2", copy2_then_the_folder_is_deleted)
+    monkeypatch.setattr(fsops, "copy_data", copy_then_the_folder_is_deleted)
     with pytest.raises(StoreError) as ei:
         store.copy(objs["f.txt"].handle, s.id, objs["d"].handle)
     assert ei.value.code is ResponseCode.INVALID_PARENT_OBJECT

@@ -15,7 +15,7 @@ import pytest
 
 from openwpd.protocol.codes import ResponseCode
 from openwpd.server.store import ROOT, ObjectStore, StoreError, StoreEvent
-from openwpd.server.store.fsops import move_across, remove_any, same_entry
+from openwpd.server.store.fsops import Folder, move_across
 
 
 @pytest.fixture
@@ -140,26 +140,32 @@ def test_move_across_cleans_up_after_itself(tmp_path: Path, immutable) -> None: 
     src_dir, dst_dir = tmp_path / "src", tmp_path / "dst"
     (src_dir / "tree" / "sub").mkdir(parents=True)
     (src_dir / "tree" / "sub" / "x.txt").write_text("x")
+    (src_dir / "clash").mkdir()
+    (src_dir / "clash" / "tree").write_text("in the way")
     dst_dir.mkdir()
-    # The copy fails (no such destination folder): the source stays, no temp is left.
-    with pytest.raises(OSError):
-        move_across(src_dir / "tree", tmp_path / "missing" / "tree", str(src_dir))
-    assert (src_dir / "tree" / "sub" / "x.txt").exists()
-    # The source cannot be deleted: the copy is removed again, exactly one survives.
-    immutable(src_dir / "tree" / "sub" / "x.txt")
-    with pytest.raises(OSError):
-        move_across(src_dir / "tree", dst_dir / "tree", str(src_dir))
+    with Folder.at(tmp_path, ["src"]) as src, Folder.at(tmp_path, ["dst"]) as dst:
+        # The copy cannot be put in place (a file has the name): the source stays, no temp
+        # is left.
+        with Folder.at(tmp_path, ["src", "clash"]) as clash, pytest.raises(OSError):
+            move_across(src, "tree", clash)
+        assert sorted(os.listdir(src_dir / "clash")) == ["tree"]
+        assert (src_dir / "tree" / "sub" / "x.txt").exists()
+        # The source cannot be deleted: the copy is removed again, exactly one survives.
+        immutable(src_dir / "tree" / "sub" / "x.txt")
+        with pytest.raises(OSError):
+            move_across(src, "tree", dst)
     assert os.listdir(dst_dir) == []
     assert (src_dir / "tree" / "sub" / "x.txt").read_text() == "x"
 
 
 def test_fs_helpers(tmp_path: Path) -> None:
     (tmp_path / "a").write_text("a")
-    assert same_entry(tmp_path / "a", tmp_path / "a")
-    assert not same_entry(tmp_path / "a", tmp_path / "missing")
-    remove_any(tmp_path / "missing")
-    with pytest.raises(OSError):
-        remove_any(tmp_path / "missing", strict=True)
+    with Folder.at(tmp_path, []) as folder:
+        assert folder.same_entry("a", "a")
+        assert not folder.same_entry("a", "missing")
+        folder.remove_any("missing")
+        with pytest.raises(OSError):
+            folder.remove_any("missing", strict=True)
 
 
 def test_watcher_batches_outside_listed_folders_are_ignored(

@@ -375,7 +375,9 @@ def test_edit_of_an_empty_original_lands_without_replacing_it(
     h = store.children(s.id)[0].handle
     replaced: list[object] = []
     real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda *a: replaced.append(a) or real_replace(*a))
+    monkeypatch.setattr(
+        os, "replace", lambda *a, **kw: replaced.append(a) or real_replace(*a, **kw)
+    )
     with store.open_for_edit(h) as e:
         e.write_at(0, b"payload")
         assert e.commit().size == 7

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import os
 import signal
 import sys
 import uuid
@@ -12,7 +14,13 @@ from pathlib import Path
 
 import click
 
-from openwpd.server.device import StorageSpec, VirtualDevice
+from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
+from openwpd.server.store.state import default_state_dir
+
+from ._core import CliError, ExitCode
+
+#: the file in the state directory a running ``wpd serve`` holds locked (see _lock_state_dir)
+LOCK_NAME = "serve.lock"
 
 
 def _parse_guid(text: str) -> bytes:
@@ -72,9 +80,16 @@ def serve(
     """Serve folders as an MTP device over PTP/IP.
 
     Each DIR becomes a storage; DIR:NAME names it, DIR:ro (or DIR:NAME:ro) makes it read-only.
-    The first line printed is "serving ptpip://HOST:PORT". Ctrl-C or SIGTERM stops cleanly.
+    Storages must have different names and folders that do not overlap. The first line
+    printed is "serving ptpip://HOST:PORT". Ctrl-C or SIGTERM stops cleanly.
+
+    The device's identity (GUID, serial number) and object IDs live in the state directory:
+    one device per state directory, which a second `wpd serve` cannot share.
     """
-    specs = [StorageSpec.parse(d) for d in dirs]
+    try:
+        specs = [StorageSpec.parse(d) for d in dirs]
+    except ValueError as exc:
+        raise CliError(f"bad storage {exc}", ExitCode.USAGE) from None
     if samples:
         from openwpd.server.samples import make_samples
 
@@ -82,12 +97,67 @@ def serve(
             make_samples(spec.path)
     for spec in specs:
         if not spec.path.is_dir():
-            raise click.BadParameter(f"{spec.path} is not a folder", param_hint="DIR")
+            raise CliError(f"{spec.path} is not a folder", ExitCode.USAGE)
+    try:
+        check_storage_specs(specs)
+    except ValueError as exc:
+        raise CliError(str(exc), ExitCode.USAGE) from None
+    guids = [_parse_guid(g) for g in allow_guids] or None
+    state = state_dir if state_dir is not None else default_state_dir()
+    lock = _lock_state_dir(state)  # held (open) until the process ends, however it ends
+    if not _is_loopback(host) and not allow_guids:
+        click.echo(
+            f"wpd: warning: listening on {host} without --allow-guid: anyone who can reach it "
+            "can read and change the served folders",
+            err=True,
+        )
     level = logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(message)s", stream=sys.stderr)
-    guids = [_parse_guid(g) for g in allow_guids] or None
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(specs, host, port, name, guids, state_dir, verbose > 0))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(specs, host, port, name, guids, state, verbose > 0))
+    finally:
+        os.close(lock)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _lock_state_dir(state: Path) -> int:
+    """Lock ``state/serve.lock`` for this process (``flock``; the kernel lets go when the
+    process ends, even by SIGKILL, so a stale file never blocks). Two devices on one state
+    directory would share a GUID and a PUID database; the second is refused."""
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        raise CliError(
+            f"cannot use the state directory {state}: {exc.strerror}", ExitCode.LOCAL
+        ) from None
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one device per state directory is on the user
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise CliError(
+            f"another wpd serve{who} is using the state directory {state}",
+            ExitCode.FAILED,
+            hint="give each device its own --state-dir",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
 
 
 async def _serve(
@@ -109,7 +179,10 @@ async def _serve(
         real_host, real_port = await device.serve(host, port, allowed_guids=guids)
     except OSError as exc:
         await device.aclose()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise CliError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            hint="--port 0 picks a free port" if port else None,
+        ) from None
     click.echo(f"serving ptpip://{real_host}:{real_port}")
     sys.stdout.flush()
     try:

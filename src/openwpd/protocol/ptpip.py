@@ -598,8 +598,15 @@ class PacketFramer:
 
     @property
     def max_packet_size(self) -> int:
-        """The largest packet accepted, header included."""
+        """The largest packet accepted, header included. May be changed between packets (a
+        responder accepts only small packets until a peer's handshake is done)."""
         return self._max
+
+    @max_packet_size.setter
+    def max_packet_size(self, size: int) -> None:
+        if not isinstance(size, int) or size < HEADER_SIZE:
+            raise LocalProtocolError(f"invalid max packet size {size!r}")
+        self._max = size
 
     @property
     def buffered(self) -> int:

@@ -16,6 +16,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,7 +131,10 @@ class StorageSpec:
 
     @classmethod
     def parse(cls, text: str) -> StorageSpec:
-        """``DIR``, ``DIR:NAME``, ``DIR:ro``, ``DIR:NAME:ro`` (a Windows drive colon is kept)."""
+        """``DIR``, ``DIR:NAME``, ``DIR:ro``, ``DIR:NAME:ro`` (a Windows drive colon is kept;
+        ``ro`` in any case). Anything else is refused with ValueError rather than guessed at:
+        a third field other than ``ro`` (``DIR:NAME:rw``), more fields, an empty DIR or NAME,
+        or the name ``rw`` (read-write is the default; it is no flag)."""
         parts = text.split(":")
         if len(parts) > 1 and len(parts[0]) == 1 and parts[0].isalpha():  # C:\...
             parts = [parts[0] + ":" + parts[1], *parts[2:]]
@@ -139,12 +143,50 @@ class StorageSpec:
         if rest and rest[-1].lower() == "ro":
             read_only = True
             rest = rest[:-1]
-        name = ":".join(rest) or None
+        if not path:
+            raise ValueError(f"{text!r}: no folder before the ':'")
+        if len(rest) > 1:
+            raise ValueError(f"{text!r}: {rest[-1]!r} is not a flag (DIR[:NAME][:ro])")
+        name = rest[0] if rest else None
+        if name is not None and not name.strip():
+            raise ValueError(f"{text!r}: empty storage name")
+        if name is not None and name.lower() == "rw":
+            raise ValueError(f"{text!r}: 'rw' is not a flag; storages are read-write unless :ro")
         return cls(Path(path), name, read_only)
 
 
+def check_storage_specs(specs: Sequence[StorageSpec]) -> None:
+    """Refuse (ValueError) storages that share a name, or whose folders are the same or one
+    inside the other (symlinks resolved): the inner files would be served twice, and a
+    ``:ro`` on one would be defeated by the other."""
+    seen: list[tuple[StorageSpec, Path]] = []
+    names: dict[str, StorageSpec] = {}
+    for spec in specs:
+        real = Path(os.path.realpath(spec.path))
+        name = spec.name or real.name or str(real)
+        if name in names:
+            raise ValueError(
+                f"two storages are named {name!r} ({names[name].path} and {spec.path}); "
+                "name them apart with DIR:NAME"
+            )
+        names[name] = spec
+        for other, other_real in seen:
+            if real == other_real:
+                why = "are the same folder"
+            elif real.is_relative_to(other_real) or other_real.is_relative_to(real):
+                why = "overlap (one is inside the other)"
+            else:
+                continue
+            raise ValueError(f"storages {other.path} and {spec.path} {why}")
+        seen.append((spec, real))
+
+
 class VirtualDevice:
-    """A folder-backed MTP device. Use :meth:`serve` to listen on PTP/IP."""
+    """A folder-backed MTP device. Use :meth:`serve` to listen on PTP/IP.
+
+    Raises ValueError for storages with one name or overlapping folders
+    (:func:`check_storage_specs`).
+    """
 
     def __init__(
         self,
@@ -156,6 +198,7 @@ class VirtualDevice:
         strict_tids: bool = True,
         watch: bool = True,
     ) -> None:
+        check_storage_specs(storages)
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)

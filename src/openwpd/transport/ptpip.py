@@ -26,6 +26,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import secrets
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -58,6 +59,13 @@ RECV_SIZE = 1024 * 1024
 QUEUE_DEPTH = 64
 QUEUE_BYTES = 8 * RECV_SIZE
 HANDSHAKE_TIMEOUT = 10.0
+#: the largest packet a responder accepts before a connection's handshake is done: an Init
+#: Command Request is 32 bytes and the initiator's name (2 bytes a character), every other
+#: first packet is smaller; a peer announcing more is hung up on at once (each such connection
+#: could otherwise make the device buffer a 16 MiB packet)
+HANDSHAKE_MAX_PACKET = 4096
+#: seconds after its Init Command Ack within which an initiator must open its event connection
+EVENT_CONNECTION_WINDOW = 10.0
 #: the most SO_RCVLOWAT is raised to in the middle of a data piece (see _Connection._set_lowat);
 #: Linux only, where the kernel grows the receive buffer to match
 LOWAT_MAX = RECV_SIZE
@@ -76,9 +84,18 @@ class _Connection(asyncio.BufferedProtocol):
     (``drain`` waits while the transport's buffer is above its high-water mark).
     """
 
-    def __init__(self, on_made: Callable[[_Connection], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_made: Callable[[_Connection], None] | None = None,
+        *,
+        handshake_max_packet: int | None = None,
+    ) -> None:
         # data payloads come out in pieces of at most RECV_SIZE, whatever the peer sends
         self.framer = ptpip.PacketFramer(max_piece=RECV_SIZE)
+        # until start(): the packet size limit of the handshake (the full one after)
+        self._full_max = self.framer.max_packet_size
+        if handshake_max_packet is not None:
+            self.framer.max_packet_size = handshake_max_packet
         self.transport: asyncio.Transport | None = None
         self._recv_size = RECV_FIRST
         self._asked = 0
@@ -121,7 +138,9 @@ class _Connection(asyncio.BufferedProtocol):
                 if self._sink is not None:
                     self._sink(packet)
                 else:
+                    # a handshake reads one packet: nothing more is taken in before start()
                     self._early.append(packet)
+                    self.pause_reading()
                     self._wake()
             self._set_lowat(self.framer.piece_missing())
         except Exception as exc:  # a malformed packet (or a sink's error) ends this connection
@@ -171,11 +190,14 @@ class _Connection(asyncio.BufferedProtocol):
     ) -> None:
         """Hand every packet (those already received first) to ``sink`` from now on."""
         self._on_error = on_error
+        self.framer.max_packet_size = self._full_max
         while self._early:
             sink(self._early.popleft())
         self._sink = sink
         if self._error is not None:
             on_error(self._error)
+        else:
+            self.resume_reading()
 
     async def next_packet(self, timeout: float) -> ptpip.Packet:
         """The next packet during a handshake (before :meth:`start`)."""
@@ -614,12 +636,34 @@ class ResponderIdentity:
 SessionFactory = Callable[[PtpIpLink, ptpip.InitCommandRequest], "asyncio.Task[None]"]
 
 
+@dataclass(slots=True)
+class _AwaitingEvents:
+    """A command connection whose event connection has not been opened yet."""
+
+    link: PtpIpLink
+    host: str
+    deadline: float
+
+
+def _peer_host(conn: _Connection) -> str:
+    peer = conn.transport.get_extra_info("peername") if conn.transport is not None else None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
 class PtpIpListener:
     """Accepts PTP/IP initiators on a loopback-or-given address and hands each link to
     ``start_session(link, request)`` (which returns the task serving it).
 
     ``allowed_guids`` (if given) limits who may connect; others get Init Fail "rejected
     initiator". Several initiators may be connected at once, each with its own link.
+
+    The event connection carries no GUID, only the connection number of the Init Command Ack,
+    so that number is all that ties it to an initiator the allow list let in. It is therefore
+    random (32 bits, never 0), and an Init Event Request is accepted only for a command
+    connection that has no event connection yet, from the same peer address, within
+    ``event_window`` seconds (:data:`EVENT_CONNECTION_WINDOW`) of its Ack; anything else gets
+    Init Fail. Before its handshake a connection gets ``handshake_timeout`` seconds to send its
+    first packet, which may be at most :data:`HANDSHAKE_MAX_PACKET` bytes.
     """
 
     def __init__(
@@ -628,14 +672,15 @@ class PtpIpListener:
         start_session: SessionFactory,
         *,
         allowed_guids: Sequence[bytes] | None = None,
-        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        handshake_timeout: float | None = None,
+        event_window: float | None = None,
     ) -> None:
         self.identity = identity
         self._start_session = start_session
         self._allowed = set(allowed_guids) if allowed_guids else None
-        self._timeout = handshake_timeout
-        self._pending: dict[int, PtpIpLink] = {}
-        self._next_number = 1
+        self._timeout = HANDSHAKE_TIMEOUT if handshake_timeout is None else handshake_timeout
+        self._event_window = EVENT_CONNECTION_WINDOW if event_window is None else event_window
+        self._pending: dict[int, _AwaitingEvents] = {}
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._handshakes: set[asyncio.Task[None]] = set()
@@ -644,7 +689,9 @@ class PtpIpListener:
         """Listen; returns the real (host, port) (port 0 picks a free one)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _Connection(on_made=self._accepted), host, port
+            lambda: _Connection(on_made=self._accepted, handshake_max_packet=HANDSHAKE_MAX_PACKET),
+            host,
+            port,
         )
         sockname = self._server.sockets[0].getsockname()
         return str(sockname[0]), int(sockname[1])
@@ -672,22 +719,22 @@ class PtpIpListener:
                 await conn.drain()
                 conn.close()
                 return
-            number = self._next_number
-            self._next_number += 1
+            number = self._new_number()
             conn.write(
                 ptpip.InitCommandAck(
                     number, self.identity.guid, self.identity.friendly_name
                 ).build()
             )
             await conn.drain()
-            link = PtpIpLink(conn, name=f"initiator {first.friendly_name!r} #{number}")
-            self._pending[number] = link
+            link = PtpIpLink(conn, name=f"initiator {first.friendly_name!r} #{number:08X}")
+            deadline = asyncio.get_running_loop().time() + self._event_window
+            self._pending[number] = _AwaitingEvents(link, _peer_host(conn), deadline)
             session = self._start_session(link, first)
             self._sessions.add(session)
             session.add_done_callback(self._sessions.discard)
             session.add_done_callback(self._forget(number))
         elif isinstance(first, ptpip.InitEventRequest):
-            link_for = self._pending.get(first.connection_number)
+            link_for = self._event_link_for(first.connection_number, conn)
             if link_for is None:
                 conn.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
                 await conn.drain()
@@ -704,6 +751,25 @@ class PtpIpListener:
             conn.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
             await conn.drain()
             conn.close()
+
+    def _new_number(self) -> int:
+        # unpredictable: it is the only credential of the event connection (class docstring)
+        while True:
+            number = secrets.randbits(32)
+            if number and number not in self._pending:
+                return number
+
+    def _event_link_for(self, number: int, conn: _Connection) -> PtpIpLink | None:
+        """The link whose event connection ``conn`` may become, or None (see the class
+        docstring). A request from another address leaves the waiting link alone; one in time
+        from the right address takes it, whatever happens next."""
+        waiting = self._pending.get(number)
+        if waiting is None or _peer_host(conn) != waiting.host:
+            return None
+        del self._pending[number]
+        if asyncio.get_running_loop().time() > waiting.deadline or waiting.link.closed:
+            return None
+        return waiting.link
 
     def _forget(self, number: int) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:

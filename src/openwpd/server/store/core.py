@@ -28,7 +28,6 @@ import contextlib
 import errno
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,11 +37,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from openwpd._files import unlink
 from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, PartialDeletionError, StoreError, from_os_error
-from .fsops import copy_any, move_across, remove_any, same_entry
+from .fsops import Folder, copy_any, copy_data, move_across
 from .names import format_for, new_temp_name, validate_name
 from .objects import ROOT, StoredObject, StoreEvent, StoreEventKind
 from .scan import classify
@@ -62,8 +60,8 @@ Subscriber = Callable[[StoreEvent], None]
 DISK_BATCH_SLICE = 64
 
 
-def _replace_with_edit(temp: TempFile, path: Path) -> None:
-    """Put the edited copy ``temp`` in place of ``path``.
+def _replace_with_edit(temp: TempFile, folder: Folder, name: str) -> None:
+    """Put the edited copy ``temp`` in place of entry ``name`` of ``folder``.
 
     ``os.replace`` is atomic, but on ext4 renaming over an existing file first starts the
     write-back of all of ``temp``'s dirty data (the ``auto_da_alloc`` safeguard), which stalls
@@ -76,48 +74,27 @@ def _replace_with_edit(temp: TempFile, path: Path) -> None:
     """
     # FileNotFoundError when another program deleted the original meanwhile: the edit fails
     # rather than bring the file back
-    empty = os.stat(path).st_size == 0
+    empty = folder.stat(name).st_size == 0
     if not empty:
         if temp.anonymous:
-            temp.link_as(path.parent / new_temp_name("edit"))
+            temp.link_as(folder.path / new_temp_name("edit"), dir_fd=folder.fd)
         assert temp.path is not None
         try:
-            os.replace(temp.path, path)
+            folder.replace(temp.path.name, name)
         except BaseException:
-            if temp.path.name != path.name:
+            if temp.path.name != name:
                 with contextlib.suppress(OSError):
-                    os.unlink(temp.path)
+                    folder.unlink(temp.path.name)
             raise
         return
     mode = os.stat(temp.file.fileno()).st_mode & 0o7777
-    os.unlink(path)
+    folder.unlink(name)
     try:
-        temp.link_as(path)
+        temp.link_as(folder.path / name, dir_fd=folder.fd)
     except BaseException:
         with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            os.close(fd)
+            os.close(folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
         raise
-
-
-def _copy_data(src: BinaryIO, dst: BinaryIO) -> None:
-    """Copy all of ``src`` into the empty ``dst``: in the kernel (``copy_file_range``, which
-    can share blocks on btrfs/XFS) where it can, else through a buffer."""
-    size = os.fstat(src.fileno()).st_size
-    copy_range = getattr(os, "copy_file_range", None)
-    if copy_range is not None and size:
-        done = 0
-        try:
-            while done < size and (n := copy_range(src.fileno(), dst.fileno(), size - done)):
-                done += n
-        except OSError:  # EXDEV, ENOSYS, EINVAL (some file systems): start again below
-            src.seek(0)
-            dst.seek(0)
-            dst.truncate(0)
-        else:
-            dst.seek(0, os.SEEK_END)  # the buffered object learns where the descriptor is
-            return
-    shutil.copyfileobj(src, dst, 1024 * 1024)
 
 
 class ObjectStore(TreeCache):
@@ -337,15 +314,16 @@ class ObjectStore(TreeCache):
         removed), ``INVALID_PARAMETER`` for a folder, ``ACCESS_DENIED``."""
         with self._op() as events:
             obj = self._file_object(handle)
-            path = self._obj_path(obj)
-            self._confine(path, obj.storage_id)
+            folder = self._folder(self._parent_key(obj))
             try:
-                return open(path, "rb")
+                return folder.open_file(obj.name)
             except FileNotFoundError as exc:
                 self._drop(handle, events, external=True)
                 raise from_os_error(exc, "open") from exc
             except OSError as exc:
                 raise from_os_error(exc, "open") from exc
+            finally:
+                folder.close()
 
     # -- creating ------------------------------------------------------------------------------
 
@@ -381,7 +359,10 @@ class ObjectStore(TreeCache):
             temp: TempFile | None = None
             if not is_folder:
                 try:
-                    temp = TempFile.create_for(dir_path, storage.root, "upload")
+                    with self._folder(key) as folder:
+                        temp = TempFile.create_for(
+                            dir_path, storage.root, "upload", dir_fd=folder.fd
+                        )
                 except OSError as exc:
                     raise from_os_error(exc, "create") from exc
             self._reserved.add((key, name))
@@ -411,27 +392,22 @@ class ObjectStore(TreeCache):
                 if p._key not in self._kids:
                     raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
                 dir_path = self._dir_path(p._key)
-                self._confine(dir_path, p.storage_id)
-                final = dir_path / p.name
-                if p.name in self._kids[p._key] or os.path.lexists(final):
-                    raise NameExistsError(p.name)
-                if p.is_folder:
-                    os.mkdir(final)
+                with self._folder(p._key) as folder:
+                    if p.name in self._kids[p._key] or folder.lexists(p.name):
+                        raise NameExistsError(p.name)
+                    if p.is_folder:
+                        folder.mkdir(p.name)
+                    else:
+                        temp = p._temp
+                        assert temp is not None
+                        if temp.path is not None:
+                            # a hidden temp file: the folder may have been renamed since
+                            temp.path = dir_path / temp.path.name
+                        temp.link_as(dir_path / p.name, dir_fd=folder.fd)
+                        p._take_temp()
+                        temp.close()
                     if p.mtime is not None:
-                        mtime_ns = ns_from_dt(p.mtime)
-                        os.utime(final, ns=(mtime_ns, mtime_ns))
-                else:
-                    temp = p._temp
-                    assert temp is not None
-                    if temp.path is not None:
-                        # a hidden temp file: the folder may have been renamed since
-                        temp.path = dir_path / temp.path.name
-                    temp.link_as(final)
-                    p._take_temp()
-                    temp.close()
-                    if p.mtime is not None:
-                        mtime_ns = ns_from_dt(p.mtime)
-                        os.utime(final, ns=(mtime_ns, mtime_ns))
+                        folder.set_mtime(p.name, ns_from_dt(p.mtime))
                 obj = self._register(
                     p._key, self._restat(p._key, p.name), p.handle, fresh_puid=True
                 )
@@ -478,21 +454,29 @@ class ObjectStore(TreeCache):
             if handle in self._editing:
                 raise StoreError(ResponseCode.DEVICE_BUSY, "an edit is already open")
             path = self._obj_path(obj)
-            self._confine(path, obj.storage_id)
-            if os.path.exists(path) and not os.access(path, os.W_OK):
-                raise StoreError(ResponseCode.OBJECT_WRITE_PROTECTED, f"{obj.name} is read-only")
-            if obj.size > storage.free_bytes:
-                raise StoreError(ResponseCode.STORE_FULL, "no room for the edit copy")
             temp: TempFile | None = None
-            try:
-                temp = TempFile.create_for(path.parent, storage.root, "edit", readable=True)
-                with open(path, "rb") as original:
-                    _copy_data(original, temp.file)
-                    os.chmod(temp.file.fileno(), os.fstat(original.fileno()).st_mode & 0o7777)
-            except OSError as exc:
-                if temp is not None:
-                    temp.discard()
-                raise from_os_error(exc, "begin edit") from exc
+            with self._folder(self._parent_key(obj)) as folder:
+                try:
+                    original = folder.open_file(obj.name)
+                except OSError as exc:
+                    raise from_os_error(exc, "begin edit") from exc
+                with original:
+                    if not folder.writable(obj.name):
+                        raise StoreError(
+                            ResponseCode.OBJECT_WRITE_PROTECTED, f"{obj.name} is read-only"
+                        )
+                    if obj.size > storage.free_bytes:
+                        raise StoreError(ResponseCode.STORE_FULL, "no room for the edit copy")
+                    try:
+                        temp = TempFile.create_for(
+                            path.parent, storage.root, "edit", readable=True, dir_fd=folder.fd
+                        )
+                        copy_data(original, temp.file)
+                        os.chmod(temp.file.fileno(), os.fstat(original.fileno()).st_mode & 0o7777)
+                    except OSError as exc:
+                        if temp is not None:
+                            temp.discard()
+                        raise from_os_error(exc, "begin edit") from exc
             self._editing.add(handle)
             return EditSession(
                 self, storage, handle, temp, size=os.fstat(temp.file.fileno()).st_size
@@ -503,10 +487,9 @@ class ObjectStore(TreeCache):
             s._check_open()
             try:
                 old = self.get(s.handle)
-                path = self._obj_path(old)
-                self._confine(path.parent, old.storage_id)
                 assert s._temp is not None
-                _replace_with_edit(s._temp, path)
+                with self._folder(self._parent_key(old)) as folder:
+                    _replace_with_edit(s._temp, folder, old.name)
                 temp = s._take_temp()
                 assert temp is not None
                 temp.close()
@@ -554,10 +537,10 @@ class ObjectStore(TreeCache):
         with self._op() as events:
             obj = self.get(handle)
             self._writable(self._storages[obj.storage_id])
-            self._confine(self._dir_path(self._parent_key(obj)), obj.storage_id)
             deleted: list[tuple[int, int]] = []
             failures: list[OSError] = []
-            self._delete_rec(handle, deleted, failures)
+            with self._folder(self._parent_key(obj)) as folder:
+                self._delete_rec(handle, folder, deleted, failures)
             gone = {h for h, _ in deleted}
             for h, parent in deleted:
                 if parent not in gone:
@@ -573,21 +556,25 @@ class ObjectStore(TreeCache):
             return [h for h, _ in deleted]
 
     def _delete_rec(
-        self, handle: int, deleted: list[tuple[int, int]], failures: list[OSError]
+        self, handle: int, folder: Folder, deleted: list[tuple[int, int]], failures: list[OSError]
     ) -> bool:
+        # Entry by entry of open folders (see .fsops): a folder another program swapped for a
+        # symlink since it was listed is refused, not followed.
         obj = self._objects[handle]
-        path = self._obj_path(obj)
         try:
             if obj.is_folder:
                 kids = self._kids.get(handle)
                 if kids is not None:
-                    results = [self._delete_rec(h, deleted, failures) for h in list(kids.values())]
+                    with folder.subfolder(obj.name) as sub:
+                        results = [
+                            self._delete_rec(h, sub, deleted, failures) for h in list(kids.values())
+                        ]
                     if not all(results):
                         return False
                 # Whatever is left is unlisted content and temp files: remove it with the folder.
-                shutil.rmtree(path)
+                folder.rmtree(obj.name)
             else:
-                unlink(path)  # a big file's pages are freed off the event loop
+                folder.unlink(obj.name)  # a big file's pages are freed off the event loop
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -609,16 +596,16 @@ class ObjectStore(TreeCache):
             if new_name == obj.name:
                 return obj
             key = self._parent_key(obj)
-            dir_path = self._dir_path(key)
-            self._confine(dir_path, obj.storage_id)
-            src, dst = dir_path / obj.name, dir_path / new_name
             kids = self._kids[key]
-            if new_name in kids or (os.path.lexists(dst) and not same_entry(src, dst)):
-                raise NameExistsError(new_name)
-            try:
-                os.rename(src, dst)
-            except OSError as exc:
-                raise from_os_error(exc, "rename") from exc
+            with self._folder(key) as folder:
+                if new_name in kids or (
+                    folder.lexists(new_name) and not folder.same_entry(obj.name, new_name)
+                ):
+                    raise NameExistsError(new_name)
+                try:
+                    folder.rename(obj.name, folder, new_name)
+                except OSError as exc:
+                    raise from_os_error(exc, "rename") from exc
             del kids[obj.name]
             kids[new_name] = handle
             rel = self._dir_rel(key)
@@ -650,19 +637,18 @@ class ObjectStore(TreeCache):
                 return obj
             if obj.is_folder and self._in_subtree(dkey, handle):
                 raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "cannot move into itself")
-            ddir = self._ready_dest(dkey, obj.name, events)
-            sdir = self._dir_path(skey)
-            self._confine(sdir, obj.storage_id)
-            src, dst = sdir / obj.name, ddir / obj.name
-            try:
+            self._ready_dest(dkey, obj.name, events)
+            obj = self.get(handle)  # listing the destination may have found the source gone
+            with self._folder(skey) as sfolder, self._folder(dkey) as dfolder:
                 try:
-                    os.rename(src, dst)
+                    try:
+                        sfolder.rename(obj.name, dfolder, obj.name)
+                    except OSError as exc:
+                        if exc.errno != errno.EXDEV:
+                            raise
+                        move_across(sfolder, obj.name, dfolder)
                 except OSError as exc:
-                    if exc.errno != errno.EXDEV:
-                        raise
-                    move_across(src, dst, str(src_storage.root))
-            except OSError as exc:
-                raise from_os_error(exc, "move") from exc
+                    raise from_os_error(exc, "move") from exc
             del self._kids[skey][obj.name]
             self._kids[dkey][obj.name] = handle
             self._state.move(
@@ -695,31 +681,36 @@ class ObjectStore(TreeCache):
             dkey = self._dest_key(storage_id, parent)
             dst_storage = self._storage_of_key(dkey)
             self._writable(dst_storage)
-            ddir = self._ready_dest(dkey, obj.name, events)
+            self._ready_dest(dkey, obj.name, events)
+            obj = self.get(handle)  # listing the destination may have found the source gone
             if obj.size > dst_storage.free_bytes:
                 raise StoreError(ResponseCode.STORE_FULL, f"{obj.size} bytes do not fit")
-            src = self._obj_path(obj)
-            self._confine(src, obj.storage_id)
-            src_root = str(self._storages[obj.storage_id].root)
-            temp = ddir / new_temp_name("copy")
+            # Both folders stay open for the copy, made without the lock: whatever is renamed
+            # or swapped meanwhile, the copy is read from and built in these two (see .fsops).
+            sfolder = self._folder(self._parent_key(obj))
+            try:
+                dfolder = self._folder(dkey)
+            except BaseException:
+                sfolder.close()
+                raise
+            temp = new_temp_name("copy")
             self._reserved.add((dkey, obj.name))
         try:
             try:
-                copy_any(src, temp, src_root)
+                copy_any(sfolder, obj.name, dfolder, temp)
             except OSError as exc:
-                remove_any(temp)
+                dfolder.remove_any(temp)
                 raise from_os_error(exc, "copy") from exc
             with self._op() as events:
                 try:
                     if dkey not in self._kids:
                         raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
-                    final = self._dir_path(dkey) / obj.name
-                    if obj.name in self._kids[dkey] or os.path.lexists(final):
+                    if obj.name in self._kids[dkey] or dfolder.lexists(obj.name):
                         raise NameExistsError(obj.name)
                     new_handle = self._alloc()
-                    os.rename(self._dir_path(dkey) / temp.name, final)
+                    dfolder.rename(temp, dfolder, obj.name)
                 except BaseException as exc:
-                    remove_any(self._dir_path(dkey) / temp.name if dkey in self._kids else temp)
+                    dfolder.remove_any(temp)
                     if isinstance(exc, OSError):
                         raise from_os_error(exc, "copy") from exc
                     raise
@@ -729,6 +720,8 @@ class ObjectStore(TreeCache):
                 events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, new.storage_id))
                 return new
         finally:
+            sfolder.close()
+            dfolder.close()
             with self._lock:
                 self._reserved.discard((dkey, obj.name))
 
@@ -738,11 +731,10 @@ class ObjectStore(TreeCache):
         with self._op() as events:
             obj = self.get(handle)
             self._writable(self._storages[obj.storage_id])
-            path = self._obj_path(obj)
-            self._confine(path, obj.storage_id)
             ns = ns_from_dt(when)
             try:
-                os.utime(path, ns=(ns, ns))
+                with self._folder(self._parent_key(obj)) as folder:
+                    folder.set_mtime(obj.name, ns)
             except OSError as exc:
                 raise from_os_error(exc, "set the modification time") from exc
             entry = self._restat(self._parent_key(obj), obj.name)

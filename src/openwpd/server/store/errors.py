@@ -61,6 +61,8 @@ def from_os_error(exc: OSError, what: str) -> StoreError:
     """Translate an OS error met while doing ``what`` into the matching :class:`StoreError`."""
     if exc.errno in _FULL_ERRNOS:
         return StoreError(ResponseCode.STORE_FULL, f"{what}: no space left")
+    if exc.errno == errno.ELOOP:  # fsops: a symlink where a served folder or file was
+        return StoreError(ResponseCode.ACCESS_DENIED, f"{what}: {exc.strerror}")
     if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
         return StoreError(ResponseCode.ACCESS_DENIED, f"{what}: {exc.strerror}")
     if isinstance(exc, FileNotFoundError):

@@ -38,6 +38,7 @@ from openwpd._files import discard
 from .names import new_temp_name
 
 _O_BINARY = getattr(os, "O_BINARY", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_TMPFILE: int | None = getattr(os, "O_TMPFILE", None)
 _PROC_FD = Path("/proc/self/fd")
 
@@ -61,25 +62,37 @@ class TempFile:
         return self.path is None
 
     @classmethod
-    def create(cls, folder: Path, kind: str, *, readable: bool = False) -> TempFile:
+    def create(
+        cls, folder: Path, kind: str, *, readable: bool = False, dir_fd: int | None = None
+    ) -> TempFile:
         """A new empty temp file in ``folder``, open for writing (and reading if
         ``readable``). ``kind`` names the hidden file where one is needed
-        (``.openwpd-KIND-....part``). Raises OSError."""
+        (``.openwpd-KIND-....part``). ``dir_fd``: an open descriptor of ``folder``, which the
+        file is then made in (whatever ``folder``'s path leads to by now). Raises OSError."""
         access = os.O_RDWR if readable else os.O_WRONLY
         path: Path | None = None
-        fd = _open_nameless(folder, access)
+        fd = _open_nameless(folder, access, dir_fd)
         if fd is None:
             path = folder / new_temp_name(kind)
-            fd = os.open(path, access | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+            flags = access | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_NOFOLLOW
+            fd = os.open(path if dir_fd is None else path.name, flags, 0o666, dir_fd=dir_fd)
         return cls(os.fdopen(fd, "r+b") if readable else os.fdopen(fd, "wb"), path)
 
     @classmethod
-    def create_for(cls, folder: Path, root: Path, kind: str, *, readable: bool = False) -> TempFile:
+    def create_for(
+        cls,
+        folder: Path,
+        root: Path,
+        kind: str,
+        *,
+        readable: bool = False,
+        dir_fd: int | None = None,
+    ) -> TempFile:
         """A new empty temp file for data that will land in ``folder`` of the storage at
         ``root``: nameless in the root's work folder where that can be linked into ``folder``
-        (same file system), else as :meth:`create`. Raises OSError."""
+        (same file system), else as :meth:`create` (``dir_fd`` as there). Raises OSError."""
         # a folder the data cannot land in (read-only, immutable) fails now, in create()
-        work = _work_dir(root, folder) if os.access(folder, os.W_OK) else None
+        work = _work_dir(root, folder, dir_fd) if os.access(folder, os.W_OK) else None
         if work is not None:
             try:
                 fd = _open_nameless(work, os.O_RDWR if readable else os.O_WRONLY)
@@ -92,17 +105,20 @@ class TempFile:
                     os.rmdir(work)
             if fd is not None:
                 return cls(os.fdopen(fd, "r+b") if readable else os.fdopen(fd, "wb"), None)
-        return cls.create(folder, kind, readable=readable)
+        return cls.create(folder, kind, readable=readable, dir_fd=dir_fd)
 
-    def link_as(self, final: Path) -> None:
+    def link_as(self, final: Path, *, dir_fd: int | None = None) -> None:
         """Give the data the name ``final``, which must be free (FileExistsError if a nameless
         file finds it taken; a hidden file is renamed, so the caller checks first). The file
-        stays open; buffered data is flushed first."""
+        stays open; buffered data is flushed first. ``dir_fd``: an open descriptor of
+        ``final``'s folder (a hidden file must be in it), which the name is then made in."""
         self.file.flush()
         if self.path is None:
-            _link_fd(self.file.fileno(), final)
-        else:
+            _link_fd(self.file.fileno(), final, dir_fd)
+        elif dir_fd is None:
             os.rename(self.path, final)
+        else:
+            os.rename(self.path.name, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         self.path = final
 
     def close(self) -> None:
@@ -117,7 +133,7 @@ class TempFile:
             discard(self.file, *elsewhere, self.path)
 
 
-def _work_dir(root: Path, folder: Path) -> Path | None:
+def _work_dir(root: Path, folder: Path, dir_fd: int | None = None) -> Path | None:
     """The root's work folder (made if missing), if nameless files can be made there and linked
     into ``folder``; else None."""
     if _O_TMPFILE is None or _probed.get("linkable") is False:
@@ -127,19 +143,24 @@ def _work_dir(root: Path, folder: Path) -> Path | None:
         with contextlib.suppress(FileExistsError):
             os.mkdir(work, 0o700)
         info = os.lstat(work)
-        if not stat.S_ISDIR(info.st_mode) or info.st_dev != os.stat(folder).st_dev:
+        dev = os.stat(folder).st_dev if dir_fd is None else os.fstat(dir_fd).st_dev
+        if not stat.S_ISDIR(info.st_mode) or info.st_dev != dev:
             return None  # something else by that name, or folder is another file system
     except OSError:
         return None
     return work
 
 
-def _open_nameless(folder: Path, access: int) -> int | None:
-    """A nameless file in ``folder`` (its descriptor), or None where that is not possible."""
+def _open_nameless(folder: Path, access: int, dir_fd: int | None = None) -> int | None:
+    """A nameless file in ``folder`` (or in the open folder ``dir_fd``: its descriptor), or
+    None where that is not possible."""
     if _O_TMPFILE is None or _probed.get("linkable") is False:
         return None
     try:
-        fd = os.open(folder, _O_TMPFILE | access | _O_BINARY, 0o666)
+        if dir_fd is None:
+            fd = os.open(folder, _O_TMPFILE | access | _O_BINARY, 0o666)
+        else:
+            fd = os.open(".", _O_TMPFILE | access | _O_BINARY, 0o666, dir_fd=dir_fd)
     except OSError as exc:
         # EOPNOTSUPP/EISDIR/EINVAL: this file system (or kernel) has no O_TMPFILE; anything
         # else (a missing folder, no permission) will fail the same way for a named file
@@ -147,41 +168,46 @@ def _open_nameless(folder: Path, access: int) -> int | None:
             raise
         return None
     if "linkable" not in _probed:
-        _probed["linkable"] = _probe_link(folder)
+        _probed["linkable"] = _probe_link(folder, dir_fd)
         if not _probed["linkable"]:
             os.close(fd)
             return None
     return fd
 
 
-def _link_fd(fd: int, path: Path) -> None:
+def _link_fd(fd: int, path: Path, dir_fd: int | None = None) -> None:
     """``linkat(AT_SYMLINK_FOLLOW)`` of /proc/self/fd/FD: gives the open file ``fd`` the name
-    ``path``. (``os.link`` makes that call only when given a directory descriptor; without one
-    it calls ``link()``, which links the /proc symlink itself and fails with EXDEV.)"""
+    ``path`` (``path.name`` in the open folder ``dir_fd`` if given). (``os.link`` makes that
+    call only when given a directory descriptor; without one it calls ``link()``, which links
+    the /proc symlink itself and fails with EXDEV.)"""
     proc_fd = os.open(_PROC_FD, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        os.link(str(fd), path, src_dir_fd=proc_fd, follow_symlinks=True)
+        dst = path if dir_fd is None else path.name
+        os.link(str(fd), dst, src_dir_fd=proc_fd, dst_dir_fd=dir_fd, follow_symlinks=True)
     finally:
         os.close(proc_fd)
 
 
-def _probe_link(folder: Path) -> bool:
+def _probe_link(folder: Path, dir_fd: int | None = None) -> bool:
     """Once per process: can a nameless file be given a name through /proc? (With a file of
     its own: a nameless file can be linked only once.)"""
     assert _O_TMPFILE is not None
     probe = folder / new_temp_name("probe")
     try:
-        fd = os.open(folder, _O_TMPFILE | os.O_WRONLY, 0o600)
+        if dir_fd is None:
+            fd = os.open(folder, _O_TMPFILE | os.O_WRONLY, 0o600)
+        else:
+            fd = os.open(".", _O_TMPFILE | os.O_WRONLY, 0o600, dir_fd=dir_fd)
     except OSError:
         return False
     try:
-        _link_fd(fd, probe)
+        _link_fd(fd, probe, dir_fd)
     except OSError:
         return False
     finally:
         os.close(fd)
     with contextlib.suppress(OSError):
-        os.unlink(probe)
+        os.unlink(probe if dir_fd is None else probe.name, dir_fd=dir_fd)
     return True
 
 

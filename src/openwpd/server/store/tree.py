@@ -34,6 +34,7 @@ from pathlib import Path
 from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, StoreError, from_os_error
+from .fsops import Folder
 from .names import format_for
 from .objects import MAX_HANDLE, ROOT, StoredObject, StoreEvent, StoreEventKind
 from .scan import Entry, classify, is_inside, scan_dir
@@ -116,6 +117,16 @@ class TreeCache:
 
     def _obj_path(self, obj: StoredObject) -> Path:
         return self._dir_path(self._parent_key(obj)) / obj.name
+
+    def _folder(self, key: int) -> Folder:
+        """Folder ``key`` opened for changes, one name at a time from its storage root and
+        never through a symlink (see :mod:`.fsops`). Raises a :class:`StoreError`
+        (``ACCESS_DENIED`` if a symlink took the place of a folder on the way)."""
+        storage = self._storage_of_key(key)
+        try:
+            return Folder.at(storage.root, self._rel_parts(key) if key > 0 else [])
+        except OSError as exc:
+            raise from_os_error(exc, "open the folder") from exc
 
     def _confine(self, path: Path, storage_id: int) -> None:
         root = str(self._storages[storage_id].root)
