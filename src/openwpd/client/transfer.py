@@ -17,7 +17,7 @@ object receives the bytes as they come and is left as it is.
 
 Uploads, when the device has the Android edit operations (BeginEditObject, SendPartialObject,
 EndEditObject): create the object empty (SendObjectPropList, else SendObjectInfo + an empty
-SendObject in the same turn), open an edit, send SendPartialObject windows, end the edit, then set
+SendObject) and open an edit on it in the same turn, send SendPartialObject windows, end the edit, then set
 DateModified (the edit commit stamps the time of the commit). Otherwise: SendObjectPropList (64-bit
 size) or SendObjectInfo (size clamped at 4 GiB), directly followed by SendObject with the whole
 data phase, in one turn, since MTP allows nothing between the two (other handles wait for the
@@ -347,17 +347,23 @@ async def upload(
         if op.conn.policy.windowed_upload:
 
             async def create_empty(scope: OpScope) -> int:
+                nonlocal handle, editing
                 async with scope.turn():
-                    return await create_object(scope, storage_id, parent, name, size=0, mtime=mtime)
+                    new = await create_object(scope, storage_id, parent, name, size=0, mtime=mtime)
+                    handle = new
+                    if size:
+                        # In the same turn: nothing of ours comes between, so the device knows
+                        # the empty file is a placeholder to delete if the session ends before
+                        # the edit does. (editing first: a failed BeginEditObject may still
+                        # have opened the edit.)
+                        editing = True
+                        await scope.run_held(_O.BEGIN_EDIT_OBJECT, (new,))
+                    return new
 
             created, interrupted = await op.protected(create_empty)
-            handle = created
             if interrupted is not None:
                 raise interrupted
             if size:
-                # a BeginEditObject cancelled on the wire may still have opened the edit
-                editing = True
-                await op.run(_O.BEGIN_EDIT_OBJECT, (created,))
                 position = 0
                 while position < size:
                     n = min(op.conn.window_for(op.owner), size - position)
