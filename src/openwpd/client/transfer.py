@@ -17,12 +17,12 @@ object receives the bytes as they come and is left as it is.
 
 Uploads, when the device has the Android edit operations (BeginEditObject, SendPartialObject,
 EndEditObject): create the object empty (SendObjectPropList, else SendObjectInfo + an empty
-SendObject) and open an edit on it in the same turn, send SendPartialObject windows, end the
-edit, then set DateModified (the edit commit stamps the time of the commit). Otherwise:
-SendObjectPropList (64-bit size) or SendObjectInfo (size clamped at 4 GiB), directly followed by SendObject with the whole
-data phase, in one turn, since MTP allows nothing between the two (other handles wait for the
-whole upload on such devices). In both cases a failure or cancel after the object exists deletes
-it (as an internal step no cancel can stop, bounded by the response timeout), so nothing is left.
+SendObject) and open an edit on it in the same turn, send SendPartialObject windows, end the edit,
+then set DateModified (the edit commit stamps the time of the commit). Otherwise: SendObjectPropList
+(64-bit size) or SendObjectInfo (size clamped at 4 GiB), directly followed by SendObject with the
+whole data phase, in one turn, since MTP allows nothing between the two (other handles wait for the
+whole upload on such devices). In both cases a failure or cancel after the object exists deletes it
+(as an internal step no cancel can stop, bounded by the response timeout), so nothing is left.
 """
 
 from __future__ import annotations
