@@ -68,6 +68,7 @@ class Leftover:
     size: int = 0
     mtime_ns: int = 0
 
+
 DB_NAME = "objects.sqlite3"
 
 
