@@ -327,20 +327,7 @@ async def upload(
     ``own_file``: ``src`` is a regular file we opened ourselves; over a link that can (PTP/IP)
     its bytes then go to the socket with sendfile, with no copy through Python. (Not for a
     caller's file object: its ``fileno()`` need not be where its bytes come from.)"""
-    done = 0
-    sendfile = own_file and op.conn.supports_file_slices
-
-    def source(length: int) -> Iterator[bytes | FileSlice]:
-        nonlocal done
-        chunks: Iterator[bytes] | Iterator[FileSlice] = (
-            _slices(src, length) if sendfile else _chunks(src, length)
-        )
-        for chunk in chunks:
-            yield chunk
-            done += chunk.length if isinstance(chunk, FileSlice) else len(chunk)
-            if progress is not None:
-                progress(done, size)
-
+    source = _feeder(src, size, progress, own_file and op.conn.supports_file_slices)
     handle: int | None = None
     editing = False
     try:
@@ -364,18 +351,7 @@ async def upload(
             if interrupted is not None:
                 raise interrupted
             if size:
-                position = 0
-                while position < size:
-                    n = min(op.conn.window_for(op.owner), size - position)
-                    started = time.monotonic()
-                    await op.run(
-                        _O.SEND_PARTIAL_OBJECT,
-                        (created, position & 0xFFFFFFFF, position >> 32, n),
-                        data=source(n),
-                        data_length=n,
-                    )
-                    op.conn.window_done(n, time.monotonic() - started)
-                    position += n
+                await _send_windows(op, created, size, source)
                 editing = False
                 await op.run(_O.END_EDIT_OBJECT, (created,))
                 await _set_date_modified(op, created, mtime)
@@ -399,6 +375,71 @@ async def upload(
     if progress is not None and size == 0:
         progress(0, 0)
     return created
+
+
+def _feeder(
+    src: BinaryIO, size: int, progress: Progress | None, sendfile: bool
+) -> Callable[[int], Iterator[bytes | FileSlice]]:
+    """``source(length)``: the next ``length`` bytes of ``src`` as data-phase pieces (file
+    slices for sendfile when ``sendfile``), reporting ``progress(done, size)`` as they go."""
+    done = 0
+
+    def source(length: int) -> Iterator[bytes | FileSlice]:
+        nonlocal done
+        chunks: Iterator[bytes] | Iterator[FileSlice] = (
+            _slices(src, length) if sendfile else _chunks(src, length)
+        )
+        for chunk in chunks:
+            yield chunk
+            done += chunk.length if isinstance(chunk, FileSlice) else len(chunk)
+            if progress is not None:
+                progress(done, size)
+
+    return source
+
+
+async def _send_windows(
+    op: OpScope, handle: int, size: int, source: Callable[[int], Iterator[bytes | FileSlice]]
+) -> None:
+    position = 0
+    while position < size:
+        n = min(op.conn.window_for(op.owner), size - position)
+        started = time.monotonic()
+        await op.run(
+            _O.SEND_PARTIAL_OBJECT,
+            (handle, position & 0xFFFFFFFF, position >> 32, n),
+            data=source(n),
+            data_length=n,
+        )
+        op.conn.window_done(n, time.monotonic() - started)
+        position += n
+
+
+async def replace_data(
+    op: OpScope,
+    handle: int,
+    src: BinaryIO,
+    size: int,
+    *,
+    mtime: datetime | None,
+    progress: Progress | None = None,
+    own_file: bool = False,
+) -> None:
+    """Replace the data of file ``handle`` with ``size`` bytes from ``src`` in one edit:
+    BeginEditObject, TruncateObject to 0, SendPartialObject windows, EndEditObject, then
+    DateModified. Only for devices whose edits work on a copy (``policy.atomic_replace``): the
+    object keeps its old data until EndEditObject, and an edit cut before it (a failed or
+    cancelled window, the connection lost, either side killed) is thrown away by the device.
+    An edit stopped between two windows stays open on the device until the session ends (MTP
+    has no operation that aborts an edit); the object keeps its old data meanwhile."""
+    source = _feeder(src, size, progress, own_file and op.conn.supports_file_slices)
+    await op.run(_O.BEGIN_EDIT_OBJECT, (handle,))
+    await op.run(_O.TRUNCATE_OBJECT, (handle, 0, 0))
+    await _send_windows(op, handle, size, source)
+    await op.run(_O.END_EDIT_OBJECT, (handle,))
+    await _set_date_modified(op, handle, mtime)
+    if progress is not None and size == 0:
+        progress(0, 0)
 
 
 async def _set_date_modified(op: OpScope, handle: int, mtime: datetime | None) -> None:
@@ -453,5 +494,6 @@ __all__ = [
     "download_to_path",
     "encode_value",
     "read_into",
+    "replace_data",
     "upload",
 ]
