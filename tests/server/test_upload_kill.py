@@ -23,6 +23,7 @@ The seed is fixed (13) and printed; set OPENWPD_KILL_SEED to try others.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -90,10 +91,8 @@ class Forker:
 
 
 def kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def wait_flag(flag: Path, forker: Forker, what: str) -> str:
@@ -420,10 +419,8 @@ class CuttingProxy:
 
     @staticmethod
     def _send(sock: socket.socket, data: bytes) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the other side is gone: its recv() says so
             sock.sendall(data)
-        except OSError:
-            pass  # the other side is gone: its own recv() reports it
 
     @staticmethod
     def _reset(sock: socket.socket) -> None:
