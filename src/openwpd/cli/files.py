@@ -445,7 +445,7 @@ async def _upload_file(
     existing: list[Entry],
 ) -> int:
     """Upload ``src`` as ``name`` into ``parent``, replacing a file of that name only once the
-    new copy is complete (uploaded under a temporary name, then renamed)."""
+    new copy is complete (see ``Handle.replace``)."""
     size = src.stat().st_size
     old = next((e for e in existing if e.name == name), None)
     if old is not None and old.is_folder:
@@ -455,9 +455,7 @@ async def _upload_file(
     if old is None:
         await h.upload(src, parent, name=name, progress=progress)
     else:
-        temp = await h.upload(src, parent, name=f".{name}.wpd-part", progress=progress)
-        await h.delete(old)
-        await h.rename(temp, name)
+        await h.replace(old, src, progress=progress)
     display.done_file(size)
     return size
 

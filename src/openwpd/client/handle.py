@@ -366,6 +366,59 @@ class Handle:
             )
         return await self._created(op, handle, parent_path)
 
+    #: suffix of the temporary name :meth:`replace` uploads under where edits are in place
+    REPLACE_SUFFIX = ".wpd-part"
+
+    async def replace(
+        self,
+        target: ObjectRef,
+        src: str | os.PathLike[str],
+        *,
+        mtime: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> Entry:
+        """Replace the content of the existing file ``target`` with the local file ``src``
+        (its modification time too, unless ``mtime`` is given); returns the new entry.
+
+        Where the device's edits work on a copy (``policy.atomic_replace``: openwpd's own
+        device) this is one edit, committed only when every byte arrived: an upload cut
+        anywhere -- cancelled, failed, the connection lost, either side killed -- leaves the
+        old content, and the object keeps its handle. Elsewhere the new content is uploaded
+        next to it as ``.NAME.wpd-part`` first (a failed upload removes it, the old file
+        stays), then the old object is deleted and the new one renamed: only an interruption
+        between those two last steps leaves the new content under the temporary name."""
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        path = Path(src)
+        stat = path.stat()
+        if mtime is None:
+            mtime = datetime.fromtimestamp(stat.st_mtime)
+        parent_path = entry.path.rsplit("/", 1)[0] if entry.path else None
+        op = self._op()
+        if self._conn.policy.atomic_replace:
+            with open(path, "rb") as f:
+                await transfer.replace_data(
+                    op, entry.handle, f, stat.st_size, mtime=mtime, progress=progress, own_file=True
+                )
+            return await self._entry_at(entry.handle, parent_path)
+        parent = 0 if entry.parent in (0, ALL) else entry.parent
+        with open(path, "rb") as f:
+            handle = await transfer.upload(
+                op,
+                f,
+                stat.st_size,
+                entry.storage_id,
+                parent,
+                f".{entry.name}{self.REPLACE_SUFFIX}",
+                mtime=mtime,
+                progress=progress,
+                own_file=True,
+            )
+        temp = await self._created(op, handle, parent_path)
+        await self.delete(entry)
+        return await self.rename(temp, entry.name)
+
     async def _created(self, op: OpScope, handle: int, parent_path: str | None) -> Entry:
         """The entry of an object the operation just created; if reading it fails or is
         cancelled, the caller sees a failed operation, so the object must not stay behind."""

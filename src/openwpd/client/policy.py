@@ -47,11 +47,14 @@ class Quirks:
     other handles wait for turns. ``solo_window``: bytes per window while none does; None means
     :data:`SOLO_WINDOW` with the default window, growing with the measured throughput (see
     :data:`SOLO_SECONDS`), else the same as an explicitly chosen ``window`` (so a window set by
-    hand applies always)."""
+    hand applies always). ``edits_on_copy``: the device's edits (BeginEditObject ...
+    EndEditObject) work on a copy that replaces the object only at EndEditObject, so an edit
+    that never ends leaves the object as it was (openwpd's own device; Android edits in place)."""
 
     disabled_operations: frozenset[int] = field(default_factory=frozenset)
     window: int = DEFAULT_WINDOW
     solo_window: int | None = None
+    edits_on_copy: bool = False
 
 
 class DevicePolicy:
@@ -107,6 +110,17 @@ class DevicePolicy:
     def windowed_upload(self) -> bool:
         """Upload through create-empty + BeginEdit + SendPartialObject windows + EndEdit."""
         return all(self.supports(op) for op in EDIT_OPERATIONS) and self.supports(_O.DELETE_OBJECT)
+
+    @property
+    def atomic_replace(self) -> bool:
+        """Replace a file's data in one edit (BeginEdit, TruncateObject, SendPartialObject
+        windows, EndEdit): only where edits work on a copy (``Quirks.edits_on_copy``), so that
+        an upload cut anywhere leaves the old data."""
+        return (
+            self.quirks.edits_on_copy
+            and all(self.supports(op) for op in EDIT_OPERATIONS)
+            and self.supports(_O.TRUNCATE_OBJECT)
+        )
 
 
 __all__ = ["DEFAULT_WINDOW", "MAX_SOLO_WINDOW", "SOLO_SECONDS", "DevicePolicy", "Quirks"]

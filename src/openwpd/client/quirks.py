@@ -127,6 +127,9 @@ class Settings:
     disabled_operations: frozenset[int] | None = None
     #: Bytes per windowed transfer (GetPartialObject64 / SendPartialObject).
     window: int | None = None
+    #: Do edits work on a copy that replaces the object at EndEditObject (an edit that never
+    #: ends leaves the object as it was), rather than in place?
+    edits_on_copy: bool | None = None
 
 
 #: What a device that matches no profile gets: the protocol as written.
@@ -143,6 +146,7 @@ DEFAULTS = Settings(
     session_survives_device_reset=False,
     disabled_operations=frozenset(),
     window=DEFAULT_WINDOW,
+    edits_on_copy=False,
 )
 
 
@@ -209,6 +213,13 @@ PROFILES: tuple[QuirkProfile, ...] = (
             skip_unreadable_objects=False,
         ),
         "usbvm lab README; tests/usb",
+    ),
+    QuirkProfile(
+        "openwpd",
+        (Match(manufacturer="^openwpd$"),),
+        # BeginEditObject copies the file, EndEditObject renames the copy over it
+        Settings(edits_on_copy=True),
+        "openwpd.server.handlers.edits",
     ),
 )
 
@@ -317,6 +328,7 @@ class QuirkPolicy:
         return Quirks(
             disabled_operations=_set(self.settings.disabled_operations),
             window=_set(self.settings.window),
+            edits_on_copy=_set(self.settings.edits_on_copy),
         )
 
     def _who(self) -> str:

@@ -17,12 +17,12 @@ object receives the bytes as they come and is left as it is.
 
 Uploads, when the device has the Android edit operations (BeginEditObject, SendPartialObject,
 EndEditObject): create the object empty (SendObjectPropList, else SendObjectInfo + an empty
-SendObject in the same turn), open an edit, send SendPartialObject windows, end the edit, then set
-DateModified (the edit commit stamps the time of the commit). Otherwise: SendObjectPropList (64-bit
-size) or SendObjectInfo (size clamped at 4 GiB), directly followed by SendObject with the whole
-data phase, in one turn, since MTP allows nothing between the two (other handles wait for the
-whole upload on such devices). In both cases a failure or cancel after the object exists deletes
-it (as an internal step no cancel can stop, bounded by the response timeout), so nothing is left.
+SendObject) and open an edit on it in the same turn, send SendPartialObject windows, end the edit,
+then set DateModified (the edit commit stamps the time of the commit). Otherwise: SendObjectPropList
+(64-bit size) or SendObjectInfo (size clamped at 4 GiB), directly followed by SendObject with the
+whole data phase, in one turn, since MTP allows nothing between the two (other handles wait for the
+whole upload on such devices). In both cases a failure or cancel after the object exists deletes it
+(as an internal step no cancel can stop, bounded by the response timeout), so nothing is left.
 """
 
 from __future__ import annotations
@@ -327,49 +327,31 @@ async def upload(
     ``own_file``: ``src`` is a regular file we opened ourselves; over a link that can (PTP/IP)
     its bytes then go to the socket with sendfile, with no copy through Python. (Not for a
     caller's file object: its ``fileno()`` need not be where its bytes come from.)"""
-    done = 0
-    sendfile = own_file and op.conn.supports_file_slices
-
-    def source(length: int) -> Iterator[bytes | FileSlice]:
-        nonlocal done
-        chunks: Iterator[bytes] | Iterator[FileSlice] = (
-            _slices(src, length) if sendfile else _chunks(src, length)
-        )
-        for chunk in chunks:
-            yield chunk
-            done += chunk.length if isinstance(chunk, FileSlice) else len(chunk)
-            if progress is not None:
-                progress(done, size)
-
+    source = _feeder(src, size, progress, own_file and op.conn.supports_file_slices)
     handle: int | None = None
     editing = False
     try:
         if op.conn.policy.windowed_upload:
 
             async def create_empty(scope: OpScope) -> int:
+                nonlocal handle, editing
                 async with scope.turn():
-                    return await create_object(scope, storage_id, parent, name, size=0, mtime=mtime)
+                    new = await create_object(scope, storage_id, parent, name, size=0, mtime=mtime)
+                    handle = new
+                    if size:
+                        # In the same turn: nothing of ours comes between, so the device knows
+                        # the empty file is a placeholder to delete if the session ends before
+                        # the edit does. (editing first: a failed BeginEditObject may still
+                        # have opened the edit.)
+                        editing = True
+                        await scope.run_held(_O.BEGIN_EDIT_OBJECT, (new,))
+                    return new
 
             created, interrupted = await op.protected(create_empty)
-            handle = created
             if interrupted is not None:
                 raise interrupted
             if size:
-                # a BeginEditObject cancelled on the wire may still have opened the edit
-                editing = True
-                await op.run(_O.BEGIN_EDIT_OBJECT, (created,))
-                position = 0
-                while position < size:
-                    n = min(op.conn.window_for(op.owner), size - position)
-                    started = time.monotonic()
-                    await op.run(
-                        _O.SEND_PARTIAL_OBJECT,
-                        (created, position & 0xFFFFFFFF, position >> 32, n),
-                        data=source(n),
-                        data_length=n,
-                    )
-                    op.conn.window_done(n, time.monotonic() - started)
-                    position += n
+                await _send_windows(op, created, size, source)
                 editing = False
                 await op.run(_O.END_EDIT_OBJECT, (created,))
                 await _set_date_modified(op, created, mtime)
@@ -393,6 +375,71 @@ async def upload(
     if progress is not None and size == 0:
         progress(0, 0)
     return created
+
+
+def _feeder(
+    src: BinaryIO, size: int, progress: Progress | None, sendfile: bool
+) -> Callable[[int], Iterator[bytes | FileSlice]]:
+    """``source(length)``: the next ``length`` bytes of ``src`` as data-phase pieces (file
+    slices for sendfile when ``sendfile``), reporting ``progress(done, size)`` as they go."""
+    done = 0
+
+    def source(length: int) -> Iterator[bytes | FileSlice]:
+        nonlocal done
+        chunks: Iterator[bytes] | Iterator[FileSlice] = (
+            _slices(src, length) if sendfile else _chunks(src, length)
+        )
+        for chunk in chunks:
+            yield chunk
+            done += chunk.length if isinstance(chunk, FileSlice) else len(chunk)
+            if progress is not None:
+                progress(done, size)
+
+    return source
+
+
+async def _send_windows(
+    op: OpScope, handle: int, size: int, source: Callable[[int], Iterator[bytes | FileSlice]]
+) -> None:
+    position = 0
+    while position < size:
+        n = min(op.conn.window_for(op.owner), size - position)
+        started = time.monotonic()
+        await op.run(
+            _O.SEND_PARTIAL_OBJECT,
+            (handle, position & 0xFFFFFFFF, position >> 32, n),
+            data=source(n),
+            data_length=n,
+        )
+        op.conn.window_done(n, time.monotonic() - started)
+        position += n
+
+
+async def replace_data(
+    op: OpScope,
+    handle: int,
+    src: BinaryIO,
+    size: int,
+    *,
+    mtime: datetime | None,
+    progress: Progress | None = None,
+    own_file: bool = False,
+) -> None:
+    """Replace the data of file ``handle`` with ``size`` bytes from ``src`` in one edit:
+    BeginEditObject, TruncateObject to 0, SendPartialObject windows, EndEditObject, then
+    DateModified. Only for devices whose edits work on a copy (``policy.atomic_replace``): the
+    object keeps its old data until EndEditObject, and an edit cut before it (a failed or
+    cancelled window, the connection lost, either side killed) is thrown away by the device.
+    An edit stopped between two windows stays open on the device until the session ends (MTP
+    has no operation that aborts an edit); the object keeps its old data meanwhile."""
+    source = _feeder(src, size, progress, own_file and op.conn.supports_file_slices)
+    await op.run(_O.BEGIN_EDIT_OBJECT, (handle,))
+    await op.run(_O.TRUNCATE_OBJECT, (handle, 0, 0))
+    await _send_windows(op, handle, size, source)
+    await op.run(_O.END_EDIT_OBJECT, (handle,))
+    await _set_date_modified(op, handle, mtime)
+    if progress is not None and size == 0:
+        progress(0, 0)
 
 
 async def _set_date_modified(op: OpScope, handle: int, mtime: datetime | None) -> None:
@@ -447,5 +494,6 @@ __all__ = [
     "download_to_path",
     "encode_value",
     "read_into",
+    "replace_data",
     "upload",
 ]

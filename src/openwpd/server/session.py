@@ -18,6 +18,18 @@ Failure paths: a handler that fails before reading the data phase it was owed ge
 drained before the response (PTP). A handler that fails in the middle of sending a data phase
 cannot answer any more (the initiator is counting bytes): the link is closed. A dropped
 connection cancels the handler the same way a Cancel does, so uploads roll back.
+
+Placeholders: a windowed upload creates its file empty (SendObjectInfo or SendObjectPropList
+of size 0, the empty SendObject), then fills it through an edit (BeginEditObject ...
+EndEditObject). The device cannot tell that empty file from a real empty one until the
+initiator's next operation, so every file this session creates empty is a *placeholder*
+(recorded with the store, :meth:`ObjectStore.mark_placeholder`) until then: it becomes an
+ordinary file when the next operation is anything but the empty SendObject or a
+BeginEditObject of it; after a BeginEditObject it stays a placeholder until an EndEditObject of
+it succeeds. A session that ends (CloseSession, a dropped connection, the device stopping)
+deletes its placeholders, so an upload cut before its data completed leaves nothing. (The price:
+an initiator that creates an empty file and drops the connection without another operation,
+not even CloseSession, loses that empty file.)
 """
 
 from __future__ import annotations
@@ -75,6 +87,10 @@ class DeviceSession:
         self._pending_upload: PendingObject | None = None
         self._on_close: list[Callable[[], None]] = []
         self._created_without_data = False
+        #: placeholders created empty whose next operation has not come yet
+        self._provisional: set[int] = set()
+        #: placeholders this session began to fill through an edit
+        self._filling: set[int] = set()
 
     @property
     def session_id(self) -> int | None:
@@ -133,6 +149,8 @@ class DeviceSession:
 
     async def _transact(self, op: OperationReceived) -> None:
         ctx = OperationContext(self.device, self, op.code, op.tid, op.params)
+        if self._provisional:
+            self._next_operation(op)
         if op.code != OperationCode.SEND_OBJECT:
             # SendObject must directly follow its SendObjectInfo (Android, PTP)
             self.drop_pending_upload()
@@ -201,6 +219,8 @@ class DeviceSession:
                 return
         if reply is not None:
             code, params = reply.code, reply.params
+        if op.code == OperationCode.END_EDIT_OBJECT and code == ResponseCode.OK:
+            self._filled(op.params[0] if op.params else 0)
         await self.send(Response(code, params))
 
     async def _finish_cancel(self) -> None:
@@ -219,7 +239,8 @@ class DeviceSession:
             self._on_close.append(callback)
 
     def end_session_state(self) -> None:
-        """Drop everything the session held: a pending upload, open edits (via on_close)."""
+        """Drop everything the session held: a pending upload, open edits (via on_close),
+        placeholders whose data never came (deleted)."""
         self.drop_pending_upload()
         callbacks, self._on_close = self._on_close, []
         for callback in callbacks:
@@ -227,6 +248,41 @@ class DeviceSession:
                 callback()
             except Exception:
                 log.exception("%s: session cleanup failed", self.link.name)
+        left = self._provisional | self._filling
+        self._provisional, self._filling = set(), set()
+        for handle in sorted(left):
+            try:
+                self.device.store.discard_placeholder(handle)
+            except Exception:
+                log.exception("%s: removing placeholder 0x%08X failed", self.link.name, handle)
+
+    # -- placeholders (see the module docstring) ---------------------------------------------
+
+    def add_placeholder(self, handle: int) -> None:
+        """The file ``handle`` was just created empty: a placeholder until the next operation
+        says otherwise."""
+        try:
+            self.device.store.mark_placeholder(handle)
+        except (OSError, StoreError) as exc:  # gone already (another program): nothing to do
+            log.debug("%s: placeholder 0x%08X not recorded: %s", self.link.name, handle, exc)
+            return
+        self._provisional.add(handle)
+
+    def _next_operation(self, op: OperationReceived) -> None:
+        first = op.params[0] if op.params else None
+        for handle in list(self._provisional):
+            if op.code == OperationCode.SEND_OBJECT:
+                continue  # the empty SendObject after SendObjectInfo
+            self._provisional.discard(handle)
+            if op.code == OperationCode.BEGIN_EDIT_OBJECT and first == handle:
+                self._filling.add(handle)
+            else:
+                self.device.store.settle_placeholder(handle)
+
+    def _filled(self, handle: int) -> None:
+        if handle in self._filling:
+            self._filling.discard(handle)
+            self.device.store.settle_placeholder(handle)
 
     # -- SendObjectInfo -> SendObject -------------------------------------------------------
 

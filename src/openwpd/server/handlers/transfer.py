@@ -104,6 +104,8 @@ def create_object(
     if size == 0:
         obj = pending.commit()
         ctx.session.mark_created_without_data()
+        # it may be the placeholder of a windowed upload: see DeviceSession
+        ctx.session.add_placeholder(obj.handle)
         return Reply((obj.storage_id, _parent_out(obj.parent), obj.handle))
     ctx.session.set_pending_upload(pending)
     return Reply((pending.storage_id, parent, pending.handle))

@@ -12,6 +12,13 @@ access; a folder is read from disk once, when it is first listed.
 partial file is never visible. The store never overwrites an existing name
 (:class:`NameExistsError`). Read-only storages refuse every change with ``STORE_READ_ONLY``.
 
+*Leftovers.* What a transfer puts in a served folder before its data is complete is recorded
+in the state database while it exists (see :mod:`.state`): the empty placeholder a windowed
+upload creates (:meth:`ObjectStore.mark_placeholder`; the session that made it removes it when
+it ends without the data, :meth:`ObjectStore.discard_placeholder`) and the hidden temp files of
+the fallback path. A device that is killed cannot clean up; the next one started on the same
+state directory does, in :meth:`ObjectStore.add_storage`.
+
 *Confinement.* Every path is checked to resolve inside its storage root before it is opened or
 changed, so no symlink -- listed or planted later -- leads outside the served folder.
 
@@ -28,6 +35,8 @@ import contextlib
 import errno
 import logging
 import os
+import shutil
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,12 +50,12 @@ from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, PartialDeletionError, StoreError, from_os_error
 from .fsops import Folder, copy_any, copy_data, move_across
-from .names import format_for, new_temp_name, validate_name
+from .names import format_for, is_temp_name, new_temp_name, validate_name
 from .objects import ROOT, StoredObject, StoreEvent, StoreEventKind
 from .scan import classify
-from .state import StateDB, default_state_dir
+from .state import PLACEHOLDER, TEMP, Leftover, StateDB, default_state_dir
 from .storage import Storage, storage_id_for_index
-from .tempfiles import TempFile
+from .tempfiles import WORK_DIR, TempFile
 from .tree import TreeCache, dt_from_ns, ns_from_dt
 from .watch import Batch, FolderWatcher
 from .writes import EditSession, PendingObject
@@ -60,7 +69,9 @@ Subscriber = Callable[[StoreEvent], None]
 DISK_BATCH_SLICE = 64
 
 
-def _replace_with_edit(temp: TempFile, folder: Folder, name: str) -> None:
+def _replace_with_edit(
+    temp: TempFile, folder: Folder, name: str, record: Callable[[Path], None]
+) -> None:
     """Put the edited copy ``temp`` in place of entry ``name`` of ``folder``.
 
     ``os.replace`` is atomic, but on ext4 renaming over an existing file first starts the
@@ -70,14 +81,18 @@ def _replace_with_edit(temp: TempFile, folder: Folder, name: str) -> None:
     to protect, so it is removed first and the copy linked (or renamed) onto the free name (the
     watcher re-stats names only after a quiet spell, so the brief gap raises no event). If that
     fails, the empty original is put back and the error propagates (the edit is then aborted).
-    A nameless copy replacing a non-empty original gets a hidden name first, then replaces it.
+    A nameless copy replacing a non-empty original gets a hidden name first (passed to
+    ``record`` before it exists, so a device killed in between leaves a recorded name), then
+    replaces it.
     """
     # FileNotFoundError when another program deleted the original meanwhile: the edit fails
     # rather than bring the file back
     empty = folder.stat(name).st_size == 0
     if not empty:
         if temp.anonymous:
-            temp.link_as(folder.path / new_temp_name("edit"), dir_fd=folder.fd)
+            hidden = folder.path / new_temp_name("edit")
+            record(hidden)
+            temp.link_as(hidden, dir_fd=folder.fd)
         assert temp.path is not None
         try:
             folder.replace(temp.path.name, name)
@@ -120,6 +135,8 @@ class ObjectStore(TreeCache):
         #: The device's 16-byte GUID, created once and kept in the state directory.
         self.device_guid: bytes = self._state.meta_bytes("device_guid", os.urandom(16))
         self._editing: set[int] = set()
+        #: placeholders (see mark_placeholder): handle -> what was recorded
+        self._placeholders: dict[int, Leftover] = {}
         self._subscribers: list[Subscriber] = []
         self._debounce = debounce
         self._max_watched = max_watched_folders
@@ -189,8 +206,26 @@ class ObjectStore(TreeCache):
         with self._lock:
             sid = storage_id_for_index(len(self._storages))
             storage = Storage(sid, Path(root), name, read_only, reserve_bytes)
+            if not read_only:
+                self._sweep_leftovers(storage)
             self._storages[sid] = storage
             return storage
+
+    def _sweep_leftovers(self, storage: Storage) -> None:
+        """Remove what a killed device left in ``storage``: the placeholders and hidden temp
+        files recorded in the state database (a placeholder only if the file is still the one
+        recorded -- same inode, size and modification time: never a file another program has
+        written since), and the work folder if it is empty. Nothing else is touched: no walk
+        of the tree, no guessing by name."""
+        root = str(storage.root)
+        for item in self._state.leftovers(root):
+            try:
+                _remove_leftover(root, item)
+            except OSError as exc:
+                log.warning("could not remove the leftover %s: %s", item.path, exc)
+            self._state.clear_leftover(item.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(storage.root / WORK_DIR)
 
     @property
     def storages(self) -> list[Storage]:
@@ -366,7 +401,7 @@ class ObjectStore(TreeCache):
                 except OSError as exc:
                     raise from_os_error(exc, "create") from exc
             self._reserved.add((key, name))
-            return PendingObject(
+            pending = PendingObject(
                 self,
                 storage,
                 handle,
@@ -377,6 +412,96 @@ class ObjectStore(TreeCache):
                 mtime=mtime,
                 temp=temp,
             )
+            self._record_temp(pending, storage)
+            return pending
+
+    # -- leftovers -----------------------------------------------------------------------------
+
+    def _record_temp(self, transfer: PendingObject | EditSession, storage: Storage) -> None:
+        """Record the transfer's temp file if it has a name (a nameless one cannot outlive
+        the device)."""
+        temp = transfer._temp
+        if temp is not None and temp.path is not None:
+            self._record_temp_path(temp.path, storage)
+            transfer._recorded.append(str(temp.path))
+
+    def _record_temp_path(self, path: Path, storage: Storage) -> None:
+        self._state.record_leftover(str(storage.root), Leftover(str(path), TEMP))
+
+    def _clear_records(self, transfer: PendingObject | EditSession) -> None:
+        records, transfer._recorded = transfer._recorded, []
+        for path in records:
+            self._state.clear_leftover(path)
+
+    def mark_placeholder(self, handle: int) -> None:
+        """Record the file ``handle`` (just created empty, its data to follow through an
+        edit) as a placeholder: a device killed before :meth:`settle_placeholder` leaves it
+        to the next one started on this state directory to remove."""
+        with self._lock:
+            obj = self._file_object(handle)
+            path = self._obj_path(obj)
+            info = os.lstat(path)
+            item = Leftover(
+                str(path), PLACEHOLDER, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+            )
+            self._state.record_leftover(str(self._storages[obj.storage_id].root), item)
+            self._placeholders[handle] = item
+
+    def settle_placeholder(self, handle: int) -> None:
+        """The placeholder's data is complete (or it is an empty file after all): forget it."""
+        with self._lock:
+            item = self._placeholders.pop(handle, None)
+            if item is not None and not self._closed:
+                self._state.clear_leftover(item.path)
+
+    def discard_placeholder(self, handle: int) -> None:
+        """Delete the placeholder ``handle`` whose data never came -- only while it is still
+        the very file recorded (same inode, size and modification time): a file another
+        program wrote into meanwhile stays. Errors are logged: this is cleanup."""
+        with self._lock:
+            item = self._placeholders.get(handle)
+            if item is None or self._closed:
+                return
+            try:
+                path = self._obj_path(self._file_object(handle))
+                info = os.lstat(path)
+                same = str(path) == item.path and (
+                    info.st_dev,
+                    info.st_ino,
+                    info.st_size,
+                    info.st_mtime_ns,
+                ) == (item.dev, item.ino, item.size, item.mtime_ns)
+            except (OSError, StoreError) as exc:
+                log.debug("placeholder 0x%08X not removed: %s", handle, exc)
+                same = False
+        try:
+            if same:
+                self.delete(handle)  # outside the lock: delete() emits its events
+        except StoreError as exc:
+            log.debug("placeholder 0x%08X not removed: %s", handle, exc)
+        finally:
+            self.settle_placeholder(handle)
+
+    def _rerecord_placeholders(self) -> None:
+        """After a rename or move: placeholders (in the subtree) are recorded at their new
+        paths."""
+        for handle, item in list(self._placeholders.items()):
+            obj = self._objects.get(handle)
+            if obj is None:
+                continue
+            path = str(self._obj_path(obj))
+            if path != item.path:
+                root = str(self._storages[obj.storage_id].root)
+                self._state.clear_leftover(item.path)
+                moved = replace(item, path=path)
+                self._state.record_leftover(root, moved)
+                self._placeholders[handle] = moved
+
+    def _forget(self, handle: int) -> None:
+        gone = [handle, *self._subtree(handle)] if self._placeholders else []
+        super()._forget(handle)
+        for h in gone:
+            self.settle_placeholder(h)
 
     def create_folder(
         self, storage_id: int, parent: int, name: str, *, mtime: datetime | None = None
@@ -417,6 +542,7 @@ class ObjectStore(TreeCache):
                     raise from_os_error(exc, "commit") from exc
                 raise
             p._set_committed()
+            self._clear_records(p)
             self._reserved.discard((p._key, p.name))
             events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, obj.handle))
             events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, obj.storage_id))
@@ -432,6 +558,7 @@ class ObjectStore(TreeCache):
         self._reserved.discard((p._key, p.name))
         temp = p._take_temp()
         if temp is None:
+            self._clear_records(p)
             return
         # A hidden file's folder may have been renamed or moved since: look for it there too.
         elsewhere: list[Path] = []
@@ -439,6 +566,7 @@ class ObjectStore(TreeCache):
             with contextlib.suppress(KeyError, StoreError):
                 elsewhere.append(self._dir_path(p._key) / temp.path.name)
         temp.discard(*elsewhere)
+        self._clear_records(p)
 
     # -- editing -----------------------------------------------------------------------------
 
@@ -478,9 +606,11 @@ class ObjectStore(TreeCache):
                             temp.discard()
                         raise from_os_error(exc, "begin edit") from exc
             self._editing.add(handle)
-            return EditSession(
+            session = EditSession(
                 self, storage, handle, temp, size=os.fstat(temp.file.fileno()).st_size
             )
+            self._record_temp(session, storage)
+            return session
 
     def _commit_edit(self, s: EditSession) -> StoredObject:
         with self._op() as events:
@@ -488,8 +618,14 @@ class ObjectStore(TreeCache):
             try:
                 old = self.get(s.handle)
                 assert s._temp is not None
+                storage = self._storages[old.storage_id]
+
+                def record(hidden: Path) -> None:
+                    self._record_temp_path(hidden, storage)
+                    s._recorded.append(str(hidden))
+
                 with self._folder(self._parent_key(old)) as folder:
-                    _replace_with_edit(s._temp, folder, old.name)
+                    _replace_with_edit(s._temp, folder, old.name, record)
                 temp = s._take_temp()
                 assert temp is not None
                 temp.close()
@@ -506,6 +642,7 @@ class ObjectStore(TreeCache):
                     raise from_os_error(exc, "end edit") from exc
                 raise
             s._set_committed()
+            self._clear_records(s)
             self._editing.discard(s.handle)
             self._objects[s.handle] = new
             events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, s.handle))
@@ -523,6 +660,7 @@ class ObjectStore(TreeCache):
         temp = s._take_temp()
         if temp is not None:
             temp.discard()
+        self._clear_records(s)
 
     # -- changing ----------------------------------------------------------------------------
 
@@ -613,6 +751,8 @@ class ObjectStore(TreeCache):
             self._state.move((root, rel, obj.name), (root, rel, new_name))
             new = replace(obj, name=new_name, format=format_for(new_name, obj.is_folder))
             self._objects[handle] = new
+            if self._placeholders:
+                self._rerecord_placeholders()
             self._unwatch_subtree(handle)
             events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, handle))
             return new
@@ -660,6 +800,8 @@ class ObjectStore(TreeCache):
             if dst_storage is not src_storage:
                 for h in self._subtree(handle):
                     self._objects[h] = replace(self._objects[h], storage_id=dst_storage.id)
+            if self._placeholders:
+                self._rerecord_placeholders()
             self._unwatch_subtree(handle)
             events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, handle))
             if dst_storage is not src_storage:
@@ -695,6 +837,7 @@ class ObjectStore(TreeCache):
                 raise
             temp = new_temp_name("copy")
             self._reserved.add((dkey, obj.name))
+            self._record_temp_path(dfolder.path / temp, dst_storage)
         try:
             try:
                 copy_any(sfolder, obj.name, dfolder, temp)
@@ -724,6 +867,8 @@ class ObjectStore(TreeCache):
             dfolder.close()
             with self._lock:
                 self._reserved.discard((dkey, obj.name))
+                if not self._closed:
+                    self._state.clear_leftover(str(dfolder.path / temp))
 
     def set_mtime(self, handle: int, when: datetime) -> StoredObject:
         """Set DateModified (a naive datetime is local time). Raises ``STORE_READ_ONLY``,
@@ -760,6 +905,46 @@ class ObjectStore(TreeCache):
                         root = str(self._storage_of_key(key).root)
                         entry = classify(dir_path, name, root)
                         self._reconcile_entry(key, name, entry, events)
+
+
+def _remove_leftover(root: str, item: Leftover) -> None:
+    """Delete the recorded ``item`` of the storage at ``root`` if it is still ours: a temp file
+    (or a copy's temp folder) by its name, a placeholder by its identity. Only inside ``root``,
+    through a descriptor of its folder opened after checking that no symlink leads elsewhere."""
+    parent, name = os.path.split(item.path)
+    if os.path.realpath(parent) != parent or not (
+        parent == root or parent.startswith(root.rstrip(os.sep) + os.sep)
+    ):
+        return
+    if item.kind == TEMP and not is_temp_name(name):
+        return
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(parent, flags)
+    except FileNotFoundError:
+        return
+    try:
+        here, now = os.fstat(fd), os.stat(os.path.realpath(parent))
+        if (here.st_dev, here.st_ino) != (now.st_dev, now.st_ino):
+            return  # the folder was swapped since the check above
+        try:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if item.kind == PLACEHOLDER:
+            if stat.S_ISREG(info.st_mode) and (
+                info.st_dev,
+                info.st_ino,
+                info.st_size,
+                info.st_mtime_ns,
+            ) == (item.dev, item.ino, item.size, item.mtime_ns):
+                os.unlink(name, dir_fd=fd)
+        elif stat.S_ISDIR(info.st_mode):
+            shutil.rmtree(name, dir_fd=fd)
+        else:
+            os.unlink(name, dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 def _one_storage_event_each(events: list[StoreEvent]) -> list[StoreEvent]:

@@ -6,6 +6,13 @@ PersistentUniqueObjectIdentifier, so the same file keeps its PUID across restart
 moves made through the store rewrite the rows (a folder's whole subtree in one UPDATE), so they
 keep it too. Paths are stored with ``/`` separators on every OS.
 
+The database also records what a device leaves in the served folders while a transfer runs
+(the ``leftover`` table): a placeholder -- the empty file a windowed upload creates before its
+data arrives -- and a hidden temp file where the OS cannot make nameless ones. A row is written
+when the file is made and removed when its data completes or it is thrown away; rows still
+there when a device starts were left by one that was killed, and the store removes those files
+(``ObjectStore.add_storage``) -- a placeholder only while it is still the very file recorded.
+
 Subtree rewrites select descendants with a half-open range on the folder column: every path
 below ``a/b`` starts with ``a/b/`` and ``/`` + 1 is ``0``, so ``'a/b/' <= dir < 'a/b0'`` (SQLite
 compares TEXT bytewise, which for UTF-8 is code-point order).
@@ -21,6 +28,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 _SCHEMA = """
@@ -32,7 +40,34 @@ CREATE TABLE IF NOT EXISTS puid (
     puid BLOB NOT NULL,
     PRIMARY KEY (root, dir, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leftover (
+    path TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+) WITHOUT ROWID;
 """
+
+#: ``leftover.kind``: an empty file whose data has not arrived yet / a hidden temp file
+PLACEHOLDER = "placeholder"
+TEMP = "temp"
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """A recorded file a transfer is using: its absolute path and what it was when recorded
+    (``dev``/``ino``/``size``/``mtime_ns``; all 0 for a temp file, recognised by its name)."""
+
+    path: str
+    kind: str
+    dev: int = 0
+    ino: int = 0
+    size: int = 0
+    mtime_ns: int = 0
+
 
 DB_NAME = "objects.sqlite3"
 
@@ -184,3 +219,27 @@ class StateDB:
                 "WHERE root = ? AND (dir = ? OR (dir >= ? AND dir < ?))",
                 (new_root, new_path, len(old_path) + 1, root, old_path, low, high),
             )
+
+    def record_leftover(self, root: str, item: Leftover) -> None:
+        """Remember ``item`` (a file of the storage at ``root``) until :meth:`clear_leftover`."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO leftover (path, root, kind, dev, ino, size, mtime_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (item.path, root, item.kind, item.dev, item.ino, item.size, item.mtime_ns),
+            )
+
+    def clear_leftover(self, path: str) -> None:
+        """Forget the record of ``path`` (its transfer finished, either way)."""
+        with self._transaction():
+            self._db.execute("DELETE FROM leftover WHERE path = ?", (path,))
+
+    def leftovers(self, root: str) -> list[Leftover]:
+        """What is recorded for the storage at ``root``."""
+        return [
+            Leftover(path, kind, dev, ino, size, mtime_ns)
+            for path, kind, dev, ino, size, mtime_ns in self._db.execute(
+                "SELECT path, kind, dev, ino, size, mtime_ns FROM leftover WHERE root = ?",
+                (root,),
+            )
+        ]

@@ -62,6 +62,8 @@ class _Transfer(ABC):
         self._size = 0
         self._pos: int | None = None  # where the file's position is, when known
         self._room = 0  # growth allowed before the free space is looked at again
+        #: paths of hidden temp files recorded in the state database (cleared when finished)
+        self._recorded: list[str] = []
 
     @property
     def is_open(self) -> bool:
