@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import click
 
 from openwpd.client import Handle, open_connection, parse_device_url
+from openwpd.client.names import printable
 from openwpd.protocol.codes import ResponseCode
 from openwpd.protocol.errors import (
     Cancelled,
@@ -388,6 +389,25 @@ def doing(text: str) -> None:
     activity.append(text)
 
 
+def warn_unsafe(device_path: str) -> None:
+    """The one-line warning for an object left out because its name (or a folder's on its way)
+    cannot be a local file name (see :mod:`openwpd.client.names`)."""
+    click.echo(f"wpd: skipping {printable(device_path)}: unsafe name from device", err=True)
+
+
+def unsafe_failure(skipped: Sequence[str]) -> None:
+    """After a download that left objects out for their names: exit 6 (LOCAL), as for any
+    file that could not be written here under its name. Not 1 (the device refused nothing),
+    not 5 (MTP lets a device name objects as it likes): the names are unusable *here*."""
+    if skipped:
+        count = len(skipped)
+        raise CliError(
+            f"{count} object{'s' * (count != 1)} skipped: unsafe names from the device",
+            ExitCode.LOCAL,
+            hint="rename them on the device (`wpd mv`) to copy them",
+        )
+
+
 def echo_lines(lines: Sequence[str]) -> None:
     for line in lines:
         click.echo(line)
@@ -409,5 +429,7 @@ __all__ = [
     "run_command",
     "settings",
     "translate",
+    "unsafe_failure",
+    "warn_unsafe",
     "with_device",
 ]

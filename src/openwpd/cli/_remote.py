@@ -91,25 +91,28 @@ async def children(handle: Handle, parent: Node) -> list[Entry]:
 
 @dataclass(frozen=True, slots=True)
 class Walked:
-    """One object met by :func:`walk`: its entry and its path relative to the walk's root."""
+    """One object met by :func:`walk`: its entry, its path relative to the walk's root, and
+    the names on that path (as the device gave them: a name may itself contain ``/``)."""
 
     entry: Entry
     relative: str
     depth: int
+    names: tuple[str, ...] = ()
 
 
 async def walk(handle: Handle, root: Node) -> list[Walked]:
     """Every object below ``root``, depth first, parents before their children."""
     result: list[Walked] = []
 
-    async def visit(node: Node, prefix: str, depth: int) -> None:
+    async def visit(node: Node, prefix: str, names: tuple[str, ...]) -> None:
         for child in await children(handle, node):
             rel = f"{prefix}{child.name}"
-            result.append(Walked(child, rel, depth))
+            path = (*names, child.name)
+            result.append(Walked(child, rel, len(names), path))
             if child.is_folder:
-                await visit(child, rel + "/", depth + 1)
+                await visit(child, rel + "/", path)
 
-    await visit(root, "", 0)
+    await visit(root, "", ())
     return result
 
 

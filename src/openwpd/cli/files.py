@@ -14,12 +14,21 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
-from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
+from openwpd.cli._core import (
+    CliError,
+    ExitCode,
+    common_options,
+    doing,
+    json_option,
+    unsafe_failure,
+    warn_unsafe,
+    with_device,
+)
 from openwpd.cli._output import (
     TransferDisplay,
     default_mode,
@@ -47,6 +56,7 @@ from openwpd.cli._remote import (
     walk,
 )
 from openwpd.client import Entry, Handle, Storage
+from openwpd.client.names import UnsafeName, local_path
 
 # --- listing ------------------------------------------------------------------------------------
 
@@ -199,6 +209,8 @@ def stat(path: str, as_json: bool) -> None:
 class _Plan:
     folders: list[Path]
     files: list[tuple[Entry, Path]]
+    #: device paths left out because a name on the way cannot be a local name (warned)
+    unsafe: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -215,19 +227,37 @@ async def _plan_download(h: Handle, sources: list[Node], local: Path) -> _Plan:
             hint="create it first",
         )
     for node in sources:
-        target = local / node_name(node) if into else local
+        target = _safe_dest(plan, node_path(node), local, node_name(node)) if into else local
+        if target is None:
+            continue
         if not is_folder(node):
             assert isinstance(node, Entry)
             plan.files.append((node, target))
             continue
         plan.folders.append(target)
+        skipped: list[tuple[str, ...]] = []  # folders left out: their content goes too
         for item in await walk(h, node):
-            dest = target.joinpath(*item.relative.split("/"))
+            if any(item.names[: len(s)] == s for s in skipped):
+                continue
+            dest = _safe_dest(plan, node_path(item.entry), target, *item.names)
+            if dest is None:
+                skipped.append(item.names)
+                continue
             if item.entry.is_folder:
                 plan.folders.append(dest)
             else:
                 plan.files.append((item.entry, dest))
     return plan
+
+
+def _safe_dest(plan: _Plan, shown: str, base: Path, *names: str) -> Path | None:
+    """``base/names...``, or None (warned, recorded) when a device name is unusable here."""
+    try:
+        return local_path(base, *names)
+    except UnsafeName:
+        plan.unsafe.append(shown)
+        warn_unsafe(shown)
+        return None
 
 
 async def _run_download(h: Handle, plan: _Plan) -> tuple[int, int]:
@@ -263,13 +293,17 @@ def get(remote: tuple[str, ...], local: Path) -> None:
     """Download files and folders (recursively): wpd get REMOTE... LOCAL."""
     started = time.monotonic()
 
+    unsafe: list[str] = []
+
     async def body(h: Handle) -> tuple[int, int]:
         sources = [await lookup(h, p) for p in remote]
         plan = await _plan_download(h, sources, local)
+        unsafe.extend(plan.unsafe)
         return await _run_download(h, plan)
 
     files, size = with_device(f"get {' '.join(remote)}", body)
     _summary("downloaded", files, size, started)
+    unsafe_failure(unsafe)
 
 
 @click.command()

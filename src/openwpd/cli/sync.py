@@ -30,7 +30,16 @@ from typing import Any, BinaryIO, cast
 
 import click
 
-from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
+from openwpd.cli._core import (
+    CliError,
+    ExitCode,
+    common_options,
+    doing,
+    json_option,
+    unsafe_failure,
+    warn_unsafe,
+    with_device,
+)
 from openwpd.cli._output import (
     TransferDisplay,
     default_mode,
@@ -40,6 +49,7 @@ from openwpd.cli._output import (
 )
 from openwpd.cli._remote import Node, children, ensure_folder, is_folder, lookup, normalize, walk
 from openwpd.client import Entry, Handle
+from openwpd.client.names import UnsafeName, local_path
 
 #: Names of leftovers from an interrupted run: the client's temporary download files and the
 #: temporary names ``put``/``sync`` upload replacements under.
@@ -60,6 +70,8 @@ class Report:
     failed: list[str] = field(default_factory=list)
     bytes: int = 0
     cleaned: int = 0
+    #: objects left out because their names cannot be local names (warned; exit 6)
+    unsafe: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +81,7 @@ class Report:
             "failed": self.failed,
             "bytes": self.bytes,
             "leftovers_removed": self.cleaned,
+            "unsafe": self.unsafe,
         }
 
 
@@ -134,8 +147,17 @@ async def _pull(
             report.cleaned += 1
     items = await walk(h, root)
     todo: list[tuple[Entry, Path, str, bool]] = []
+    skipped: list[tuple[str, ...]] = []  # folders left out for their names, with their content
     for item in items:
-        dest = local.joinpath(*item.relative.split("/"))
+        if any(item.names[: len(s)] == s for s in skipped):
+            continue
+        try:
+            dest = local_path(local, *item.names)
+        except UnsafeName:
+            skipped.append(item.names)
+            report.unsafe.append(item.relative)
+            warn_unsafe(item.entry.path or item.relative)
+            continue
         if item.entry.is_folder:
             if not dry_run:
                 dest.mkdir(parents=True, exist_ok=True)
@@ -333,6 +355,8 @@ def sync(
         )
         if report.failed:
             line += f", {len(report.failed)} failed"
+        if report.unsafe:
+            line += f", {len(report.unsafe)} skipped (unsafe names)"
         if report.cleaned:
             line += f", {report.cleaned} leftover{'s' * (report.cleaned != 1)} removed"
         click.echo(line)
@@ -342,6 +366,7 @@ def sync(
             ExitCode.VERIFY,
             hint="run the same command again",
         )
+    unsafe_failure(report.unsafe)
 
 
 __all__ = ["LOCAL_PART_SUFFIX", "REMOTE_PART_SUFFIX", "Report", "sync"]

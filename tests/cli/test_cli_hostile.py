@@ -1,0 +1,103 @@
+"""``wpd`` against a hostile device (tests/hostile_device.py, real PTP/IP on loopback): names
+that would escape the target folder, folders that contain themselves, names that would drive
+the terminal, data phases longer than asked for."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import run_wpd
+
+from hostile_device import HostileDevice, Obj
+
+EVIL = [
+    Obj(1, 0, "dl", folder=True),
+    Obj(2, 1, "../../evil.txt", data=b"evil\n"),
+    Obj(3, 1, "ok.txt", data=b"ok\n"),
+    Obj(4, 1, "..", folder=True),
+    Obj(5, 4, "escape.txt", data=b"escape\n"),
+    Obj(6, 4, "deeper", folder=True),
+    Obj(7, 6, "deep.txt", data=b"deep\n"),
+    Obj(8, 1, "back\\slash.txt", data=b"b\n"),
+    Obj(9, 1, "sub", folder=True),
+    Obj(10, 9, "fine.txt", data=b"fine\n"),
+    Obj(11, 9, ".", folder=True),
+    Obj(12, 11, "dot.txt", data=b"dot\n"),
+]
+#: the device paths `get`/`sync` must refuse (warned once each; what is below them goes too)
+REFUSED = {
+    "/Phone/dl/../../evil.txt",
+    "/Phone/dl/..",
+    "/Phone/dl/back\\slash.txt",
+    "/Phone/dl/sub/.",
+}
+
+
+@pytest.fixture
+def evil() -> Iterator[HostileDevice]:
+    with HostileDevice(list(EVIL)) as device:
+        yield device
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def _skipped(stderr: str) -> set[str]:
+    prefix, suffix = "wpd: skipping ", ": unsafe name from device"
+    return {
+        line[len(prefix) : -len(suffix)]
+        for line in stderr.splitlines()
+        if line.startswith(prefix) and line.endswith(suffix)
+    }
+
+
+def test_get_keeps_device_names_inside_the_target(evil: HostileDevice, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    target = home / "a" / "b" / "target"
+    target.mkdir(parents=True)
+    done = run_wpd("get", "/Phone/dl", str(target), url=evil.url)
+    assert done.returncode == 6, done.stderr
+    assert _skipped(done.stderr) == REFUSED
+    assert "4 objects skipped: unsafe names from the device" in done.stderr.splitlines()[-1]
+    # nothing was written anywhere but the target, and there only what is safe
+    assert _files(home) == {"a/b/target/dl/ok.txt", "a/b/target/dl/sub/fine.txt"}
+    assert (target / "dl/ok.txt").read_bytes() == b"ok\n"
+
+
+def test_get_of_an_unsafe_object_by_itself(evil: HostileDevice, tmp_path: Path) -> None:
+    """The object named by the command line lands in the target folder under the device's
+    name, which is checked as well."""
+    target = tmp_path / "t"
+    target.mkdir()
+    done = run_wpd("get", "/Phone/dl/..", str(target), url=evil.url)
+    # /Phone/dl/.. is resolved as a path first (it names /Phone), so the whole storage is
+    # asked for: the storage's safe content arrives, the unsafe names stay out
+    assert done.returncode == 6, done.stderr
+    assert _files(tmp_path) == {"t/Phone/dl/ok.txt", "t/Phone/dl/sub/fine.txt"}
+
+
+def test_sync_keeps_device_names_inside_the_target(evil: HostileDevice, tmp_path: Path) -> None:
+    target = tmp_path / "x" / "y" / "backup"
+    done = run_wpd("sync", "/Phone/dl", str(target), url=evil.url)
+    assert done.returncode == 6, done.stderr
+    assert _skipped(done.stderr) == REFUSED
+    assert _files(tmp_path) == {"x/y/backup/ok.txt", "x/y/backup/sub/fine.txt"}
+    assert "4 skipped (unsafe names)" in done.stdout
+
+
+def test_a_symlink_in_the_target_does_not_lead_out(evil: HostileDevice, tmp_path: Path) -> None:
+    """A folder of the target that is a symlink to somewhere else is not written through."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    os.symlink(outside, backup / "sub")
+    done = run_wpd("sync", "/Phone/dl", str(backup), url=evil.url)
+    assert done.returncode == 6, done.stderr
+    assert "/Phone/dl/sub" in _skipped(done.stderr)
+    assert list(outside.iterdir()) == []
+    assert (backup / "ok.txt").read_bytes() == b"ok\n"
