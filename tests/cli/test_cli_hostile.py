@@ -101,3 +101,54 @@ def test_a_symlink_in_the_target_does_not_lead_out(evil: HostileDevice, tmp_path
     assert "/Phone/dl/sub" in _skipped(done.stderr)
     assert list(outside.iterdir()) == []
     assert (backup / "ok.txt").read_bytes() == b"ok\n"
+
+
+# --- folders that never end ---------------------------------------------------------------------
+
+LOOPED = [
+    Obj(1, 0, "dl", folder=True),
+    Obj(2, 1, "a.txt", data=b"a\n"),
+    Obj(3, 1, "loop", folder=True),
+    Obj(4, 0, "self", folder=True),
+]
+
+
+@pytest.fixture
+def looped() -> Iterator[HostileDevice]:
+    # /Phone/dl/loop lists /Phone/dl again; /Phone/self lists itself
+    with HostileDevice(list(LOOPED), children={3: [1], 4: [4]}) as device:
+        yield device
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tree", "/Phone"),
+        ("ls", "-R", "/Phone/dl"),
+        ("ls", "-R", "/Phone/self"),
+        ("get", "/Phone/dl", "{tmp}"),
+        ("sync", "/Phone/self", "{tmp}/s"),
+    ],
+)
+def test_a_cycle_of_folders_ends_the_walk(
+    looped: HostileDevice, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    done = run_wpd(*(a.format(tmp=tmp_path) for a in args), url=looped.url, timeout=30)
+    assert done.returncode == 5, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("wpd: /Phone/") and "form a cycle" in line, line
+    assert _files(tmp_path) == set()
+
+
+def test_a_tree_deeper_than_the_limit_ends_the_walk(tmp_path: Path) -> None:
+    from openwpd.cli._remote import MAX_DEPTH
+
+    chain = [Obj(i, i - 1, f"d{i}", folder=True) for i in range(1, MAX_DEPTH + 10)]
+    with HostileDevice(chain) as device:
+        done = run_wpd("tree", "/Phone", url=device.url, timeout=60)
+        assert done.returncode == 5, done.stderr
+        assert f"deeper than {MAX_DEPTH} levels" in done.stderr
+        # from further down, the rest of the chain is within the limit
+        ok = run_wpd("ls", "-R", "/Phone/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10", url=device.url)
+        assert ok.returncode == 0, ok.stderr
+        assert ok.stdout.count("\n") == MAX_DEPTH + 9 - 10
