@@ -38,7 +38,6 @@ from openwpd.protocol.messages import DataChunk, EndData, Operation, Response, S
 from openwpd.transport.ptpip import PtpIpLink, PtpIpListener, ResponderIdentity
 
 STORAGE_ID = 0x00010001
-STORAGE_NAME = "Phone"
 
 _O = OperationCode
 _R = ResponseCode
@@ -76,6 +75,8 @@ class HostileDevice:
     children: dict[int, list[int]] = field(default_factory=dict)
     extra: int = 0
     partial: bool = True
+    storage_name: str = "Phone"
+    manufacturer: str = "openwpd tests"
     #: transactions answered, by operation code (what the client asked)
     asked: dict[int, int] = field(default_factory=dict)
 
@@ -157,7 +158,7 @@ class HostileDevice:
             ops = BASE_OPERATIONS + (PARTIAL_OPERATIONS if self.partial else ())
             info = DeviceInfo(
                 operations_supported=tuple(int(o) for o in ops),
-                manufacturer="openwpd tests",
+                manufacturer=self.manufacturer,
                 model="hostile",
                 serial_number="HOSTILE0001",
             )
@@ -171,8 +172,8 @@ class HostileDevice:
                 StorageInfo(
                     max_capacity=1 << 30,
                     free_space_in_bytes=1 << 29,
-                    storage_description=STORAGE_NAME,
-                    volume_label=STORAGE_NAME,
+                    storage_description=self.storage_name,
+                    volume_label=self.storage_name,
                 ).to_bytes()
             )
             await reply()
@@ -221,4 +222,4 @@ class HostileDevice:
             await reply(_R.OPERATION_NOT_SUPPORTED)
 
 
-__all__ = ["STORAGE_NAME", "HostileDevice", "Obj"]
+__all__ = ["STORAGE_ID", "HostileDevice", "Obj"]

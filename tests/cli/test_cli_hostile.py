@@ -4,6 +4,8 @@ the terminal, data phases longer than asked for."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,3 +154,100 @@ def test_a_tree_deeper_than_the_limit_ends_the_walk(tmp_path: Path) -> None:
         ok = run_wpd("ls", "-R", "/Phone/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10", url=device.url)
         assert ok.returncode == 0, ok.stderr
         assert ok.stdout.count("\n") == MAX_DEPTH + 9 - 10
+
+
+# --- names that would drive the terminal --------------------------------------------------------
+
+RETITLE = "a\x1b]0;pwned\x07b.txt"
+FAKE_LINE = "one\nwpd: fake line.txt"
+CLEAR = "\x1b[2J\u202egpj.exe"
+NOISY = [
+    Obj(1, 0, "dir\x1b[31m", folder=True),
+    Obj(2, 1, RETITLE, data=b"r"),
+    Obj(3, 1, FAKE_LINE, data=b"f"),
+    Obj(4, 1, CLEAR, data=b"c"),
+]
+
+
+@pytest.fixture
+def noisy() -> Iterator[HostileDevice]:
+    device = HostileDevice(list(NOISY), storage_name="Ph\x1bone", manufacturer="ACME\r\x1b[1A")
+    with device:
+        yield device
+
+
+def _clean(text: str) -> None:
+    """Nothing a terminal would act on but the line ends."""
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text, repr(text)
+    assert "\u202e" not in text and "\x9b" not in text, repr(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        (("ls",), ["Ph\\x1bone/"]),
+        (("ls", "-R", "/Ph\x1bone"), None),
+        (("ls", "-l", "/Ph\x1bone/dir\x1b[31m"), None),
+        (("tree", "/"), None),
+        (("stat", f"/Ph\x1bone/dir\x1b[31m/{RETITLE}"), None),
+        (("storages",), None),
+        (("info",), None),
+    ],
+)
+def test_device_names_are_escaped_on_the_terminal(
+    noisy: HostileDevice, args: tuple[str, ...], lines: list[str] | None
+) -> None:
+    done = run_wpd(*args, url=noisy.url)
+    assert done.returncode == 0, done.stderr
+    _clean(done.stdout)
+    _clean(done.stderr)
+    if lines is not None:
+        assert done.stdout.splitlines() == lines
+    # no line of output was made up by a name: every line that mentions a file is whole
+    assert not any(line.startswith("wpd: fake") for line in done.stdout.splitlines())
+
+
+def test_listing_shows_one_line_per_object(noisy: HostileDevice) -> None:
+    done = run_wpd("ls", "-R", "/Ph\x1bone", url=noisy.url)
+    assert done.stdout.splitlines() == [
+        "dir\\x1b[31m/",
+        "dir\\x1b[31m/\\x1b[2J\\u202egpj.exe",
+        "dir\\x1b[31m/a\\x1b]0;pwned\\x07b.txt",
+        "dir\\x1b[31m/one\\x0awpd: fake line.txt",
+    ]
+    as_json = run_wpd("ls", "-R", "--json", "/Ph\x1bone", url=noisy.url)
+    assert {e["name"] for e in json.loads(as_json.stdout)} == {n.name for n in NOISY}
+
+
+def test_errors_and_warnings_are_escaped(noisy: HostileDevice, tmp_path: Path) -> None:
+    """A message that quotes a device name (here: sync's "in the way" line and the final
+    error listing the files) stays one line."""
+    backup = tmp_path / "backup"
+    (backup / "dir\x1b[31m" / RETITLE).mkdir(parents=True)
+    done = run_wpd("sync", "/Ph\x1bone", str(backup), url=noisy.url)
+    assert done.returncode == 7, done.stderr
+    _clean(done.stdout)
+    _clean(done.stderr)
+    assert "! dir\\x1b[31m/a\\x1b]0;pwned\\x07b.txt: a folder is in the way here" in (
+        done.stderr.splitlines()
+    )
+    assert done.stderr.splitlines()[-1].startswith("wpd: sync: 1 file(s) failed: dir\\x1b")
+
+
+def test_progress_labels_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The progress bar shows a device name as text: no terminal control, no rich markup (an
+    unbalanced ``[/]`` would make rich raise in the middle of a download)."""
+    from rich.console import Console
+
+    from openwpd.cli import _output
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(_output, "stderr_console", lambda: console)
+    display = _output.TransferDisplay(True, 10, 1)
+    display.start()
+    display.file("t\x1b]0;pwned\x07[/]x", 10)(5, 10)
+    display.stop()
+    shown = screen.getvalue()
+    assert "\x1b]0;" not in shown and "\x07" not in shown
+    assert "t\\x1b]0;pwned\\x07[/]x" in shown

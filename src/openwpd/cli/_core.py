@@ -90,12 +90,14 @@ class CliError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         out = file if file is not None else sys.stderr
+        # one line whatever a device put into the names and messages it contains
         line = f"wpd: {self.message}"
         if self.hint:
             line += f" (hint: {self.hint})"
-        click.echo(line, file=out)
+        click.echo(printable(line), file=out)
         if self.verbose and self.detail:
-            click.echo(self.detail.rstrip("\n"), file=out)
+            for detail in self.detail.rstrip("\n").split("\n"):
+                click.echo(printable(detail), file=out)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,6 +29,7 @@ from rich.progress import (
 )
 
 from openwpd.client import Entry, Storage
+from openwpd.client.names import printable
 from openwpd.protocol.codes import ObjectFormatCode, StorageType
 
 
@@ -111,6 +113,14 @@ def emit_json_line(data: object) -> None:
     sys.stdout.flush()
 
 
+def say(text: str = "", *, err: bool = False) -> None:
+    """Print one line of human output (stdout, or stderr with ``err``) with every character a
+    terminal would act on escaped (:func:`openwpd.client.names.printable`): names, labels and
+    messages from a device must not move the cursor, retitle the terminal or fake a line.
+    JSON output needs no such care (json escapes control characters)."""
+    click.echo(printable(text), err=err)
+
+
 def long_line(entry: Entry, name: str | None = None) -> str:
     """``ls -l`` style: kind, size, date, name."""
     kind = "d" if entry.is_folder else "-"
@@ -170,7 +180,8 @@ class TransferDisplay:
         if progress is not None:
             if self._file_task is not None:
                 progress.remove_task(self._file_task)
-            label = name if len(name) <= 32 else "…" + name[-31:]
+            name = printable(name)
+            label = escape(name if len(name) <= 32 else "…" + name[-31:])  # no rich markup
             self._file_task = progress.add_task(label, total=size)
 
         def update(done: int, total: int | None) -> None:
@@ -229,6 +240,7 @@ __all__ = [
     "human_size",
     "iso",
     "long_line",
+    "say",
     "storage_dict",
     "transfer_display",
 ]

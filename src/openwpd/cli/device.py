@@ -30,6 +30,7 @@ from openwpd.cli._output import (
     emit_json,
     emit_json_line,
     human_size,
+    say,
     storage_dict,
 )
 from openwpd.cli._remote import lookup, normalize
@@ -129,12 +130,12 @@ def devices(as_json: bool) -> None:
     for item in found:
         if item["reachable"]:
             label = item["friendly_name"] or item["model"]
-            click.echo(
+            say(
                 f"{item['url']}  {label}  ({item['manufacturer']} {item['model']}, "
                 f"serial {item['serial_number']})"
             )
         else:
-            click.echo(f"{item['url']}  unreachable: {item['error']}")
+            say(f"{item['url']}  unreachable: {item['error']}")
 
 
 @click.command()
@@ -199,7 +200,7 @@ def info(as_json: bool) -> None:
             )
         )
     for key, value in rows:
-        click.echo(f"{key + ':':<14}{value}")
+        say(f"{key + ':':<14}{value}")
 
 
 @click.command()
@@ -215,7 +216,7 @@ def storages(as_json: bool) -> None:
     for storage in data:
         d = storage_dict(storage)
         ro = "  read-only" if storage.read_only else ""
-        click.echo(
+        say(
             f"{storage.path:<24} {d['type']:<14} {human_size(storage.free):>10} free of "
             f"{human_size(storage.capacity):>10}{ro}"
         )
@@ -280,10 +281,10 @@ def props_get(path: str, key: str | None, as_json: bool) -> None:
         emit_json({_name_of(ObjectPropCode, c): v for c, v in sorted(values.items())})
         return
     if code is not None:
-        click.echo(_show_value(values[code]))
+        say(_show_value(values[code]))
         return
     for c, v in sorted(values.items()):
-        click.echo(f"{_name_of(ObjectPropCode, c):<36} {_show_value(v)}")
+        say(f"{_name_of(ObjectPropCode, c):<36} {_show_value(v)}")
 
 
 @props.command("set")
@@ -323,7 +324,7 @@ def watch(count: int | None, timeout: float | None, as_json: bool) -> None:
         seen = 0
         stream = h.events()
         if not as_json:
-            click.echo(f"watching {h.connection.name} (Ctrl-C stops)", err=True)
+            say(f"watching {h.connection.name} (Ctrl-C stops)", err=True)
         async with stream:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
@@ -356,7 +357,7 @@ async def _show_event(h: Handle, event: DeviceEvent, as_json: bool) -> None:
         )
         return
     params = " ".join(f"0x{p:08X}" for p in event.params)
-    click.echo(f"{now:%H:%M:%S.%f}"[:-3] + f"  {name:<22} {params}" + (f"  {what}" if what else ""))
+    say(f"{now:%H:%M:%S.%f}"[:-3] + f"  {name:<22} {params}" + (f"  {what}" if what else ""))
     sys.stdout.flush()
 
 

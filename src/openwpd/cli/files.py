@@ -38,6 +38,7 @@ from openwpd.cli._output import (
     human_size,
     iso,
     long_line,
+    say,
     storage_dict,
     transfer_display,
 )
@@ -88,7 +89,7 @@ def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
                 emit_json([storage_dict(s) for s in storages])
                 return
             for storage in storages:
-                click.echo(_storage_line(storage, long))
+                say(_storage_line(storage, long))
             return
         node = await lookup(h, path)
         if not is_folder(node):
@@ -96,7 +97,7 @@ def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
             if as_json:
                 emit_json([entry_dict(node)])
             else:
-                click.echo(long_line(node) if long else node.name)
+                say(long_line(node) if long else node.name)
             return
         if recursive:
             items = [(w.entry, w.relative) for w in await walk(h, node)]
@@ -107,9 +108,9 @@ def ls(path: str, long: bool, recursive: bool, as_json: bool) -> None:
             return
         for entry, shown in items:
             if long:
-                click.echo(long_line(entry, shown))
+                say(long_line(entry, shown))
             else:
-                click.echo(shown + ("/" if entry.is_folder else ""))
+                say(shown + ("/" if entry.is_folder else ""))
 
     with_device(f"ls {path}", body)
 
@@ -132,7 +133,7 @@ def tree(path: str, as_json: bool) -> None:
             emit_json([_tree_json(root, items) for root, items in data])
             return
         for root, items in data:
-            click.echo(node_path(root) + ("/" if is_folder(root) else ""))
+            say(node_path(root) + ("/" if is_folder(root) else ""))
             _print_tree(items)
 
     with_device(f"tree {path}", body)
@@ -170,7 +171,7 @@ def _print_tree(walked: list[Walked]) -> None:
         branch = "└── " if last[i] else "├── "
         entry = item.entry
         size = "" if entry.is_folder else f"  ({human_size(entry.size)})"
-        click.echo(f"{prefix}{branch}{entry.name}{'/' if entry.is_folder else ''}{size}")
+        say(f"{prefix}{branch}{entry.name}{'/' if entry.is_folder else ''}{size}")
         open_levels.append(not last[i])
 
 
@@ -197,7 +198,7 @@ def stat(path: str, as_json: bool) -> None:
             data["id"] = f"0x{node.id:08X}"
         for key, value in data.items():
             shown = "-" if value is None else value
-            click.echo(f"{key + ':':<13}{shown}")
+            say(f"{key + ':':<13}{shown}")
 
     with_device(f"stat {path}", body)
 

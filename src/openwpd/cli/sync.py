@@ -45,6 +45,7 @@ from openwpd.cli._output import (
     default_mode,
     emit_json,
     human_size,
+    say,
     transfer_display,
 )
 from openwpd.cli._remote import Node, children, ensure_folder, is_folder, lookup, normalize, walk
@@ -125,7 +126,7 @@ async def _sha256_device(h: Handle, entry: Entry) -> str:
 
 def _say(kind: str, rel: str, as_json: bool) -> None:
     if not as_json:
-        click.echo(f"{kind} {rel}")
+        say(f"{kind} {rel}")
 
 
 # --- pull ---------------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ async def _pull(
             continue
         if dest.is_dir():
             report.failed.append(item.relative)
-            click.echo(f"! {item.relative}: a folder is in the way here", err=True)
+            say(f"! {item.relative}: a folder is in the way here", err=True)
             continue
         exists = dest.exists()
         if exists:
@@ -185,7 +186,7 @@ async def _pull(
                 if not await _verify_pull(h, entry, dest, checksum):
                     dest.unlink(missing_ok=True)
                     report.failed.append(rel)
-                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    say(f"! {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += done
             (report.changed if existed else report.new).append(rel)
@@ -239,7 +240,7 @@ async def _push(
             old = there.get(rel)
             if old is not None and old.is_folder:
                 report.failed.append(rel)
-                click.echo(f"! {rel}: a folder is in the way on the device", err=True)
+                say(f"! {rel}: a folder is in the way on the device", err=True)
                 continue
             st = path.stat()
             if old is not None and _same(old.size, _stamp(old.modified), st.st_size, st.st_mtime):
@@ -253,7 +254,7 @@ async def _push(
                 ok, size = await _push_one(h, path, parent, old, display, checksum)
                 if not ok:
                     report.failed.append(rel)
-                    click.echo(f"! {rel}: did not verify (removed)", err=True)
+                    say(f"! {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += size
             (report.changed if old is not None else report.new).append(rel)
