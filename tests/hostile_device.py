@@ -75,6 +75,8 @@ class HostileDevice:
     children: dict[int, list[int]] = field(default_factory=dict)
     extra: int = 0
     partial: bool = True
+    #: announce the length of object data phases (False: PTP/IP's "unknown length")
+    announce: bool = True
     storage_name: str = "Phone"
     manufacturer: str = "openwpd tests"
     #: transactions answered, by operation code (what the client asked)
@@ -146,8 +148,8 @@ class HostileDevice:
         async def reply(rc: int = _R.OK, *rparams: int) -> None:
             await link.send(Response(rc, tuple(rparams), tid))
 
-        async def data(payload: bytes) -> None:
-            await link.send(StartData(len(payload), tid))
+        async def data(payload: bytes, announce: bool = True) -> None:
+            await link.send(StartData(len(payload) if announce else None, tid))
             for i in range(0, len(payload), 1 << 20):
                 await link.send(DataChunk(payload[i : i + (1 << 20)], tid))
             await link.send(EndData(tid))
@@ -216,7 +218,7 @@ class HostileDevice:
                 start = params[1] | (params[2] << 32)
                 payload = obj.data[start : start + params[3]]
             payload += b"X" * self.extra
-            await data(payload)
+            await data(payload, self.announce)
             await reply(_R.OK, len(payload))
         else:
             await reply(_R.OPERATION_NOT_SUPPORTED)

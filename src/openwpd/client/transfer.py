@@ -8,7 +8,10 @@ it (any offset), else GetPartialObject (offsets below 4 GiB), else one GetObject
 the requested range are dropped, and after it ignored). Each window is its own transaction at the
 handle's turn, and the data goes straight from the link to the destination through a sink, so
 memory stays flat whatever the size. A download stops at the entry's size when it is exact, and
-otherwise when a window comes back short.
+otherwise when a window comes back short. The device is trusted to send no more than asked: a
+window longer than requested, or a GetObject longer than the object's exact size, is a
+RemoteProtocolError (the session is then given up, as for any protocol violation) and the
+surplus never reaches the destination.
 
 Downloading to a path writes a temporary file next to the target and renames it into place only
 when every byte arrived (then applies the device's DateModified); any failure or cancel removes
@@ -127,7 +130,8 @@ async def read_into(
             else (entry.handle, position, want)
         )
         started = time.monotonic()
-        await op.run(read_op, params, sink=sink)
+        # a device that sends more than the window asked for would write past it
+        await op.run(read_op, params, sink=sink, max_data=want)
         got = done - before
         op.conn.window_done(got, time.monotonic() - started)
         position += got
@@ -169,7 +173,9 @@ async def _read_whole(
             if progress is not None:
                 progress(done, total)
 
-    await op.run(_O.GET_OBJECT, (entry.handle,), sink=sink)
+    # the object's size is what the device said it is: more data than that is not this object
+    limit = entry.size if entry.size_exact else None
+    await op.run(_O.GET_OBJECT, (entry.handle,), sink=sink, max_data=limit)
     return done
 
 
