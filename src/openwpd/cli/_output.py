@@ -7,12 +7,10 @@ is a terminal; piped or redirected, a transfer prints nothing extra.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -222,17 +220,8 @@ def transfer_display(total_bytes: int, total_files: int) -> Iterator[TransferDis
         display.stop()
 
 
-def default_mode(path: Path) -> None:
-    """Give a downloaded file the permissions a new file gets here (the client writes through a
-    private temporary file, created 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 __all__ = [
     "TransferDisplay",
-    "default_mode",
     "emit_json",
     "emit_json_line",
     "entry_dict",

@@ -31,7 +31,6 @@ from openwpd.cli._core import (
 )
 from openwpd.cli._output import (
     TransferDisplay,
-    default_mode,
     emit_json,
     entry_dict,
     format_name,
@@ -58,6 +57,7 @@ from openwpd.cli._remote import (
 )
 from openwpd.client import Entry, Handle, Storage
 from openwpd.client.names import UnsafeName, local_path
+from openwpd.client.transfer import remove_leftovers
 
 # --- listing ------------------------------------------------------------------------------------
 
@@ -264,12 +264,17 @@ def _safe_dest(plan: _Plan, shown: str, base: Path, *names: str) -> Path | None:
 async def _run_download(h: Handle, plan: _Plan) -> tuple[int, int]:
     for folder in plan.folders:
         folder.mkdir(parents=True, exist_ok=True)
+    # what a killed earlier run of this command left next to the files it is about to write
+    targets: dict[Path, list[str]] = {}
+    for _, dest in plan.files:
+        targets.setdefault(dest.parent, []).append(dest.name)
+    for folder, names in targets.items():
+        remove_leftovers(folder, names)
     copied = 0
     with transfer_display(plan.total, len(plan.files)) as display:
         for entry, dest in plan.files:
             doing(f"download of {entry.path}")
             done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
-            default_mode(dest)
             display.done_file(done)
             copied += done
     return len(plan.files), copied

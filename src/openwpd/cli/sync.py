@@ -8,8 +8,9 @@ dates go); a file is copied when it is missing on the other side or differs. Eve
 atomic -- a download lands under its name only when complete (the client renames its temporary
 file), an upload that replaces a file goes up under a temporary name first -- so an interrupted
 run (Ctrl-C, a lost link, a kill) leaves complete files and nothing half-written: running the
-same command again copies only the rest. Leftovers of a killed run (the client's ``.openwpd-part``
-files here, our ``.wpd-part`` objects on the device) are removed first.
+same command again copies only the rest. Leftovers of a killed run (the client's temporary
+``.NAME.XXXXXXXX.openwpd-part`` files here that no running download holds, our ``.wpd-part``
+objects on the device) are removed first.
 
 Each copied file is verified: its size on the other side must equal the source's; with
 ``--checksum`` the device's copy is read back and its SHA-256 compared with the local file's.
@@ -42,7 +43,6 @@ from openwpd.cli._core import (
 )
 from openwpd.cli._output import (
     TransferDisplay,
-    default_mode,
     emit_json,
     human_size,
     say,
@@ -51,10 +51,11 @@ from openwpd.cli._output import (
 from openwpd.cli._remote import Node, children, ensure_folder, is_folder, lookup, normalize, walk
 from openwpd.client import Entry, Handle
 from openwpd.client.names import UnsafeName, local_path
+from openwpd.client.transfer import PART_SUFFIX, remove_leftovers
 
 #: Names of leftovers from an interrupted run: the client's temporary download files and the
 #: temporary names ``put``/``sync`` upload replacements under.
-LOCAL_PART_SUFFIX = ".openwpd-part"
+LOCAL_PART_SUFFIX = PART_SUFFIX
 REMOTE_PART_SUFFIX = ".wpd-part"
 #: Modification times closer than this are the same (MTP dates have whole seconds).
 MTIME_SLACK = 1.0
@@ -142,10 +143,8 @@ async def _pull(
     if local.exists() and not local.is_dir():
         raise CliError(f"{local} is not a folder", ExitCode.USAGE)
     if local.is_dir():
-        for leftover in local.rglob(f".*{LOCAL_PART_SUFFIX}"):
-            if not dry_run:
-                leftover.unlink(missing_ok=True)
-            report.cleaned += 1
+        for folder, _, _ in os.walk(local):
+            report.cleaned += len(remove_leftovers(folder, dry_run=dry_run))
     items = await walk(h, root)
     todo: list[tuple[Entry, Path, str, bool]] = []
     skipped: list[tuple[str, ...]] = []  # folders left out for their names, with their content
@@ -182,7 +181,6 @@ async def _pull(
                 doing(f"download of {entry.path}")
                 done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
                 display.done_file(done)
-                default_mode(dest)
                 if not await _verify_pull(h, entry, dest, checksum):
                     dest.unlink(missing_ok=True)
                     report.failed.append(rel)
