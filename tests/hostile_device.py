@@ -79,8 +79,6 @@ class HostileDevice:
     announce: bool = True
     storage_name: str = "Phone"
     manufacturer: str = "openwpd tests"
-    #: transactions answered, by operation code (what the client asked)
-    asked: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_handle = {o.handle: o for o in self.objects}
@@ -135,7 +133,6 @@ class HostileDevice:
                 msg = await link.receive()
                 if isinstance(msg, Operation):
                     assert msg.tid is not None
-                    self.asked[msg.code] = self.asked.get(msg.code, 0) + 1
                     await self._answer(link, msg.code, msg.params, msg.tid)
                 # anything else (a Cancel, a stray data packet) is ignored: a scripted device
         except (OpenWpdError, ConnectionError):

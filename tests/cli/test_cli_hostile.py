@@ -70,16 +70,30 @@ def test_get_keeps_device_names_inside_the_target(evil: HostileDevice, tmp_path:
     assert (target / "dl/ok.txt").read_bytes() == b"ok\n"
 
 
-def test_get_of_an_unsafe_object_by_itself(evil: HostileDevice, tmp_path: Path) -> None:
-    """The object named by the command line lands in the target folder under the device's
-    name, which is checked as well."""
+def test_get_of_a_whole_storage(evil: HostileDevice, tmp_path: Path) -> None:
+    """A source given on the command line lands in the target folder under the device's name
+    for it (here the storage's), and what is below is checked all the same."""
     target = tmp_path / "t"
     target.mkdir()
+    # /Phone/dl/.. is resolved as a device path first: it names /Phone
     done = run_wpd("get", "/Phone/dl/..", str(target), url=evil.url)
-    # /Phone/dl/.. is resolved as a path first (it names /Phone), so the whole storage is
-    # asked for: the storage's safe content arrives, the unsafe names stay out
     assert done.returncode == 6, done.stderr
+    assert _skipped(done.stderr) == REFUSED
     assert _files(tmp_path) == {"t/Phone/dl/ok.txt", "t/Phone/dl/sub/fine.txt"}
+
+
+def test_get_of_one_file_with_an_unsafe_name(evil: HostileDevice, tmp_path: Path) -> None:
+    """Into a folder, the file keeps the device's name, so that name is checked; to a new
+    local name (the user's own), it can be copied."""
+    target = tmp_path / "t"
+    target.mkdir()
+    done = run_wpd("get", "/Phone/dl/back\\slash.txt", str(target), url=evil.url)
+    assert done.returncode == 6, done.stderr
+    assert _skipped(done.stderr) == {"/Phone/dl/back\\slash.txt"}
+    assert list(target.iterdir()) == []
+    renamed = run_wpd("get", "/Phone/dl/back\\slash.txt", str(target / "b.txt"), url=evil.url)
+    assert renamed.returncode == 0, renamed.stderr
+    assert (target / "b.txt").read_bytes() == b"b\n"
 
 
 def test_sync_keeps_device_names_inside_the_target(evil: HostileDevice, tmp_path: Path) -> None:
