@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -286,3 +288,70 @@ def test_a_closed_pipe_ends_ls_quietly(phone: Phone, tmp_path: Path) -> None:
     assert len(out.splitlines()) == 3
     assert err == ""
     assert statuses == [141, 0]
+def test_sigkilled_get_leaves_a_part_file_the_next_run_removes(
+    big_phone: Phone, tmp_path: Path
+) -> None:
+    """kill -9 cannot be cleaned up after by the process itself: its temporary file stays.
+    Running the same command again removes it -- and only it: not another target's, not a
+    file that merely looks alike, not one a running download holds."""
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    keep = [
+        dest / ".other.bin.abcd1234.openwpd-part",  # a leftover of a name not written now
+        dest / ".archive.bin.abc.openwpd-part",  # not our pattern
+        dest / "archive.bin.openwpd-part",
+    ]
+    for path in keep:
+        path.write_bytes(b"keep")
+    live = dest / ".archive.bin.live1234.openwpd-part"
+    live.write_bytes(b"live")
+    held = open(live, "rb")  # noqa: SIM115 - held for the whole test
+    fcntl.flock(held, fcntl.LOCK_EX)  # as another running download of the same file would
+    try:
+        _kill_then_rerun(big_phone, dest, live, keep)
+    finally:
+        held.close()
+
+
+def _kill_then_rerun(big_phone: Phone, dest: Path, live: Path, keep: list[Path]) -> None:
+    proc = _start(["get", "/Phone/Backups/archive.bin", str(dest)], big_phone.url)
+    try:
+        _wait_for(lambda: any(p.stat().st_size > 4 for p in _partials(dest)))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    (killed,) = [p for p in _partials(dest) if p not in keep and p != live]
+    assert killed.name.startswith(".archive.bin.") and len(killed.name) == len(live.name)
+    # a quick rerun: the big file shrinks (sparse 3 GiB would take long)
+    archive = big_phone.root / "Backups" / "archive.bin"
+    os.truncate(archive, 4 * 1024 * 1024)
+    _wait_for(lambda: _device_size(big_phone, "/Phone/Backups/archive.bin") == 4 * 1024 * 1024)
+    again = run_wpd("get", "/Phone/Backups/archive.bin", str(dest), url=big_phone.url)
+    assert again.returncode == 0, again.stderr
+    assert (dest / "archive.bin").read_bytes() == archive.read_bytes()
+    assert sorted(p.name for p in dest.iterdir()) == sorted(
+        p.name for p in [dest / "archive.bin", live, *keep]
+    )
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_get_makes_files_with_the_umask(
+    phone: Phone, tmp_path: Path, mask: int, mode: int
+) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "OPENWPD_DEVICE": phone.url}
+    env.pop("OPENWPD_DEVICES", None)
+    done = subprocess.run(
+        [*wpd_exe(), "get", "/Phone/Music", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        umask=mask,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == mode for p in files)

@@ -56,7 +56,7 @@ def test_pull_then_nothing_then_the_changed_file(wpd: Any, phone: Phone, tmp_pat
 def test_pull_dry_run_json_and_leftovers(wpd: Any, tmp_path: Path) -> None:
     local = tmp_path / "music"
     local.mkdir()
-    leftover = local / ".Morning.wav.abc.openwpd-part"
+    leftover = local / ".Morning.wav.abc_1234.openwpd-part"
     leftover.write_bytes(b"half")
     dry = wpd("sync", "-n", "--json", "/Phone/Music", str(local))
     assert dry.exit_code == 0, dry.output

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 import click
 
 from openwpd.client import Handle, open_connection, parse_device_url
+from openwpd.client.names import printable
 from openwpd.protocol.codes import ResponseCode
 from openwpd.protocol.errors import (
     Cancelled,
@@ -93,12 +94,14 @@ class CliError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         out = file if file is not None else sys.stderr
+        # one line whatever a device put into the names and messages it contains
         line = f"wpd: {self.message}"
         if self.hint:
             line += f" (hint: {self.hint})"
-        click.echo(hide_temp_names(line), file=out)
+        click.echo(printable(hide_temp_names(line)), file=out)
         if self.verbose and self.detail:
-            click.echo(hide_temp_names(self.detail.rstrip("\n")), file=out)
+            for detail in hide_temp_names(self.detail.rstrip("\n")).split("\n"):
+                click.echo(printable(detail), file=out)
 
 
 # a download's temp file (.NAME.XXXXXXXX.openwpd-part) and an upload's (.NAME.wpd-part)
@@ -480,6 +483,25 @@ def doing(text: str) -> None:
     activity.append(text)
 
 
+def warn_unsafe(device_path: str) -> None:
+    """The one-line warning for an object left out because its name (or a folder's on its way)
+    cannot be a local file name (see :mod:`openwpd.client.names`)."""
+    click.echo(f"wpd: skipping {printable(device_path)}: unsafe name from device", err=True)
+
+
+def unsafe_failure(skipped: Sequence[str]) -> None:
+    """After a download that left objects out for their names: exit 6 (LOCAL), as for any
+    file that could not be written here under its name. Not 1 (the device refused nothing),
+    not 5 (MTP lets a device name objects as it likes): the names are unusable *here*."""
+    if skipped:
+        count = len(skipped)
+        raise CliError(
+            f"{count} object{'s' * (count != 1)} skipped: unsafe names from the device",
+            ExitCode.LOCAL,
+            hint="rename them on the device (`wpd mv`) to copy them",
+        )
+
+
 def echo_lines(lines: Sequence[str]) -> None:
     for line in lines:
         click.echo(line)
@@ -507,6 +529,8 @@ __all__ = [
     "run_command",
     "settings",
     "translate",
+    "unsafe_failure",
+    "warn_unsafe",
     "warning_lines",
     "with_device",
 ]

@@ -7,16 +7,15 @@ is a terminal; piped or redirected, a transfer prints nothing extra.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,6 +27,7 @@ from rich.progress import (
 )
 
 from openwpd.client import Entry, Storage
+from openwpd.client.names import printable
 from openwpd.protocol.codes import ObjectFormatCode, StorageType
 
 
@@ -111,6 +111,14 @@ def emit_json_line(data: object) -> None:
     sys.stdout.flush()
 
 
+def say(text: str = "", *, err: bool = False) -> None:
+    """Print one line of human output (stdout, or stderr with ``err``) with every character a
+    terminal would act on escaped (:func:`openwpd.client.names.printable`): names, labels and
+    messages from a device must not move the cursor, retitle the terminal or fake a line.
+    JSON output needs no such care (json escapes control characters)."""
+    click.echo(printable(text), err=err)
+
+
 def long_line(entry: Entry, name: str | None = None, *, human: bool = False) -> str:
     """``ls -l`` style: kind, size (``human``: 1.5 KiB), date, name."""
     kind = "d" if entry.is_folder else "-"
@@ -170,7 +178,8 @@ class TransferDisplay:
         if progress is not None:
             if self._file_task is not None:
                 progress.remove_task(self._file_task)
-            label = name if len(name) <= 32 else "…" + name[-31:]
+            name = printable(name)
+            label = escape(name if len(name) <= 32 else "…" + name[-31:])  # no rich markup
             self._file_task = progress.add_task(label, total=size)
 
         def update(done: int, total: int | None) -> None:
@@ -211,17 +220,8 @@ def transfer_display(total_bytes: int, total_files: int) -> Iterator[TransferDis
         display.stop()
 
 
-def default_mode(path: Path) -> None:
-    """Give a downloaded file the permissions a new file gets here (the client writes through a
-    private temporary file, created 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 __all__ = [
     "TransferDisplay",
-    "default_mode",
     "emit_json",
     "emit_json_line",
     "entry_dict",
@@ -229,6 +229,7 @@ __all__ = [
     "human_size",
     "iso",
     "long_line",
+    "say",
     "storage_dict",
     "transfer_display",
 ]

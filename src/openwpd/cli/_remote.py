@@ -19,10 +19,15 @@ from fnmatch import fnmatchcase
 
 from openwpd.cli._core import CliError, ExitCode
 from openwpd.client import Entry, Handle, Storage
+from openwpd.client.names import printable
 from openwpd.protocol.codes import ResponseCode
 from openwpd.protocol.errors import LocalProtocolError, ResponseError
 
 Node = Entry | Storage
+
+#: How many folder levels below its root :func:`walk` goes before it gives up (a real tree is
+#: far shallower; a device that makes up folders as it is asked would never end).
+MAX_DEPTH = 128
 
 _MISSING = (
     ResponseCode.INVALID_OBJECT_HANDLE,
@@ -97,25 +102,49 @@ async def children(handle: Handle, parent: Node) -> list[Entry]:
 
 @dataclass(frozen=True, slots=True)
 class Walked:
-    """One object met by :func:`walk`: its entry and its path relative to the walk's root."""
+    """One object met by :func:`walk`: its entry, its path relative to the walk's root, and
+    the names on that path (as the device gave them: a name may itself contain ``/``)."""
 
     entry: Entry
     relative: str
     depth: int
+    names: tuple[str, ...] = ()
 
 
 async def walk(handle: Handle, root: Node) -> list[Walked]:
-    """Every object below ``root``, depth first, parents before their children."""
-    result: list[Walked] = []
+    """Every object below ``root``, depth first, parents before their children.
 
-    async def visit(node: Node, prefix: str, depth: int) -> None:
+    A device's folders are trusted to form a tree only as far as it is checked: a folder met a
+    second time (a folder listed inside itself or inside one of its descendants; a cycle would
+    make the walk endless) raises CliError PROTOCOL, and so does a tree nested more than
+    :data:`MAX_DEPTH` folder levels below ``root`` (a device can make up new folders forever)."""
+    result: list[Walked] = []
+    seen: set[int] = set() if isinstance(root, Storage) else {root.handle}
+
+    async def visit(node: Node, prefix: str, names: tuple[str, ...]) -> None:
+        if len(names) >= MAX_DEPTH:
+            raise CliError(
+                f"{printable(node_path(node))}: the device's folders go deeper than "
+                f"{MAX_DEPTH} levels below {printable(node_path(root))}",
+                ExitCode.PROTOCOL,
+                hint="walk a folder further down",
+            )
         for child in await children(handle, node):
             rel = f"{prefix}{child.name}"
-            result.append(Walked(child, rel, depth))
+            path = (*names, child.name)
+            result.append(Walked(child, rel, len(names), path))
             if child.is_folder:
-                await visit(child, rel + "/", depth + 1)
+                if child.handle in seen:
+                    raise CliError(
+                        f"{printable(node_path(root))}/{printable(rel)}: the device lists "
+                        f"folder 0x{child.handle:08X} inside itself: its folders form a cycle",
+                        ExitCode.PROTOCOL,
+                        hint="the device is broken or hostile; walk a folder outside the cycle",
+                    )
+                seen.add(child.handle)
+                await visit(child, rel + "/", path)
 
-    await visit(root, "", 0)
+    await visit(root, "", ())
     return result
 
 
@@ -206,6 +235,7 @@ async def expand_one(handle: Handle, path: str) -> Node:
 
 
 __all__ = [
+    "MAX_DEPTH",
     "Node",
     "Walked",
     "children",

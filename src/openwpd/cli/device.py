@@ -31,6 +31,7 @@ from openwpd.cli._output import (
     emit_json_line,
     format_name,
     human_size,
+    say,
     storage_dict,
 )
 from openwpd.cli._remote import expand_one, normalize
@@ -136,12 +137,12 @@ def devices(as_json: bool) -> None:
     for item in found:
         if item["reachable"]:
             label = item["friendly_name"] or item["model"]
-            click.echo(
+            say(
                 f"{item['url']}  {label}  ({item['manufacturer']} {item['model']}, "
                 f"serial {item['serial_number']})"
             )
         else:
-            click.echo(f"{item['url']}  unreachable: {item['error']}")
+            say(f"{item['url']}  unreachable: {item['error']}")
 
 
 @click.command()
@@ -206,7 +207,7 @@ def info(as_json: bool) -> None:
             )
         )
     for key, value in rows:
-        click.echo(f"{key + ':':<14}{value}")
+        say(f"{key + ':':<14}{value}")
 
 
 @click.command()
@@ -222,7 +223,7 @@ def storages(as_json: bool) -> None:
     for storage in data:
         d = storage_dict(storage)
         ro = "  read-only" if storage.read_only else ""
-        click.echo(
+        say(
             f"{storage.path:<24} {d['type']:<14} {human_size(storage.free):>10} free of "
             f"{human_size(storage.capacity):>10}{ro}"
         )
@@ -416,10 +417,10 @@ def props_get(path: str, key: str | None, as_json: bool) -> None:
         emit_json({_key_name(c): _show_value(c, v, True) for c, v in sorted(values.items())})
         return
     if code is not None:
-        click.echo(str(_show_value(code, values[code], False)))
+        say(str(_show_value(code, values[code], False)))
         return
     for c, v in sorted(values.items()):
-        click.echo(f"{_key_name(c):<36} {_show_value(c, v, False)}")
+        say(f"{_key_name(c):<36} {_show_value(c, v, False)}")
 
 
 @props.command("set")
@@ -460,7 +461,7 @@ def watch(count: int | None, timeout: float | None, as_json: bool) -> None:
         seen = 0
         stream = h.events()
         if not as_json:
-            click.echo(f"watching {h.connection.name} (Ctrl-C stops)", err=True)
+            say(f"watching {h.connection.name} (Ctrl-C stops)", err=True)
         async with stream:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
@@ -493,7 +494,7 @@ async def _show_event(h: Handle, event: DeviceEvent, as_json: bool) -> None:
         )
         return
     params = " ".join(f"0x{p:08X}" for p in event.params)
-    click.echo(f"{now:%H:%M:%S.%f}"[:-3] + f"  {name:<22} {params}" + (f"  {what}" if what else ""))
+    say(f"{now:%H:%M:%S.%f}"[:-3] + f"  {name:<22} {params}" + (f"  {what}" if what else ""))
     sys.stdout.flush()
 
 

@@ -16,7 +16,7 @@ import stat as stat_mod
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +34,19 @@ from openwpd.cli._core import (
     refuse_existing,
     settings,
     translate,
+    unsafe_failure,
+    warn_unsafe,
     with_device,
 )
 from openwpd.cli._output import (
     TransferDisplay,
-    default_mode,
     emit_json,
     entry_dict,
     format_name,
     human_size,
     iso,
     long_line,
+    say,
     storage_dict,
     transfer_display,
 )
@@ -65,6 +67,8 @@ from openwpd.cli._remote import (
     walk,
 )
 from openwpd.client import Entry, Handle, Storage
+from openwpd.client.names import UnsafeName, local_path
+from openwpd.client.transfer import remove_leftovers
 from openwpd.protocol.errors import ResponseError
 
 # --- listing ------------------------------------------------------------------------------------
@@ -114,7 +118,7 @@ def ls(path: str, long: bool, recursive: bool, human: bool, show_all: bool, as_j
                 emit_json([storage_dict(s) for s in storages])
                 return
             for storage in storages:
-                click.echo(_storage_line(storage, long))
+                say(_storage_line(storage, long))
             return
         nodes = await expand(h, path)
         single = len(nodes) == 1
@@ -143,7 +147,7 @@ def ls(path: str, long: bool, recursive: bool, human: bool, show_all: bool, as_j
             emit_json(data)
             return
         for text in lines:
-            click.echo(text)
+            say(text)
 
     with_device(f"ls {path}", body)
 
@@ -166,7 +170,7 @@ def tree(path: str, as_json: bool) -> None:
             emit_json([_tree_json(root, items) for root, items in data])
             return
         for root, items in data:
-            click.echo(node_path(root) + ("/" if is_folder(root) else ""))
+            say(node_path(root) + ("/" if is_folder(root) else ""))
             _print_tree(items)
 
     with_device(f"tree {path}", body)
@@ -204,7 +208,7 @@ def _print_tree(walked: list[Walked]) -> None:
         branch = "└── " if last[i] else "├── "
         entry = item.entry
         size = "" if entry.is_folder else f"  ({human_size(entry.size)})"
-        click.echo(f"{prefix}{branch}{entry.name}{'/' if entry.is_folder else ''}{size}")
+        say(f"{prefix}{branch}{entry.name}{'/' if entry.is_folder else ''}{size}")
         open_levels.append(not last[i])
 
 
@@ -231,7 +235,7 @@ def stat(path: str, as_json: bool) -> None:
             data["id"] = f"0x{node.id:08X}"
         for key, value in data.items():
             shown = "-" if value is None else value
-            click.echo(f"{key + ':':<13}{shown}")
+            say(f"{key + ':':<13}{shown}")
 
     with_device(f"stat {path}", body)
 
@@ -243,6 +247,8 @@ def stat(path: str, as_json: bool) -> None:
 class _Plan:
     folders: list[Path]
     files: list[tuple[Entry, Path]]
+    #: device paths left out because a name on the way cannot be a local name (warned)
+    unsafe: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -259,14 +265,22 @@ async def _plan_download(h: Handle, sources: list[Node], local: Path) -> _Plan:
             hint="create it first",
         )
     for node in sources:
-        target = local / node_name(node) if into else local
+        target = _safe_dest(plan, node_path(node), local, node_name(node)) if into else local
+        if target is None:
+            continue
         if not is_folder(node):
             assert isinstance(node, Entry)
             plan.files.append((node, target))
             continue
         plan.folders.append(target)
+        skipped: list[tuple[str, ...]] = []  # folders left out: their content goes too
         for item in await walk(h, node):
-            dest = target.joinpath(*item.relative.split("/"))
+            if any(item.names[: len(s)] == s for s in skipped):
+                continue
+            dest = _safe_dest(plan, node_path(item.entry), target, *item.names)
+            if dest is None:
+                skipped.append(item.names)
+                continue
             if item.entry.is_folder:
                 plan.folders.append(dest)
             else:
@@ -274,15 +288,30 @@ async def _plan_download(h: Handle, sources: list[Node], local: Path) -> _Plan:
     return plan
 
 
+def _safe_dest(plan: _Plan, shown: str, base: Path, *names: str) -> Path | None:
+    """``base/names...``, or None (warned, recorded) when a device name is unusable here."""
+    try:
+        return local_path(base, *names)
+    except UnsafeName:
+        plan.unsafe.append(shown)
+        warn_unsafe(shown)
+        return None
+
+
 async def _run_download(h: Handle, plan: _Plan) -> tuple[int, int]:
     for folder in plan.folders:
         folder.mkdir(parents=True, exist_ok=True)
+    # what a killed earlier run of this command left next to the files it is about to write
+    targets: dict[Path, list[str]] = {}
+    for _, dest in plan.files:
+        targets.setdefault(dest.parent, []).append(dest.name)
+    for folder, names in targets.items():
+        remove_leftovers(folder, names)
     copied = 0
     with transfer_display(plan.total, len(plan.files)) as display:
         for entry, dest in plan.files:
             doing(f"download of {entry.path}")
             done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
-            default_mode(dest)
             display.done_file(done)
             copied += done
     return len(plan.files), copied
@@ -358,14 +387,18 @@ def get(remote: tuple[str, ...], local: str, force: bool, no_clobber: bool) -> N
     target = Path(local)
     started = time.monotonic()
 
+    unsafe: list[str] = []
+
     async def body(h: Handle) -> tuple[int, int]:
         sources = [node for p in remote for node in await expand(h, p)]
         plan = await _plan_download(h, sources, target)
+        unsafe.extend(plan.unsafe)
         _local_clobber(plan, force, no_clobber)
         return await _run_download(h, plan)
 
     files, size = with_device(f"get {' '.join(remote)}", body)
     _summary("downloaded", files, size, started)
+    unsafe_failure(unsafe)
 
 
 @click.command()

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from openwpd.cli._core import CliError, ExitCode, common_options, doing, json_option, with_device
-from openwpd.cli._output import emit_json
+from openwpd.cli._output import emit_json, say
 from openwpd.cli._remote import lookup
 from openwpd.client import Entry, Handle
 from openwpd.client import services as svc
@@ -70,17 +70,17 @@ def services(as_json: bool) -> None:
         emit_json(data)
         return
     for item in data:
-        click.echo(f"{item['name']} (0x{item['id']:08X}, {item['guid']})")
+        say(f"{item['name']} (0x{item['id']:08X}, {item['guid']})")
         for name, value in item["properties"].items():
-            click.echo(f"  property {name} = {value}")
+            say(f"  property {name} = {value}")
         for name, params in item["methods"].items():
             ins = ", ".join(p["name"] for p in params if p["in"])
             outs = ", ".join(p["name"] for p in params if p["out"])
-            click.echo(f"  method   {name}({ins})" + (f" -> {outs}" if outs else ""))
+            say(f"  method   {name}({ins})" + (f" -> {outs}" if outs else ""))
         if item["formats"]:
-            click.echo(f"  formats  {', '.join(item['formats'])}")
+            say(f"  formats  {', '.join(item['formats'])}")
         if item["events"]:
-            click.echo(f"  events   {', '.join(item['events'])}")
+            say(f"  events   {', '.join(item['events'])}")
 
 
 def _find_service(found: list[svc.ServiceDescription], wanted: str) -> svc.ServiceDescription:
@@ -164,7 +164,7 @@ def invoke(service: str, method: str, args: tuple[str, ...], as_json: bool) -> N
         emit_json(results)
         return
     for name, value in results.items():
-        click.echo(f"{name} = {value}")
+        say(f"{name} = {value}")
 
 
 COMMANDS = (services, invoke)

@@ -8,8 +8,9 @@ dates go); a file is copied when it is missing on the other side or differs. Eve
 atomic -- a download lands under its name only when complete (the client renames its temporary
 file), an upload that replaces a file goes up under a temporary name first -- so an interrupted
 run (Ctrl-C, a lost link, a kill) leaves complete files and nothing half-written: running the
-same command again copies only the rest. Leftovers of a killed run (the client's ``.openwpd-part``
-files here, our ``.wpd-part`` objects on the device) are removed first.
+same command again copies only the rest. Leftovers of a killed run (the client's temporary
+``.NAME.XXXXXXXX.openwpd-part`` files here that no running download holds, our ``.wpd-part``
+objects on the device) are removed first.
 
 Replacing files: sync replaces a destination file that differs from its source only when it
 is the copy an earlier sync made and nobody changed it since (its size and modification time
@@ -50,21 +51,25 @@ from openwpd.cli._core import (
     no_clobber_option,
     note,
     refuse_existing,
+    unsafe_failure,
+    warn_unsafe,
     with_device,
 )
 from openwpd.cli._output import (
     TransferDisplay,
-    default_mode,
     emit_json,
     human_size,
+    say,
     transfer_display,
 )
 from openwpd.cli._remote import Node, children, ensure_folder, is_folder, lookup, normalize, walk
 from openwpd.client import Entry, Handle
+from openwpd.client.names import UnsafeName, local_path
+from openwpd.client.transfer import PART_SUFFIX, remove_leftovers
 
 #: Names of leftovers from an interrupted run: the client's temporary download files and the
 #: temporary names ``put``/``sync`` upload replacements under.
-LOCAL_PART_SUFFIX = ".openwpd-part"
+LOCAL_PART_SUFFIX = PART_SUFFIX
 REMOTE_PART_SUFFIX = ".wpd-part"
 #: Modification times closer than this are the same (MTP dates have whole seconds).
 MTIME_SLACK = 1.0
@@ -82,6 +87,8 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     bytes: int = 0
     cleaned: int = 0
+    #: objects left out because their names cannot be local names (warned; exit 6)
+    unsafe: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +99,7 @@ class Report:
             "skipped": self.skipped,
             "bytes": self.bytes,
             "leftovers_removed": self.cleaned,
+            "unsafe": self.unsafe,
         }
 
 
@@ -195,7 +203,7 @@ class _Clobber:
 
 def _say(kind: str, rel: str, as_json: bool) -> None:
     if not as_json:
-        click.echo(f"{kind} {rel}")
+        say(f"{kind} {rel}")
 
 
 # --- pull ---------------------------------------------------------------------------------------
@@ -218,21 +226,28 @@ async def _pull(
     if local.exists() and not local.is_dir():
         raise CliError(f"{local} is not a folder", ExitCode.USAGE)
     if local.is_dir():
-        for leftover in local.rglob(f".*{LOCAL_PART_SUFFIX}"):
-            if not dry_run:
-                leftover.unlink(missing_ok=True)
-            report.cleaned += 1
+        for folder, _, _ in os.walk(local):
+            report.cleaned += len(remove_leftovers(folder, dry_run=dry_run))
     items = await walk(h, root)
     todo: list[tuple[Entry, Path, str, bool]] = []
+    skipped: list[tuple[str, ...]] = []  # folders left out for their names, with their content
     for item in items:
-        dest = local.joinpath(*item.relative.split("/"))
+        if any(item.names[: len(s)] == s for s in skipped):
+            continue
+        try:
+            dest = local_path(local, *item.names)
+        except UnsafeName:
+            skipped.append(item.names)
+            report.unsafe.append(item.relative)
+            warn_unsafe(item.entry.path or item.relative)
+            continue
         if item.entry.is_folder:
             if not dry_run:
                 dest.mkdir(parents=True, exist_ok=True)
             continue
         if dest.is_dir():
             report.failed.append(item.relative)
-            click.echo(f"wpd: sync: {item.relative}: a folder is in the way here", err=True)
+            say(f"wpd: sync: {item.relative}: a folder is in the way here", err=True)
             continue
         exists = dest.exists()
         if exists:
@@ -253,11 +268,10 @@ async def _pull(
                 doing(f"download of {entry.path}")
                 done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
                 display.done_file(done)
-                default_mode(dest)
                 if not await _verify_pull(h, entry, dest, checksum):
                     dest.unlink(missing_ok=True)
                     report.failed.append(rel)
-                    click.echo(f"wpd: sync: {rel}: did not verify (removed)", err=True)
+                    say(f"wpd: sync: {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += done
                 st = dest.stat()
@@ -320,7 +334,7 @@ async def _push(
             old = there.get(rel)
             if old is not None and old.is_folder:
                 report.failed.append(rel)
-                click.echo(f"wpd: sync: {rel}: a folder is in the way on the device", err=True)
+                say(f"wpd: sync: {rel}: a folder is in the way on the device", err=True)
                 continue
             st = path.stat()
             if old is not None:
@@ -339,7 +353,7 @@ async def _push(
                 ok, size = await _push_one(h, path, parent, old, display, checksum)
                 if not ok:
                     report.failed.append(rel)
-                    click.echo(f"wpd: sync: {rel}: did not verify (removed)", err=True)
+                    say(f"wpd: sync: {rel}: did not verify (removed)", err=True)
                     continue
                 report.bytes += size
                 clobber.mark(rel, size, path.stat().st_mtime)
@@ -482,6 +496,8 @@ def sync(
             line += f", {len(report.skipped)} skipped"
         if report.failed:
             line += f", {len(report.failed)} failed"
+        if report.unsafe:
+            line += f", {len(report.unsafe)} skipped (unsafe names)"
         if report.cleaned:
             line += f", {report.cleaned} leftover{'s' * (report.cleaned != 1)} removed"
         click.echo(line)
@@ -491,6 +507,7 @@ def sync(
             ExitCode.VERIFY,
             hint="run the same command again",
         )
+    unsafe_failure(report.unsafe)
 
 
 __all__ = ["LOCAL_PART_SUFFIX", "REMOTE_PART_SUFFIX", "Report", "sync"]

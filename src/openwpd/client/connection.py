@@ -216,11 +216,14 @@ class Connection:
         data: DataSource | None,
         data_length: int | None,
         sink: Sink | None,
+        max_data: int | None = None,
     ) -> Result:
         """Run one transaction while the caller holds the turn (see the module docstring);
         ``handle`` (when given) can cancel it with ``handle.cancel()``."""
         task = asyncio.create_task(
-            self._runner.transact(code, params, data=data, data_length=data_length, sink=sink),
+            self._runner.transact(
+                code, params, data=data, data_length=data_length, sink=sink, max_data=max_data
+            ),
             name=f"{self.name} 0x{code:04X}",
         )
         if handle is not None:
@@ -414,12 +417,21 @@ class OpScope:
         data_length: int | None = None,
         sink: Sink | None = None,
         check: bool = True,
+        max_data: int | None = None,
     ) -> Result:
         """One transaction at the handle's next turn. Raises ResponseError for a non-OK
-        response when ``check`` (else returns it), Cancelled, SessionReset, transport errors."""
+        response when ``check`` (else returns it), Cancelled, SessionReset, transport errors;
+        RemoteProtocolError when the device sends more than ``max_data`` bytes (see
+        :meth:`TransactionRunner.transact <openwpd.client.wire.TransactionRunner.transact>`)."""
         async with self.turn():
             return await self.run_held(
-                code, params, data=data, data_length=data_length, sink=sink, check=check
+                code,
+                params,
+                data=data,
+                data_length=data_length,
+                sink=sink,
+                check=check,
+                max_data=max_data,
             )
 
     async def run_held(
@@ -431,10 +443,11 @@ class OpScope:
         data_length: int | None = None,
         sink: Sink | None = None,
         check: bool = True,
+        max_data: int | None = None,
     ) -> Result:
         """Like :meth:`run` inside a ``turn()`` the caller holds."""
         result = await self.conn._transact_held(
-            self.handle if self.track else None, code, params, data, data_length, sink
+            self.handle if self.track else None, code, params, data, data_length, sink, max_data
         )
         if check and result.code != ResponseCode.OK:
             raise ResponseError(result.code, params=result.params)

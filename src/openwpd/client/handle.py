@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
-from openwpd.client import listing, transfer
+from openwpd.client import listing, transfer, wire
 from openwpd.client.connection import OpScope, wait_quietly
 from openwpd.client.entries import (
     Entry,
@@ -551,7 +551,12 @@ class Handle:
         def sink(chunk: bytes) -> None:
             objects.extend(parser.feed(chunk))
 
-        await self._op().run(_O.GET_OBJECT_PROP_LIST, (entry.handle, 0, ALL, 0, 0), sink=sink)
+        await self._op().run(
+            _O.GET_OBJECT_PROP_LIST,
+            (entry.handle, 0, ALL, 0, 0),
+            sink=sink,
+            max_data=wire.COLLECT_LIMIT,  # the parsed answer is kept whole
+        )
         objects.extend(parser.finish())
         result: dict[int, Value] = {}
         for handle, props in objects:

@@ -8,12 +8,25 @@ it (any offset), else GetPartialObject (offsets below 4 GiB), else one GetObject
 the requested range are dropped, and after it ignored). Each window is its own transaction at the
 handle's turn, and the data goes straight from the link to the destination through a sink, so
 memory stays flat whatever the size. A download stops at the entry's size when it is exact, and
-otherwise when a window comes back short.
+otherwise when a window comes back short. The device is trusted to send no more than asked: a
+window longer than requested, or a GetObject longer than the object's exact size, is a
+RemoteProtocolError (the session is then given up, as for any protocol violation) and the
+surplus never reaches the destination.
 
 Downloading to a path writes a temporary file next to the target and renames it into place only
 when every byte arrived (then applies the device's DateModified); any failure or cancel removes
 the temporary file, so there is never a partial file under the target name. A caller's own file
-object receives the bytes as they come and is left as it is.
+object receives the bytes as they come and is left as it is. The temporary file is created as
+any new file is (mode 0666 less the umask, not mkstemp's 0600), so the download ends with the
+permissions a file created here gets.
+
+A process killed outright (SIGKILL, a power cut) cannot remove its temporary file: it stays as
+``.NAME.XXXXXXXX.openwpd-part`` next to the target (``XXXXXXXX``: 8 characters of
+``[a-z0-9_]``). While a download runs it holds an exclusive ``flock`` on that file, which the
+kernel drops when the process dies, so :func:`remove_leftovers` can tell a dead download's file
+from a live one's and removes only the former (``wpd get`` and ``wpd sync`` call it for the
+names they are about to write). Without ``flock`` (Windows) an open file cannot be deleted,
+which keeps a live download's file safe the same way.
 
 Uploads, when the device has the Android edit operations (BeginEditObject, SendPartialObject,
 EndEditObject): create the object empty (SendObjectPropList, else SendObjectInfo + an empty
@@ -28,14 +41,21 @@ whole upload on such devices). In both cases a failure or cancel after the objec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import tempfile
+import re
+import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from openwpd._aio import off_loop
 from openwpd._files import discard
@@ -127,7 +147,8 @@ async def read_into(
             else (entry.handle, position, want)
         )
         started = time.monotonic()
-        await op.run(read_op, params, sink=sink)
+        # a device that sends more than the window asked for would write past it
+        await op.run(read_op, params, sink=sink, max_data=want)
         got = done - before
         op.conn.window_done(got, time.monotonic() - started)
         position += got
@@ -169,7 +190,9 @@ async def _read_whole(
             if progress is not None:
                 progress(done, total)
 
-    await op.run(_O.GET_OBJECT, (entry.handle,), sink=sink)
+    # the object's size is what the device said it is: more data than that is not this object
+    limit = entry.size if entry.size_exact else None
+    await op.run(_O.GET_OBJECT, (entry.handle,), sink=sink, max_data=limit)
     return done
 
 
@@ -185,10 +208,7 @@ async def download_to_path(
     """Download into a temp file next to ``target``, rename on success (see the module
     docstring); returns the bytes written."""
     target = Path(target)
-    fd, temp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".openwpd-part"
-    )
-    temp = Path(temp_name)
+    fd, temp = _create_part(target)
     file = os.fdopen(fd, "wb")
     out: BinaryIO | None = file
     try:
@@ -201,8 +221,11 @@ async def download_to_path(
             progress=progress,
             inline_writes=True,
         )
-        out = None
-        file.close()
+        if fcntl is None:  # pragma: no cover - Windows: an open file cannot be renamed
+            out = None
+            file.close()
+        else:
+            file.flush()  # kept open (and locked) until renamed: see remove_leftovers
         if entry.modified is not None and offset == 0 and length is None:
             stamp = entry.modified.timestamp()  # naive = local time, as MTP dates are
             os.utime(temp, (stamp, stamp))
@@ -210,7 +233,79 @@ async def download_to_path(
     except BaseException:
         discard(out, temp)  # the name goes at once; the pages are freed on another thread
         raise
+    file.close()
     return done
+
+
+#: the suffix of a download's temporary file (see the module docstring)
+PART_SUFFIX = ".openwpd-part"
+_PART_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_PART = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(PART_SUFFIX) + r"\Z", re.DOTALL)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _create_part(target: Path) -> tuple[int, Path]:
+    """A new, locked temporary file ``.NAME.XXXXXXXX.openwpd-part`` next to ``target``,
+    created with mode 0666 so that the umask (and a default ACL) apply as to any new file."""
+    for _ in range(100):
+        random = "".join(secrets.choice(_PART_CHARS) for _ in range(8))
+        temp = target.parent / f".{target.name}.{random}{PART_SUFFIX}"
+        try:
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_NOFOLLOW, 0o666
+            )
+        except FileExistsError:
+            continue
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # ours, new: never blocks
+        return fd, temp
+    raise FileExistsError(f"no free temporary name next to {target}")
+
+
+def _abandoned(path: str) -> bool:
+    """True when the temporary file at ``path`` is a regular file that no live download holds
+    (see the module docstring)."""
+    if fcntl is None:  # pragma: no cover - Windows: deleting a live one's fails anyway
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False  # a download is writing it
+    finally:
+        os.close(fd)
+    return True
+
+
+def remove_leftovers(
+    folder: str | os.PathLike[str], names: Iterable[str] | None = None, *, dry_run: bool = False
+) -> list[Path]:
+    """Remove the temporary files that killed downloads left in ``folder`` (only those of
+    targets named in ``names``; every target when None) and return their paths. Only files of
+    our exact pattern that no running download holds are touched (see the module docstring);
+    ``dry_run`` finds them without removing. A missing ``folder`` has none."""
+    wanted = None if names is None else set(names)
+    found: list[Path] = []
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    with entries:
+        for item in entries:
+            match = _PART.match(item.name)
+            if match is None or (wanted is not None and match["name"] not in wanted):
+                continue
+            with contextlib.suppress(OSError):
+                if not item.is_file(follow_symlinks=False) or not _abandoned(item.path):
+                    continue
+                if not dry_run:
+                    os.unlink(item.path)
+                found.append(Path(item.path))
+    return found
 
 
 # --- uploads -----------------------------------------------------------------------------------
@@ -488,12 +583,14 @@ async def delete_quietly(op: OpScope, handle: int, *, end_edit: bool = False) ->
 
 
 __all__ = [
+    "PART_SUFFIX",
     "Progress",
     "create_object",
     "delete_quietly",
     "download_to_path",
     "encode_value",
     "read_into",
+    "remove_leftovers",
     "replace_data",
     "upload",
 ]

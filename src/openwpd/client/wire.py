@@ -19,6 +19,12 @@ device does not finish the cancel within the machine's budget, or the link break
 *broken*: it raises :class:`~openwpd.protocol.errors.SessionReset` / the transport error for
 this and every later call, and the owner (the client's Connection) escalates.
 
+The data a device sends is trusted only up to the size the caller expects (``max_data``: the
+length a GetPartialObject asked for, the size of the object a GetObject reads), and data
+collected in memory without a sink only up to :data:`COLLECT_LIMIT`: a data phase that
+announces or delivers more is a protocol violation (RemoteProtocolError; the runner is broken,
+as for any malformed answer), caught before the surplus reaches a file or memory.
+
 A data source or sink of the caller that raises in the middle of a data phase (a local file
 that shrank, a full disk) is handled like a cancel: the transaction is cancelled on the wire so
 the session stays in step, then the caller's exception propagates.
@@ -66,6 +72,9 @@ from openwpd.protocol.transaction import CancelFlow, Role, State, Timeouts, Tran
 
 #: Payload bytes per data packet we send.
 SEND_CHUNK = 1024 * 1024
+#: The most data a transaction without a sink may collect in memory (datasets, thumbnails,
+#: property values, pass-through answers), unless the caller names its own ``max_data``.
+COLLECT_LIMIT = 64 * 1024 * 1024
 
 #: what a data phase we send is made of; FileSlice pieces (only over a link whose
 #: ``supports_file_slices`` is true) go from the file to the socket with sendfile
@@ -135,10 +144,13 @@ class TransactionRunner:
         data: DataSource | None = None,
         data_length: int | None = None,
         sink: Sink | None = None,
+        max_data: int | None = None,
     ) -> Result:
         """Run one transaction. ``data``: the data phase we send (``data_length`` announces its
         size for iterables; bytes know theirs). ``sink`` receives incoming data chunk by chunk;
-        without it the data is collected into ``Result.data``.
+        without it the data is collected into ``Result.data``. ``max_data``: the most data the
+        device may send (None: no limit with a sink, :data:`COLLECT_LIMIT` without one); more
+        is a RemoteProtocolError, raised before the surplus reaches the sink.
 
         Raises the transport's errors (sticky), RemoteProtocolError, SessionReset when a cancel
         or timeout could not be recovered, ReadTimeout when the device was silent past the
@@ -152,7 +164,8 @@ class TransactionRunner:
             assert op.tid is not None
             tid = op.tid
             try:
-                return await self._run(tid, op, data, data_length, sink)
+                limit = max_data if max_data is not None or sink is not None else COLLECT_LIMIT
+                return await self._run(tid, op, data, data_length, sink, limit)
             except asyncio.CancelledError:
                 await self._settle_cancel()
                 raise
@@ -202,6 +215,7 @@ class TransactionRunner:
         data: DataSource | None,
         data_length: int | None,
         sink: Sink | None,
+        limit: int | None,
     ) -> Result:
         await self.link.send(op, data_follows=data is not None)
         if data is not None:
@@ -213,6 +227,8 @@ class TransactionRunner:
                 if isinstance(event, DataReceived):
                     chunk = bytes(event.data)
                     transferred += len(chunk)
+                    if limit is not None and transferred > limit:
+                        raise self._overflow(op, f"more than {limit}", limit)
                     if sink is None:
                         collected.append(chunk)
                     else:
@@ -224,12 +240,23 @@ class TransactionRunner:
                             raise SourceError(exc) from exc
                 elif isinstance(event, ResponseReceived):
                     return Result(event.code, event.params, b"".join(collected), transferred, tid)
-                elif isinstance(event, DataStarted | DataFinished):
+                elif isinstance(event, DataStarted):
+                    total = event.total_length
+                    if limit is not None and total is not None and total > limit:
+                        raise self._overflow(op, str(total), limit)
+                elif isinstance(event, DataFinished):
                     continue
                 elif isinstance(event, TransactionTimedOut):
                     raise TransactionTimeout
                 else:  # pragma: no cover - nothing else reaches here while a transaction runs
                     raise RemoteProtocolError(f"unexpected {event!r}")
+
+    def _overflow(self, op: Message, sent: str, limit: int) -> RemoteProtocolError:
+        code = op.code if isinstance(op, Operation) else 0
+        return RemoteProtocolError(
+            f"{self.link.name}: the device sent {sent} data bytes for operation 0x{code:04X}, "
+            f"where at most {limit} were expected"
+        )
 
     async def _send_data(self, data: DataSource, length: int | None) -> None:
         if isinstance(data, bytes | bytearray | memoryview):
