@@ -45,7 +45,14 @@ def evil() -> Iterator[HostileDevice]:
 
 
 def _files(root: Path) -> set[str]:
-    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    """Every file under ``root``, but the CLI's own state (the conftest points XDG_STATE_HOME
+    into tmp_path, where sync keeps its records)."""
+    state = root / "xdg-state"
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_relative_to(state)
+    }
 
 
 def _skipped(stderr: str) -> set[str]:
@@ -242,7 +249,7 @@ def test_errors_and_warnings_are_escaped(noisy: HostileDevice, tmp_path: Path) -
     assert done.returncode == 7, done.stderr
     _clean(done.stdout)
     _clean(done.stderr)
-    assert "! dir\\x1b[31m/a\\x1b]0;pwned\\x07b.txt: a folder is in the way here" in (
+    assert "wpd: sync: dir\\x1b[31m/a\\x1b]0;pwned\\x07b.txt: a folder is in the way here" in (
         done.stderr.splitlines()
     )
     assert done.stderr.splitlines()[-1].startswith("wpd: sync: 1 file(s) failed: dir\\x1b")

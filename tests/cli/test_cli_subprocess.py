@@ -288,6 +288,8 @@ def test_a_closed_pipe_ends_ls_quietly(phone: Phone, tmp_path: Path) -> None:
     assert len(out.splitlines()) == 3
     assert err == ""
     assert statuses == [141, 0]
+
+
 def test_sigkilled_get_leaves_a_part_file_the_next_run_removes(
     big_phone: Phone, tmp_path: Path
 ) -> None:
@@ -337,9 +339,7 @@ def _kill_then_rerun(big_phone: Phone, dest: Path, live: Path, keep: list[Path])
 
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
-def test_get_makes_files_with_the_umask(
-    phone: Phone, tmp_path: Path, mask: int, mode: int
-) -> None:
+def test_get_makes_files_with_the_umask(phone: Phone, tmp_path: Path, mask: int, mode: int) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "OPENWPD_DEVICE": phone.url}
     env.pop("OPENWPD_DEVICES", None)
