@@ -24,6 +24,7 @@ from openwpd.client import Connection, Entry, Handle, Quirks, open_connection
 from openwpd.client.policy import EDIT_OPERATIONS
 from openwpd.protocol.codes import ALL, OperationCode, ResponseCode
 from openwpd.server.device import VirtualDevice
+from openwpd.server.store import StoreEvent, StoreEventKind
 
 MiB = 1024 * 1024
 WINDOW = 1 * MiB
@@ -157,6 +158,45 @@ async def test_cancel_data_out_at_every_point(
 
         points, cancelled = await _sweep(trap, conn, h, operation, check, targeted=targeted)
         assert points > 8 and cancelled > 5
+
+
+@pytest.mark.parametrize("targeted", [False, True], ids=["handle-cancel", "task-cancel"])
+async def test_a_cancelled_upload_never_commits_its_partial_data(
+    trap: TrapLink, device: tuple[VirtualDevice, int], served: Path, targeted: bool
+) -> None:
+    """Where edits work on a copy, the clean-up of a cancelled windowed upload deletes the
+    object without ending its edit first: ending it would commit the partial data, which would
+    stay if the client died before the delete."""
+    payload = os.urandom(3 * MiB + 77)
+    store = device[0].store
+    committed: list[int] = []  # sizes the object had when it changed
+
+    def watch(event: StoreEvent) -> None:
+        if event.kind is StoreEventKind.OBJECT_INFO_CHANGED:
+            committed.append(store.get(event.target).size)
+
+    unsubscribe = store.subscribe(watch)
+    async with open_connection(trap, quirks=Quirks(window=WINDOW, edits_on_copy=True)) as conn:
+        h = conn.open_handle()
+        [storage] = await h.storages()
+
+        async def operation() -> object:
+            committed.clear()
+            return await h.upload(io.BytesIO(payload), storage, name="out.bin")
+
+        async def check(cancelled: bool) -> None:
+            if cancelled:
+                assert tree(served) == set(), "a cancelled upload left something"
+                # (a cancel after EndEditObject, in DateModified, finds the data complete)
+                partial = [size for size in committed if size != len(payload)]
+                assert partial == [], "the partial data was committed before the delete"
+            else:
+                assert (served / "out.bin").read_bytes() == payload
+                await h.delete("/Phone/out.bin")
+
+        points, cancelled = await _sweep(trap, conn, h, operation, check, targeted=targeted)
+        assert points > 8 and cancelled > 5
+    unsubscribe()
 
 
 async def test_cancel_listing_at_every_point(trap: TrapLink, served: Path) -> None:

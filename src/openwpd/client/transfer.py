@@ -465,7 +465,10 @@ async def upload(
                     await op.run_held(_O.SEND_OBJECT, (), data=source(size), data_length=size)
     except BaseException:
         if handle is not None:
-            await delete_quietly(op, handle, end_edit=editing)
+            # where edits work on a copy, deleting the object drops the edit with it: ending
+            # it first would commit the partial data, left behind if we die before the delete
+            end_edit = editing and not op.conn.policy.quirks.edits_on_copy
+            await delete_quietly(op, handle, end_edit=end_edit)
         raise
     if progress is not None and size == 0:
         progress(0, 0)

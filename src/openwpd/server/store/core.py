@@ -430,6 +430,8 @@ class ObjectStore(TreeCache):
 
     def _clear_records(self, transfer: PendingObject | EditSession) -> None:
         records, transfer._recorded = transfer._recorded, []
+        if self._closed:
+            return  # aborted after close(): the row stays, and the next start finds no file
         for path in records:
             self._state.clear_leftover(path)
 
