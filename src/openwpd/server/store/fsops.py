@@ -145,10 +145,27 @@ class Folder:
         p, d = self._at(name)
         return os.access(p, os.W_OK, dir_fd=d)
 
+    def check_name(self, name: str) -> None:
+        """OSError (ENAMETOOLONG, EINVAL, EILSEQ...) if this folder's file system cannot hold
+        an entry ``name`` -- more bytes than its NAME_MAX, or a name it refuses to look up --
+        found without creating anything."""
+        try:
+            limit = (
+                os.fpathconf(self.fd, "PC_NAME_MAX")
+                if self.fd is not None
+                else os.pathconf(self.path, "PC_NAME_MAX")
+            )
+        except (OSError, ValueError):
+            limit = -1
+        if 0 < limit < len(os.fsencode(name)):
+            raise OSError(errno.ENAMETOOLONG, f"more than {limit} bytes", name)
+        with contextlib.suppress(FileNotFoundError):
+            self.lstat(name)
+
     def lexists(self, name: str) -> bool:
         try:
             self.lstat(name)
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # as os.path.lexists (a name too long is no entry either)
             return False
         return True
 
