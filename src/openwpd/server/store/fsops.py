@@ -78,7 +78,15 @@ class Folder:
             if not is_inside(os.path.realpath(path), str(root)):
                 raise _outside(path)
             return cls(path, str(root), None)
-        folder = cls(root, str(root), os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC))
+        # the root is a resolved path: a symlink there now was put there since
+        flags = os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
+        try:
+            fd = os.open(root, flags)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTDIR, errno.ELOOP) and os.path.islink(root):
+                raise _outside(root) from exc
+            raise
+        folder = cls(root, str(root), fd)
         try:
             for part in parts:
                 nxt = folder.subfolder(part)
