@@ -64,6 +64,15 @@ class MtpError(Exception):
         self.params = params
 
 
+class NoDataPhase(MtpError):
+    """The initiator owed a data phase but sent the next request (or, on the session's side,
+    nothing that starts one): the operation is answered IncompleteTransfer and the session
+    goes on with that request."""
+
+    def __init__(self) -> None:
+        super().__init__(ResponseCode.INCOMPLETE_TRANSFER, "no data phase came")
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """A successful (or explicitly coded) response."""
@@ -97,7 +106,12 @@ class OperationContext:
     async def iter_data(self) -> AsyncIterator[bytes]:
         """The initiator's data phase, chunk by chunk. Ends when the phase is complete."""
         while not self.data_done:
-            for event in await self.session.next_data_events():
+            try:
+                events = await self.session.next_data_events()
+            except NoDataPhase:
+                self.data_done = True  # nothing left to drain
+                raise
+            for event in events:
                 if isinstance(event, DataStarted):
                     self.data_started = True
                 elif isinstance(event, DataReceived):

@@ -46,14 +46,18 @@ from openwpd.protocol.errors import OpenWpdError, RemoteProtocolError, Transport
 from openwpd.protocol.messages import (
     CancelRequested,
     CancelTransaction,
+    DataChunk,
+    EndData,
     Event,
     MachineEvent,
     Message,
+    Operation,
     OperationReceived,
     Response,
+    StartData,
 )
 from openwpd.protocol.transaction import CancelFlow, Role, State, TransactionMachine
-from openwpd.server.context import MtpError, OperationContext, Reply
+from openwpd.server.context import MtpError, NoDataPhase, OperationContext, Reply
 from openwpd.server.registry import HANDLERS
 from openwpd.server.store import PendingObject, StoreError
 
@@ -91,6 +95,8 @@ class DeviceSession:
         self._provisional: set[int] = set()
         #: placeholders this session began to fill through an edit
         self._filling: set[int] = set()
+        #: a request that arrived where a data phase was owed: served once that is answered
+        self._held: Message | None = None
 
     @property
     def session_id(self) -> int | None:
@@ -107,7 +113,9 @@ class DeviceSession:
         sender = asyncio.create_task(self._send_events(), name=f"{self.link.name}-events")
         try:
             while True:
-                msg = await self.link.receive()
+                msg, self._held = self._held, None
+                if msg is None:
+                    msg = await self.link.receive()
                 for event in self.machine.receive(msg, self.now()):
                     if isinstance(event, OperationReceived):
                         await self._transact(event)
@@ -320,6 +328,16 @@ class DeviceSession:
     async def next_data_events(self) -> list[MachineEvent]:
         """The machine's events for the next message of a data phase from the initiator."""
         msg = await self.link.receive()
+        if self.machine.state is State.OPERATION:  # the data phase has not begun
+            if isinstance(msg, Operation):
+                # The initiator went on to its next request without the data phase: this
+                # operation is answered without it (NoDataPhase), then that request is served.
+                self._held = msg
+                raise NoDataPhase()
+            if isinstance(msg, DataChunk | EndData) and msg.tid == self.machine.current_tid:
+                # End Data (possibly with data) without Start Data: a phase of unknown length
+                started = self.machine.receive(StartData(None, msg.tid), self.now())
+                return started + self.machine.receive(msg, self.now())
         events = self.machine.receive(msg, self.now())
         if any(isinstance(e, OperationReceived) for e in events):
             raise RemoteProtocolError("a new operation arrived in the middle of a data phase")

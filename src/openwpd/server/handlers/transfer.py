@@ -5,21 +5,24 @@ Uploads are two-phase: SendObjectInfo reserves a handle and a hidden temp file
 (``store.begin_create``), SendObject streams into it and commits (rename into place) only when
 the whole data phase arrived; a cancel, an error or a dropped connection aborts it and leaves
 nothing. Folders are created at SendObjectInfo time (no SendObject follows, PTP), and so are
-empty files (gphoto still sends an empty SendObject, which is accepted).
+empty files (gphoto still sends an empty SendObject, which is accepted). A SendObject whose
+data phase never starts -- End Data alone is an empty one; the next request instead is none --
+is answered IncompleteTransfer (the upload is dropped), and the session goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime
 
 from openwpd.protocol.codes import ALL, ObjectFormatCode, OperationCode, ResponseCode
 from openwpd.protocol.datasets import SIZE_CLAMPED, ObjectInfo
 from openwpd.protocol.errors import RemoteProtocolError
-from openwpd.server.context import MtpError, OperationContext, Reply
+from openwpd.server.context import MtpError, NoDataPhase, OperationContext, Reply
 from openwpd.server.objinfo import parent_param
 from openwpd.server.registry import handles
-from openwpd.server.store import PendingObject
+from openwpd.server.store import InvalidNameError, PendingObject
 
 
 async def _send_range(ctx: OperationContext, handle: int, offset: int, max_bytes: int) -> int:
@@ -70,7 +73,10 @@ async def send_object_info(ctx: OperationContext) -> Reply:
         mtime = None
     is_folder = info.object_format == ObjectFormatCode.ASSOCIATION
     size = None if info.compressed_size == SIZE_CLAMPED else info.compressed_size
-    return create_object(ctx, ctx.p(1), ctx.p(2), info.filename, size, is_folder, mtime)
+    try:
+        return create_object(ctx, ctx.p(1), ctx.p(2), info.filename, size, is_folder, mtime)
+    except InvalidNameError as exc:  # the name is the dataset's; the data phase never came
+        raise MtpError(ResponseCode.INVALID_DATASET, str(exc)) from None
 
 
 def create_object(
@@ -120,8 +126,9 @@ async def send_object(ctx: OperationContext) -> None:
     pending = ctx.session.take_pending_upload()
     if pending is None:
         received = 0
-        async for chunk in ctx.iter_data():
-            received += len(chunk)
+        with contextlib.suppress(NoDataPhase):  # no data is no data here
+            async for chunk in ctx.iter_data():
+                received += len(chunk)
         if received or not ctx.session.take_created_without_data():
             raise MtpError(ResponseCode.NO_VALID_OBJECT_INFO, "SendObject without SendObjectInfo")
         return  # the empty SendObject gphoto sends after an empty file: already created

@@ -48,7 +48,13 @@ from typing import BinaryIO
 
 from openwpd.protocol.codes import ALL, ResponseCode
 
-from .errors import NameExistsError, PartialDeletionError, StoreError, from_os_error
+from .errors import (
+    InvalidNameError,
+    NameExistsError,
+    PartialDeletionError,
+    StoreError,
+    from_os_error,
+)
 from .fsops import Folder, copy_any, copy_data, move_across
 from .names import format_for, is_temp_name, new_temp_name, validate_name
 from .objects import ROOT, StoredObject, StoreEvent, StoreEventKind
@@ -390,16 +396,24 @@ class ObjectStore(TreeCache):
             dir_path = self._ready_dest(key, name, events)
             if not is_folder and size and size > storage.free_bytes:
                 raise StoreError(ResponseCode.STORE_FULL, f"{size} bytes do not fit")
-            handle = self._alloc()
             temp: TempFile | None = None
-            if not is_folder:
+            with self._folder(key) as folder:
                 try:
-                    with self._folder(key) as folder:
+                    # now, not when the upload is complete: a name the folder's file system
+                    # cannot hold (more bytes than NAME_MAX: 128 'é' fit MTP, not ext4)
+                    folder.check_name(name)
+                except OSError as exc:
+                    raise InvalidNameError(
+                        f"{name!r} cannot exist on this file system: {exc.strerror}"
+                    ) from exc
+                if not is_folder:
+                    try:
                         temp = TempFile.create_for(
                             dir_path, storage.root, "upload", dir_fd=folder.fd
                         )
-                except OSError as exc:
-                    raise from_os_error(exc, "create") from exc
+                    except OSError as exc:
+                        raise from_os_error(exc, "create") from exc
+            handle = self._alloc()
             self._reserved.add((key, name))
             pending = PendingObject(
                 self,

@@ -78,7 +78,15 @@ class Folder:
             if not is_inside(os.path.realpath(path), str(root)):
                 raise _outside(path)
             return cls(path, str(root), None)
-        folder = cls(root, str(root), os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC))
+        # the root is a resolved path: a symlink there now was put there since
+        flags = os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
+        try:
+            fd = os.open(root, flags)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTDIR, errno.ELOOP) and os.path.islink(root):
+                raise _outside(root) from exc
+            raise
+        folder = cls(root, str(root), fd)
         try:
             for part in parts:
                 nxt = folder.subfolder(part)
@@ -145,10 +153,27 @@ class Folder:
         p, d = self._at(name)
         return os.access(p, os.W_OK, dir_fd=d)
 
+    def check_name(self, name: str) -> None:
+        """OSError (ENAMETOOLONG, EINVAL, EILSEQ...) if this folder's file system cannot hold
+        an entry ``name`` -- more bytes than its NAME_MAX, or a name it refuses to look up --
+        found without creating anything."""
+        try:
+            limit = (
+                os.fpathconf(self.fd, "PC_NAME_MAX")
+                if self.fd is not None
+                else os.pathconf(self.path, "PC_NAME_MAX")
+            )
+        except (OSError, ValueError):
+            limit = -1
+        if 0 < limit < len(os.fsencode(name)):
+            raise OSError(errno.ENAMETOOLONG, f"more than {limit} bytes", name)
+        with contextlib.suppress(FileNotFoundError):
+            self.lstat(name)
+
     def lexists(self, name: str) -> bool:
         try:
             self.lstat(name)
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # as os.path.lexists (a name too long is no entry either)
             return False
         return True
 
