@@ -56,7 +56,7 @@ async def main(nfiles: int) -> None:
         for i in range(nfiles):
             (big / f"IMG_{i:05d}.jpg").write_bytes(b"x" * (i % 7))
         for code, group, what in ((ALL, 0, "all properties"), (0, 1, "group 1")):
-            objprops.clear_cache()
+            objprops._date_at.cache_clear()  # each device caches its own blocks; dates too
             device = VirtualDevice(
                 [StorageSpec(served, "Phone")], state_dir=Path(tmp) / f"state{group}", watch=False
             )

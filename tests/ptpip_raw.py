@@ -12,10 +12,12 @@ import contextlib
 import os
 import socket
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from openwpd.protocol import ptpip
 from openwpd.protocol.codes import DataPhaseInfo
+from openwpd.protocol.errors import LocalProtocolError
 
 #: How long a test waits for one packet from the device before failing.
 RECV_TIMEOUT = 10.0
@@ -75,6 +77,72 @@ class Conn:
             await asyncio.wait_for(self.writer.wait_closed(), 2.0)
 
 
+def iter_data_packets(
+    transaction_id: int,
+    total_length: int,
+    chunks: Iterable[bytes | bytearray | memoryview],
+    *,
+    max_payload: int = 64 * 1024,
+) -> Iterator[bytes]:
+    """The packets of one data phase, as wire bytes: Start Data, Data..., End Data, cut as gphoto
+    does (64 KiB payloads by default).
+
+    Chunks of any size are re-chunked into payloads of at most ``max_payload`` bytes; the last
+    payload rides in End Data (an empty End Data follows Start Data for a total of 0). At most
+    one payload's worth of bytes is held back, to know which one is last.
+
+    ``total_length`` may be ``ptpip.UNKNOWN_DATA_LENGTH``; otherwise the chunks must add up to
+    exactly that many bytes: LocalProtocolError as soon as they exceed it, or before End Data
+    if they fall short (the packets already yielded stand -- the caller must cancel).
+    LocalProtocolError also for ``max_payload`` < 1 or a total that is not a u64.
+    """
+    if not isinstance(max_payload, int) or max_payload < 1:
+        raise LocalProtocolError(f"invalid max payload {max_payload!r}")
+    start = ptpip.StartData(transaction_id, total_length).build()
+    return _iter_data_packets(start, transaction_id, total_length, chunks, max_payload)
+
+
+def _iter_data_packets(
+    start: bytes,
+    tid: int,
+    total: int,
+    chunks: Iterable[bytes | bytearray | memoryview],
+    max_payload: int,
+) -> Iterator[bytes]:
+    yield start
+    known = total != ptpip.UNKNOWN_DATA_LENGTH
+    held: bytes | None = None  # a full payload that is not known yet to be the last
+    buf = bytearray()  # a partial payload being assembled from small chunks
+    sent = 0
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        sent += len(view)
+        if known and sent > total:
+            raise LocalProtocolError(f"data phase announced {total} bytes, got at least {sent}")
+        while view:
+            take = min(max_payload - len(buf), len(view))
+            if buf or take < max_payload:
+                buf += view[:take]
+                view = view[take:]
+                if len(buf) < max_payload:
+                    break
+                piece = bytes(buf)
+                buf.clear()
+            else:  # a whole payload straight from the chunk, without staging it in buf
+                piece = bytes(view[:max_payload])
+                view = view[max_payload:]
+            if held is not None:
+                yield ptpip.Data(tid, held).build()
+            held = piece
+    if known and sent != total:
+        raise LocalProtocolError(f"data phase announced {total} bytes, got {sent}")
+    if buf:
+        if held is not None:
+            yield ptpip.Data(tid, held).build()
+        held = bytes(buf)
+    yield ptpip.EndData(tid, held if held is not None else b"").build()
+
+
 @dataclass
 class Reply:
     """What the device answered to one transaction."""
@@ -121,7 +189,7 @@ class RawInitiator:
     @staticmethod
     def data_phase(tid: int, data: bytes, chunk: int = 65536) -> bytes:
         """Start Data, Data..., End Data for ``data`` (gphoto's framing, PTP/IP, CIPA DC-005)."""
-        return b"".join(ptpip.iter_data_packets(tid, len(data), [data], max_payload=chunk))
+        return b"".join(iter_data_packets(tid, len(data), [data], max_payload=chunk))
 
     async def send_cancel(self, tid: int, *, command: bool = True, event: bool = True) -> None:
         packet = ptpip.Cancel(tid).build()

@@ -310,3 +310,20 @@ def test_descriptions_skip_descs_without_service_forms() -> None:
     desc = svcs.ServiceDescription(ServiceInfo(service_id=3, name="Status"), capabilities=caps)
     assert desc.params(0xB001) == () and desc.format_properties(0xB001) == ()
     assert desc.prop_descs == {} and desc.service_id == 3
+
+
+async def test_service_state_lives_on_its_connection(h: Handle, connect: Any) -> None:
+    # Each connection owns its descriptions and its MethodComplete router: a second connection
+    # in the same process reads its own, and closing it leaves the first one's alone.
+    conn = h.connection
+    assert conn.service_state is None
+    desc = await svcs.describe(h, CONTACTS)
+    state = conn.service_state
+    assert state is not None and state.descriptions
+    async with connect() as other:
+        assert other.service_state is None
+        other_desc = await svcs.describe(other.open_handle(), CONTACTS)
+        assert other.service_state is not None and other.service_state is not state
+        assert other_desc is not desc and other_desc.info == desc.info
+    assert conn.service_state is state
+    assert await svcs.describe(h, CONTACTS) is desc  # still cached on the first connection

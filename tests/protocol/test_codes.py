@@ -22,7 +22,6 @@ import pytest
 
 from openwpd.protocol import codes
 from openwpd.protocol.codes import (
-    DEFAULT_MIME_TYPE,
     DEVICE_PROP_TYPES,
     OBJECT_PROP_TYPES,
     AssociationType,
@@ -38,7 +37,6 @@ from openwpd.protocol.codes import (
     ResponseCode,
     describe,
     format_for_filename,
-    mime_type_for_format,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -396,66 +394,64 @@ def test_member_naming_and_comment(cls: str, member: str, value: int, comment: s
 
 
 # --------------------------------------------------------------------------------------------
-# 4. File names, formats and MIME types
+# 4. File names and formats
 # --------------------------------------------------------------------------------------------
 
 F = ObjectFormatCode
 
 FILE_CASES = [
-    ("IMG_0001.JPG", F.EXIF_JPEG, "image/jpeg"),
-    ("photo.jpeg", F.EXIF_JPEG, "image/jpeg"),
-    ("logo.png", F.PNG, "image/png"),
-    ("anim.gif", F.GIF, "image/gif"),
-    ("old.bmp", F.BMP, "image/bmp"),
-    ("scan.tif", F.TIFF, "image/tiff"),
-    ("scan.TIFF", F.TIFF, "image/tiff"),
-    ("raw.dng", F.DNG, "image/x-adobe-dng"),
-    ("IMG_1.HEIC", F.HEIF, "image/heif"),
-    ("pic.heif", F.HEIF, "image/heif"),
-    ("song.mp3", F.MP3, "audio/mpeg"),
-    ("take.wav", F.WAV, "audio/wav"),
-    ("take.aif", F.AIFF, "audio/x-aiff"),
-    ("take.aiff", F.AIFF, "audio/x-aiff"),
-    ("song.wma", F.WMA, "audio/x-ms-wma"),
-    ("song.ogg", F.OGG, "audio/ogg"),
-    ("song.aac", F.AAC, "audio/aac"),
-    ("song.m4a", F.M4A, "audio/mp4"),
-    ("song.flac", F.FLAC, "audio/flac"),
-    ("clip.avi", F.AVI, "video/x-msvideo"),
-    ("clip.mpg", F.MPEG, "video/mpeg"),
-    ("clip.mpeg", F.MPEG, "video/mpeg"),
-    ("clip.asf", F.ASF, "video/x-ms-asf"),
-    ("clip.MOV", F.QUICKTIME, "video/quicktime"),
-    ("clip.wmv", F.WMV, "video/x-ms-wmv"),
-    ("clip.mp4", F.MP4_CONTAINER, "video/mp4"),
-    ("clip.3gp", F.THREE_GP, "video/3gpp"),
-    ("notes.txt", F.TEXT, "text/plain"),
-    ("index.htm", F.HTML, "text/html"),
-    ("index.html", F.HTML, "text/html"),
-    ("me.vcf", F.VCARD3, "text/vcard"),
-    ("cal.ics", F.ICALENDAR, "text/calendar"),
-    ("cal.vcs", F.VCALENDAR1, "text/x-vcalendar"),
-    ("data.xml", F.XML_DOCUMENT, "application/xml"),
-    ("letter.doc", F.MS_WORD, "application/msword"),
-    ("letter.docx", F.MS_WORD, "application/msword"),
-    ("sheet.xlsx", F.MS_EXCEL, "application/vnd.ms-excel"),
-    ("deck.pptx", F.MS_POWERPOINT, "application/vnd.ms-powerpoint"),
-    ("mix.m3u", F.M3U_PLAYLIST, "audio/x-mpegurl"),
-    ("radio.pls", F.PLS_PLAYLIST, "audio/x-scpls"),
-    ("list.wpl", F.WPL_PLAYLIST, "application/vnd.ms-wpl"),
-    ("setup.exe", F.EXECUTABLE, "application/vnd.microsoft.portable-executable"),
+    ("IMG_0001.JPG", F.EXIF_JPEG),
+    ("photo.jpeg", F.EXIF_JPEG),
+    ("logo.png", F.PNG),
+    ("anim.gif", F.GIF),
+    ("old.bmp", F.BMP),
+    ("scan.tif", F.TIFF),
+    ("scan.TIFF", F.TIFF),
+    ("raw.dng", F.DNG),
+    ("IMG_1.HEIC", F.HEIF),
+    ("pic.heif", F.HEIF),
+    ("song.mp3", F.MP3),
+    ("take.wav", F.WAV),
+    ("take.aif", F.AIFF),
+    ("take.aiff", F.AIFF),
+    ("song.wma", F.WMA),
+    ("song.ogg", F.OGG),
+    ("song.aac", F.AAC),
+    ("song.m4a", F.M4A),
+    ("song.flac", F.FLAC),
+    ("clip.avi", F.AVI),
+    ("clip.mpg", F.MPEG),
+    ("clip.mpeg", F.MPEG),
+    ("clip.asf", F.ASF),
+    ("clip.MOV", F.QUICKTIME),
+    ("clip.wmv", F.WMV),
+    ("clip.mp4", F.MP4_CONTAINER),
+    ("clip.3gp", F.THREE_GP),
+    ("notes.txt", F.TEXT),
+    ("index.htm", F.HTML),
+    ("index.html", F.HTML),
+    ("me.vcf", F.VCARD3),
+    ("cal.ics", F.ICALENDAR),
+    ("cal.vcs", F.VCALENDAR1),
+    ("data.xml", F.XML_DOCUMENT),
+    ("letter.doc", F.MS_WORD),
+    ("letter.docx", F.MS_WORD),
+    ("sheet.xlsx", F.MS_EXCEL),
+    ("deck.pptx", F.MS_POWERPOINT),
+    ("mix.m3u", F.M3U_PLAYLIST),
+    ("radio.pls", F.PLS_PLAYLIST),
+    ("list.wpl", F.WPL_PLAYLIST),
+    ("setup.exe", F.EXECUTABLE),
     # only the last path component counts, with either separator
-    ("DCIM/100ANDRO/IMG.Png", F.PNG, "image/png"),
-    ("C:\\Users\\me\\song.MP3", F.MP3, "audio/mpeg"),
+    ("DCIM/100ANDRO/IMG.Png", F.PNG),
+    ("C:\\Users\\me\\song.MP3", F.MP3),
 ]
 
 
-@pytest.mark.parametrize(("name", "fmt", "mime"), FILE_CASES)
-def test_filename_to_format_to_mime(name: str, fmt: ObjectFormatCode, mime: str) -> None:
+@pytest.mark.parametrize(("name", "fmt"), FILE_CASES)
+def test_filename_to_format(name: str, fmt: ObjectFormatCode) -> None:
     assert format_for_filename(name) is fmt
     assert format_for_filename(name.upper()) is fmt
-    assert mime_type_for_format(format_for_filename(name)) == mime
-    assert mime_type_for_format(int(fmt)) == mime  # a plain int read from a peer
 
 
 @pytest.mark.parametrize(
@@ -464,22 +460,6 @@ def test_filename_to_format_to_mime(name: str, fmt: ObjectFormatCode, mime: str)
 )
 def test_unknown_names_are_undefined(name: str) -> None:
     assert format_for_filename(name) is F.UNDEFINED
-
-
-def test_every_known_extension_has_a_mime_type() -> None:
-    # Consistency of the two private tables: a format we pick for an extension must have a
-    # MIME type, or files would lose their type between upload and download.
-    extensions = codes._FORMAT_BY_EXTENSION
-    assert len(extensions) > 40
-    for ext in extensions:
-        assert mime_type_for_format(format_for_filename("f." + ext)) != DEFAULT_MIME_TYPE, ext
-
-
-@pytest.mark.parametrize(
-    "code", [F.UNDEFINED, F.ASSOCIATION, F.ABSTRACT_AUDIO_ALBUM, F.UNDEFINED_VIDEO, 0x3806, 0x1234]
-)
-def test_formats_without_mime_type(code: int) -> None:
-    assert mime_type_for_format(code) == DEFAULT_MIME_TYPE == "application/octet-stream"
 
 
 # --------------------------------------------------------------------------------------------

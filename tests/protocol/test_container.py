@@ -30,7 +30,6 @@ from openwpd.protocol.container import (
     build_data_header,
     build_event,
     build_response,
-    iter_data_transfers,
     needs_zlp,
     parse_container,
 )
@@ -687,6 +686,83 @@ def test_ten_mib_data_phase_is_streamed() -> None:
 
 # --------------------------------------------------------------------------------------------
 # iter_data_transfers, and a USB model tying the sender to the framer
+
+
+def iter_data_transfers(
+    code: int,
+    transaction_id: int,
+    payload_length: int | None,
+    chunks: Iterable[bytes | bytearray | memoryview],
+    max_packet_size: int,
+    *,
+    transfer_size: int | None = None,
+) -> Iterator[bytes]:
+    """The bulk transfers a USB sender writes for one data phase, in order: the model of the
+    sending side the framer tests run against.
+
+    Yields the data container header together with the first payload bytes, then payload
+    transfers, then a ZLP (``b""``) when ``needs_zlp`` says so. Every transfer but the
+    last is a multiple of ``max_packet_size`` long (and at most ``transfer_size``, default
+    128 KiB rounded down to a multiple of it), so no short packet ends
+    the phase early; payload chunks of any size are re-chunked, and at most one transfer's
+    worth of bytes is buffered.
+
+    ``payload_length`` None means the size is not known in advance: the header says
+    ``UNKNOWN_LENGTH`` and the receiver reads to the short packet. Otherwise the chunks
+    must add up to exactly ``payload_length`` bytes: LocalProtocolError is raised as soon as
+    they exceed it, or at the end if they fall short (after the transfers already yielded --
+    the caller must then cancel the transaction). LocalProtocolError also for a
+    ``transfer_size`` that is not a positive multiple of ``max_packet_size``.
+    """
+    if max_packet_size <= 0:
+        raise LocalProtocolError(f"invalid max packet size {max_packet_size!r}")
+    if transfer_size is None:
+        transfer_size = max(1, (128 * 1024) // max_packet_size) * max_packet_size
+    elif transfer_size <= 0 or transfer_size % max_packet_size:
+        raise LocalProtocolError(
+            f"transfer size {transfer_size} is not a positive multiple of {max_packet_size}"
+        )
+    header = build_data_header(code, transaction_id, payload_length)
+    return _iter_data_transfers(header, payload_length, chunks, max_packet_size, transfer_size)
+
+
+def _iter_data_transfers(
+    header: bytes,
+    payload_length: int | None,
+    chunks: Iterable[bytes | bytearray | memoryview],
+    max_packet_size: int,
+    transfer_size: int,
+) -> Iterator[bytes]:
+    buf = bytearray(header)
+    sent = 0  # payload bytes taken from chunks so far
+    while len(buf) >= transfer_size:  # full-speed endpoints: MPS 8 is smaller than a header
+        yield bytes(buf[:transfer_size])
+        del buf[:transfer_size]
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        sent += len(view)
+        if payload_length is not None and sent > payload_length:
+            raise LocalProtocolError(
+                f"data phase announced {payload_length} bytes, got at least {sent}"
+            )
+        if buf:
+            take = min(transfer_size - len(buf), len(view))
+            buf += view[:take]
+            view = view[take:]
+            if len(buf) < transfer_size:
+                continue
+            yield bytes(buf)
+            buf.clear()
+        while len(view) >= transfer_size:
+            yield bytes(view[:transfer_size])
+            view = view[transfer_size:]
+        buf += view
+    if payload_length is not None and sent != payload_length:
+        raise LocalProtocolError(f"data phase announced {payload_length} bytes, got {sent}")
+    if buf:
+        yield bytes(buf)
+    if needs_zlp(HEADER_SIZE + sent, max_packet_size):
+        yield b""
 
 
 def test_transfers_header_with_first_bytes_and_zlp() -> None:

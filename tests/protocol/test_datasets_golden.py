@@ -58,7 +58,7 @@ from openwpd.protocol.datasets import (
 from openwpd.protocol.errors import LocalProtocolError, RemoteProtocolError
 
 # ------------------------------------------------------------------ independent wire encoders
-# Written from the reference layouts, deliberately not using the code under test.
+# Written from the specs' layouts, deliberately not using the code under test.
 
 
 def h(text: str) -> bytes:

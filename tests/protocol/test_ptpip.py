@@ -28,7 +28,6 @@ from openwpd.protocol.ptpip import (
     UNKNOWN_DATA_LENGTH,
     Cancel,
     Data,
-    DataPhaseAssembler,
     EndData,
     Event,
     InitCommandAck,
@@ -43,9 +42,9 @@ from openwpd.protocol.ptpip import (
     ProbeRequest,
     ProbeResponse,
     StartData,
-    iter_data_packets,
     parse_packet,
 )
+from ptpip_raw import iter_data_packets
 
 U16_MAX = 2**16 - 1
 U32_MAX = 2**32 - 1
@@ -773,80 +772,6 @@ def test_sender_is_lazy_and_bounded() -> None:
     assert all(len(p) <= 12 + 64 * 1024 for p in rest)
 
 
-# --------------------------------------------------------------------------------------------
-# Data phases: receiver
-
-
-def test_assembler_counts_and_completes() -> None:
-    asm = DataPhaseAssembler.from_start(StartData(5, 100))
-    assert not asm.complete
-    assert asm.feed(Data(5, PAYLOAD_100[:30])) == PAYLOAD_100[:30]
-    assert asm.received == 30
-    assert asm.feed(EndData(5, PAYLOAD_100[30:])) == PAYLOAD_100[30:]
-    assert asm.complete
-    assert asm.transaction_id == 5
-    assert asm.total_length == 100
-
-
-def test_assembler_gphoto_zero_length_quirk() -> None:
-    # PTP/IP, CIPA DC-005: gphoto sends a lone Start Data(0) with no End Data.
-    asm = DataPhaseAssembler(7, 0)
-    assert asm.complete
-    # Our own sender does send the End Data: one stray empty End Data is tolerated.
-    assert asm.feed(EndData(7)) == b""
-    assert asm.complete
-    with pytest.raises(RemoteProtocolError):
-        asm.feed(EndData(7))
-
-
-def test_assembler_all_in_data_then_empty_end_data() -> None:
-    asm = DataPhaseAssembler(5, 100)
-    asm.feed(Data(5, PAYLOAD_100))
-    assert asm.complete  # by byte count
-    assert asm.feed(EndData(5, b"")) == b""
-
-
-@pytest.mark.parametrize(
-    "late",
-    [Data(5, b""), Data(5, b"x"), EndData(5, b"x")],
-)
-def test_assembler_rejects_packets_after_completion(late: Data | EndData) -> None:
-    asm = DataPhaseAssembler(5, 3)
-    asm.feed(EndData(5, b"abc"))
-    with pytest.raises(RemoteProtocolError):
-        asm.feed(late)
-
-
-def test_assembler_rejects_overflow() -> None:
-    asm = DataPhaseAssembler(5, 100)
-    asm.feed(Data(5, PAYLOAD_100[:90]))
-    with pytest.raises(RemoteProtocolError):
-        asm.feed(Data(5, PAYLOAD_100[:20]))
-
-
-def test_assembler_rejects_short_end() -> None:
-    asm = DataPhaseAssembler(5, 100)
-    with pytest.raises(RemoteProtocolError):
-        asm.feed(EndData(5, PAYLOAD_100[:99]))
-
-
-def test_assembler_rejects_other_transaction() -> None:
-    asm = DataPhaseAssembler(5, 100)
-    with pytest.raises(RemoteProtocolError):
-        asm.feed(Data(6, b"x"))
-
-
-def test_assembler_unknown_length_ends_only_at_end_data() -> None:
-    asm = DataPhaseAssembler(5, UNKNOWN_DATA_LENGTH)
-    assert not asm.known_length
-    asm.feed(Data(5, bytes(1000)))
-    asm.feed(Data(5, b""))
-    assert not asm.complete
-    asm.feed(EndData(5, b"tail"))
-    assert asm.complete
-    assert asm.received == 1004
-
-
 @settings(max_examples=200)
 @given(
     payload=st.binary(max_size=3000),
@@ -864,21 +789,24 @@ def test_data_phase_end_to_end(
     framer = PacketFramer()
     bounds = sorted({0, len(stream), *(c for c in read_cuts if c <= len(stream))})
     received = bytearray()
-    asm: DataPhaseAssembler | None = None
+    start: StartData | None = None
+    ended = False
     response: OperationResponse | None = None
     for a, b in itertools.pairwise(bounds):
         framer.feed(stream[a:b])
         for packet in framer:
             if isinstance(packet, StartData):
-                asm = DataPhaseAssembler.from_start(packet)
+                start = packet
             elif isinstance(packet, Data | EndData):
-                assert asm is not None
+                assert start is not None and not ended
+                assert packet.transaction_id == start.transaction_id == 9
                 assert len(packet.payload) <= max_payload
-                received += asm.feed(packet)
+                received += packet.payload
+                ended = isinstance(packet, EndData)
             else:
                 assert isinstance(packet, OperationResponse)
-                assert asm is not None
-                assert asm.complete
+                assert start is not None and start.total_length == len(payload)
+                assert ended
                 response = packet
     assert bytes(received) == payload
     assert response == OperationResponse(ResponseCode.OK, 9)

@@ -134,7 +134,7 @@ async def test_object_info_fields(runner: TransactionRunner, served: Path) -> No
     assert info.modification_datetime is not None
     dcim = await find(runner, "DCIM")
     folder = ObjectInfo.from_bytes((await ok(runner, OP.GET_OBJECT_INFO, dcim)).data)
-    assert folder.parent_object == 0  # the root is 0 in ObjectInfo (pitfall 4)
+    assert folder.parent_object == 0  # the root is 0 in ObjectInfo
     assert (folder.object_format, folder.association_type) == (ObjectFormatCode.ASSOCIATION, 1)
     res = await runner.transact(OP.GET_OBJECT_INFO, (0x5555,))
     assert res.code == RC.INVALID_OBJECT_HANDLE

@@ -380,22 +380,11 @@ def test_block_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         store.add_storage(tmp_path / "s")
         objs = store.children(store.storages[0].id)
         monkeypatch.setattr(objprops, "CACHE_LIMIT", 20)
-        objprops.clear_cache()
-        encoder = objprops.encoder_for(objprops.ALL_PROPS)
+        encoder = objprops.PropListCache().encoder_for(objprops.ALL_PROPS)
         blocks = [encoder.block(o) for o in objs]
         assert len(encoder._cache) <= 20
         assert [encoder.block(o) for o in objs] == blocks  # rebuilt identically
         assert encoder.block(objs[-1]) is encoder.block(objs[-1])  # a cache hit
-        assert objprops.encode_block(objs[0], objprops.ALL_PROPS) == blocks[0]
-
-
-def test_prop_list_count_overflow() -> None:
-    from openwpd.server.context import MtpError
-
-    with pytest.raises(MtpError) as exc:
-        objprops.prop_list_count(2**32, objprops.ALL_PROPS)
-    assert exc.value.code == RC.GENERAL_ERROR
-    assert objprops.prop_list_count(3, objprops.LISTING_PROPS) == (24).to_bytes(4, "little")
 
 
 def test_encoding_helpers() -> None:
@@ -431,8 +420,8 @@ async def test_an_unreadable_subfolder_is_skipped(
     assert labels(device, objs) == ["Phone/DCIM/sub", "Phone/DCIM/x.jpg"]
 
 
-def cached_handles() -> set[int]:
-    return {h for enc in objprops._encoders.values() for h in enc._cache}
+def cached_handles(device: VirtualDevice) -> set[int]:
+    return device.prop_lists.cached_handles()
 
 
 async def test_cached_blocks_go_with_their_objects(dev: Dev) -> None:
@@ -446,15 +435,15 @@ async def test_cached_blocks_go_with_their_objects(dev: Dev) -> None:
         for o in device.store.all_objects()
         if path_of(device, o.handle).startswith("Phone/DCIM/")
     }
-    assert inside and inside | {dcim} <= cached_handles()
+    assert inside and inside | {dcim} <= cached_handles(device)
     res = await runner.transact(OP.DELETE_OBJECT, (dcim, 0))
     assert res.code == RC.OK
-    assert not (inside | {dcim}) & cached_handles()
+    assert not (inside | {dcim}) & cached_handles(device)
 
     card = handle_at(device, "Card/card.jpg")
-    assert card in cached_handles()
+    assert card in cached_handles(device)
     device.store.children(device.store.storages[1].id)  # a listed folder is a watched one
     (roots["Card"] / "card.jpg").unlink()  # another program
     async with asyncio.timeout(10):
-        while card in cached_handles():
+        while card in cached_handles(device):
             await asyncio.sleep(0.02)

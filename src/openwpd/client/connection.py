@@ -64,6 +64,7 @@ from openwpd.protocol.transaction import Timeouts
 
 if TYPE_CHECKING:
     from openwpd.client.handle import Handle
+    from openwpd.client.services import ServiceState
 
 log = logging.getLogger("openwpd.client")
 
@@ -113,6 +114,8 @@ class Connection:
         self._escalation: asyncio.Task[None] | None = None
         #: per-connection caches (property descriptions...) keyed by the modules that fill them
         self.cache: dict[object, object] = {}
+        #: the device-services state (client/services.py), made on first use; kept across resets
+        self.service_state: ServiceState | None = None
         self._hook_events(runner)
 
     # -- public -------------------------------------------------------------------------------

@@ -41,11 +41,10 @@ from openwpd.protocol.codes import (
     ObjectFormatCode,
     ObjectPropCode,
     OperationCode,
-    ResponseCode,
 )
 from openwpd.protocol.datasets import ObjectInfo, ObjectPropDesc, parse_uint32_array
 from openwpd.protocol.datatypes import Value, read_value
-from openwpd.protocol.errors import OpenWpdError, RemoteProtocolError, ResponseError
+from openwpd.protocol.errors import RemoteProtocolError, ResponseError
 
 log = logging.getLogger("openwpd.client")
 
@@ -294,22 +293,10 @@ async def object_size(op: OpScope, handle: int) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def is_not_supported(exc: OpenWpdError) -> bool:
-    """True for the answers that mean "ask another way" (the operation or the parameter is not
-    supported), as opposed to a real failure."""
-    return isinstance(exc, ResponseError) and exc.code in (
-        ResponseCode.OPERATION_NOT_SUPPORTED,
-        ResponseCode.PARAMETER_NOT_SUPPORTED,
-        ResponseCode.SPECIFICATION_BY_GROUP_UNSUPPORTED,
-        ResponseCode.SPECIFICATION_BY_DEPTH_UNSUPPORTED,
-    )
-
-
 __all__ = [
     "LISTING_GROUP",
     "PropListParser",
     "group_for_listing",
-    "is_not_supported",
     "list_with_object_info",
     "list_with_prop_list",
     "object_size",

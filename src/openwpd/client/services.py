@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -224,7 +223,7 @@ class MethodOutcome:
 # -- the per-connection state: description cache and completion router ------------------------
 
 
-class _ServiceState:
+class ServiceState:
     """Per connection: cached descriptions and the MethodComplete router (module docstring)."""
 
     def __init__(self, conn: Connection) -> None:
@@ -304,20 +303,16 @@ class _ServiceState:
         task.add_done_callback(self.cleanups.discard)
 
 
-_STATES: weakref.WeakKeyDictionary[Connection, _ServiceState] = weakref.WeakKeyDictionary()
-
-
-def _state(conn: Connection) -> _ServiceState:
-    state = _STATES.get(conn)
-    if state is None:
-        state = _ServiceState(conn)
-        _STATES[conn] = state
-    return state
+def _state(conn: Connection) -> ServiceState:
+    """The connection's device-services state (``conn.service_state``), made on first use."""
+    if conn.service_state is None:
+        conn.service_state = ServiceState(conn)
+    return conn.service_state
 
 
 async def drain_cleanups(conn: Connection) -> None:
     """Wait until every background deletion of method objects of ``conn`` has finished."""
-    state = _STATES.get(conn)
+    state = conn.service_state
     while state is not None and state.cleanups:
         await asyncio.wait(list(state.cleanups))
 

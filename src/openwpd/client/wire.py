@@ -369,15 +369,6 @@ class TransactionRunner:
         if self._broken is None:
             self._broken = exc
 
-    async def poll_events(self, timeout: float) -> None:
-        """Between transactions: read what arrives (events) for up to ``timeout`` seconds."""
-        async with self._lock:
-            if self._broken is not None:
-                raise self._broken
-            with contextlib.suppress(ReadTimeout):
-                msg = await self.link.receive(timeout)
-                self._dispatch_events(self.machine.receive(msg, self.now()))
-
     async def aclose(self) -> None:
         """Close the link (always)."""
         self.machine.close()

@@ -1,19 +1,18 @@
 """Every MTP/PTP wire code as an IntEnum, named as in the specification.
 
 Theory of operation: this module is the one place where wire codes are spelled out
-(``docs/conventions.md``). Each code table of PTP (ISO 15740), MTP 1.1, the USB Still Image
-class, PTP/IP (CIPA DC-005) and the MTP Device Services extension is one ``IntEnum``; a
-member's name is the UPPER_SNAKE form of the spec name
-and its ``#:`` comment gives the spec spelling and the hex value, so a reader can grep either.
-Nothing here validates traffic: a peer may legitimately send codes we have no member for
-(vendor extensions, newer spec revisions), so parsers keep codes as plain ``int`` and compare
-them with members; use :func:`describe` to print one, never ``Enum(code)`` on untrusted input
-without handling ``ValueError``.
+(``docs/conventions.md``). Each code table of PTP (ISO 15740), MTP 1.1, the USB Still Image class,
+PTP/IP (CIPA DC-005) and the MTP Device Services extension is one ``IntEnum``; a member's name is
+the UPPER_SNAKE form of the spec name and its ``#:`` comment gives the spec spelling and the hex
+value, so a reader can grep either. Nothing here validates traffic: a peer may legitimately send
+codes we have no member for (vendor extensions, newer spec revisions), so parsers keep codes as
+plain ``int`` and compare them with members; use :func:`describe` to print one, never ``Enum(code)``
+on untrusted input without handling ``ValueError``.
 
 Besides the codes the module holds the small amount of knowledge that is a pure function of a
 code: the customary data type of each object and device property (:data:`OBJECT_PROP_TYPES`,
-:data:`DEVICE_PROP_TYPES`) and the mapping between file names, object formats and MIME types
-(:func:`format_for_filename`, :func:`mime_type_for_format`). Only the standard library is used.
+:data:`DEVICE_PROP_TYPES`) and the object format a file name is usually sent as
+(:func:`format_for_filename`). Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -756,19 +755,17 @@ class MethodParameterType(IntEnum):
     IN_OUT = 3  #: In/Out, 3
 
 
-#: PTP/IP protocol version 1.0 (major in the high 16 bits).
-PTPIP_VERSION_1_0 = 0x00010000
 #: Parameter value meaning "all" / "root" depending on the operation (PTP).
 ALL = 0xFFFFFFFF
 
 
 # --- Customary data types of properties (PTP/MTP) -----------------------------------------
 #
-# These are the types the reference gives (agreed by Symbian, Android and libmtp, or tagged [S]
-# where only the spec text was recalled). A device may describe a property with another type in
-# its PropDesc; that description, not this table, is what must be used to decode a value. The
-# table is for the side that *chooses* a type: our virtual device, and the client when it has to
-# encode a value before it has seen a PropDesc. Codes the reference gives no type for are absent.
+# These are the types the MTP property tables give, as Symbian, Android and libmtp agree on them.
+# A device may describe a property with another type in its PropDesc; that description, not this
+# table, is what must be used to decode a value. The table is for the side that *chooses* a type:
+# our virtual device, and the client when it has to encode a value before it has seen a PropDesc.
+# Codes without a customary type are absent.
 
 _OP = ObjectPropCode
 _DP = DevicePropCode
@@ -1002,63 +999,6 @@ _FORMAT_BY_EXTENSION: Mapping[str, ObjectFormatCode] = MappingProxyType(
     }
 )
 
-#: MIME type returned for formats that have no specific one (folders, abstract objects, ...).
-DEFAULT_MIME_TYPE = "application/octet-stream"
-
-_MIME_BY_FORMAT: Mapping[ObjectFormatCode, str] = MappingProxyType(
-    {
-        _F.EXIF_JPEG: "image/jpeg",
-        _F.JFIF: "image/jpeg",
-        _F.PNG: "image/png",
-        _F.GIF: "image/gif",
-        _F.BMP: "image/bmp",
-        _F.TIFF: "image/tiff",
-        _F.DNG: "image/x-adobe-dng",
-        _F.HEIF: "image/heif",
-        _F.JP2: "image/jp2",
-        _F.JPX: "image/jpx",
-        _F.FLASHPIX: "image/vnd.fpx",
-        _F.PICT: "image/x-pict",
-        _F.WBMP: "image/vnd.wap.wbmp",
-        _F.JPEG_XR: "image/jxr",
-        _F.MP3: "audio/mpeg",
-        _F.WAV: "audio/wav",
-        _F.AIFF: "audio/x-aiff",
-        _F.WMA: "audio/x-ms-wma",
-        _F.OGG: "audio/ogg",
-        _F.AAC: "audio/aac",
-        _F.M4A: "audio/mp4",
-        _F.FLAC: "audio/flac",
-        _F.QCELP: "audio/qcelp",
-        _F.AMR: "audio/amr",
-        _F.AVI: "video/x-msvideo",
-        _F.MPEG: "video/mpeg",
-        _F.ASF: "video/x-ms-asf",
-        _F.QUICKTIME: "video/quicktime",
-        _F.WMV: "video/x-ms-wmv",
-        _F.MP4_CONTAINER: "video/mp4",
-        _F.THREE_GP: "video/3gpp",
-        _F.THREE_G2: "video/3gpp2",
-        _F.TEXT: "text/plain",
-        _F.HTML: "text/html",
-        _F.XML_DOCUMENT: "application/xml",
-        _F.MS_WORD: "application/msword",
-        _F.MS_EXCEL: "application/vnd.ms-excel",
-        _F.MS_POWERPOINT: "application/vnd.ms-powerpoint",
-        _F.VCARD2: "text/x-vcard",
-        _F.VCARD3: "text/vcard",
-        _F.ICALENDAR: "text/calendar",
-        _F.VCALENDAR1: "text/x-vcalendar",
-        _F.VCALENDAR1_LEGACY: "text/x-vcalendar",
-        _F.M3U_PLAYLIST: "audio/x-mpegurl",
-        _F.PLS_PLAYLIST: "audio/x-scpls",
-        _F.WPL_PLAYLIST: "application/vnd.ms-wpl",
-        _F.ASX_PLAYLIST: "video/x-ms-asf",
-        _F.EXECUTABLE: "application/vnd.microsoft.portable-executable",
-        _F.UNDEFINED_WINDOWS_EXECUTABLE: "application/vnd.microsoft.portable-executable",
-    }
-)
-
 del _F
 
 
@@ -1075,20 +1015,6 @@ def format_for_filename(name: str) -> ObjectFormatCode:
     if not dot or not stem:
         return ObjectFormatCode.UNDEFINED
     return _FORMAT_BY_EXTENSION.get(extension.lower(), ObjectFormatCode.UNDEFINED)
-
-
-def mime_type_for_format(code: int) -> str:
-    """Return the MIME type customarily used for objects of format *code*.
-
-    Accepts a member or a plain int (a code read from a peer). Formats without a specific
-    type — folders, abstract objects, undefined or unknown codes — give
-    :data:`DEFAULT_MIME_TYPE`. Never raises.
-    """
-    try:
-        member = ObjectFormatCode(code)
-    except ValueError:
-        return DEFAULT_MIME_TYPE
-    return _MIME_BY_FORMAT.get(member, DEFAULT_MIME_TYPE)
 
 
 def describe(enum_type: type[IntEnum], code: int) -> str:

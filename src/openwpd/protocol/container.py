@@ -25,9 +25,7 @@ on a device.
   whole command/response/event containers and, for data containers, a
   :class:`ContainerStarted` / :class:`DataPayload`... / :class:`ContainerFinished` sequence in
   which every payload piece is a slice of one transfer -- a data phase is never accumulated.
-- :func:`iter_data_transfers` does the reverse for the sending side: it re-chunks a payload
-  iterator into transfers whose sizes are multiples of MPS (so no short packet ends the data
-  phase early), and appends the ZLP when :func:`needs_zlp` says so.
+- :func:`needs_zlp` says when a data phase we send must end with a zero-length packet.
 
 Malformed input from the peer always raises
 :class:`~openwpd.protocol.errors.RemoteProtocolError`; nothing here raises ``IndexError``,
@@ -36,7 +34,7 @@ Malformed input from the peer always raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from openwpd.protocol._buffer import Reader, Writer
@@ -44,7 +42,6 @@ from openwpd.protocol.codes import ContainerType
 from openwpd.protocol.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
-    "DEFAULT_TRANSFER_SIZE",
     "HEADER_SIZE",
     "MAX_COMMAND_PARAMS",
     "MAX_EVENT_PARAMS",
@@ -66,7 +63,6 @@ __all__ = [
     "build_data_header",
     "build_event",
     "build_response",
-    "iter_data_transfers",
     "needs_zlp",
     "parse_container",
 ]
@@ -85,9 +81,6 @@ MAX_EVENT_PARAMS = 3
 #: Largest command/response/event container we buffer. Real ones are at most 32 bytes; commands
 #: may carry some trailing bytes we tolerate, but a peer must not make us buffer megabytes.
 MAX_NON_DATA_LENGTH = 1024
-#: Default size of one bulk transfer written by :func:`iter_data_transfers` (rounded down to a
-#: multiple of the max packet size).
-DEFAULT_TRANSFER_SIZE = 128 * 1024
 
 _MAX_U32 = 0xFFFFFFFF
 
@@ -607,78 +600,3 @@ def needs_zlp(container_length: int, max_packet_size: int) -> bool:
     if container_length < HEADER_SIZE:
         raise LocalProtocolError(f"container length {container_length} is below {HEADER_SIZE}")
     return container_length % max_packet_size == 0
-
-
-def iter_data_transfers(
-    code: int,
-    transaction_id: int,
-    payload_length: int | None,
-    chunks: Iterable[bytes | bytearray | memoryview],
-    max_packet_size: int,
-    *,
-    transfer_size: int | None = None,
-) -> Iterator[bytes]:
-    """The bulk transfers to write for one data phase, in order.
-
-    Yields the data container header together with the first payload bytes, then payload
-    transfers, then a ZLP (``b""``) when :func:`needs_zlp` says so. Every transfer but the
-    last is a multiple of ``max_packet_size`` long (and at most ``transfer_size``, default
-    :data:`DEFAULT_TRANSFER_SIZE` rounded down to a multiple of it), so no short packet ends
-    the phase early; payload chunks of any size are re-chunked, and at most one transfer's
-    worth of bytes is buffered.
-
-    ``payload_length`` None means the size is not known in advance: the header says
-    :data:`UNKNOWN_LENGTH` and the receiver reads to the short packet. Otherwise the chunks
-    must add up to exactly ``payload_length`` bytes: LocalProtocolError is raised as soon as
-    they exceed it, or at the end if they fall short (after the transfers already yielded --
-    the caller must then cancel the transaction). LocalProtocolError also for a
-    ``transfer_size`` that is not a positive multiple of ``max_packet_size``.
-    """
-    _check_mps(max_packet_size)
-    if transfer_size is None:
-        transfer_size = max(1, DEFAULT_TRANSFER_SIZE // max_packet_size) * max_packet_size
-    elif transfer_size <= 0 or transfer_size % max_packet_size:
-        raise LocalProtocolError(
-            f"transfer size {transfer_size} is not a positive multiple of {max_packet_size}"
-        )
-    header = build_data_header(code, transaction_id, payload_length)
-    return _iter_data_transfers(header, payload_length, chunks, max_packet_size, transfer_size)
-
-
-def _iter_data_transfers(
-    header: bytes,
-    payload_length: int | None,
-    chunks: Iterable[bytes | bytearray | memoryview],
-    max_packet_size: int,
-    transfer_size: int,
-) -> Iterator[bytes]:
-    buf = bytearray(header)
-    sent = 0  # payload bytes taken from chunks so far
-    while len(buf) >= transfer_size:  # full-speed endpoints: MPS 8 is smaller than a header
-        yield bytes(buf[:transfer_size])
-        del buf[:transfer_size]
-    for chunk in chunks:
-        view = memoryview(chunk).cast("B")
-        sent += len(view)
-        if payload_length is not None and sent > payload_length:
-            raise LocalProtocolError(
-                f"data phase announced {payload_length} bytes, got at least {sent}"
-            )
-        if buf:
-            take = min(transfer_size - len(buf), len(view))
-            buf += view[:take]
-            view = view[take:]
-            if len(buf) < transfer_size:
-                continue
-            yield bytes(buf)
-            buf.clear()
-        while len(view) >= transfer_size:
-            yield bytes(view[:transfer_size])
-            view = view[transfer_size:]
-        buf += view
-    if payload_length is not None and sent != payload_length:
-        raise LocalProtocolError(f"data phase announced {payload_length} bytes, got {sent}")
-    if buf:
-        yield bytes(buf)
-    if needs_zlp(HEADER_SIZE + sent, max_packet_size):
-        yield b""

@@ -16,10 +16,8 @@ by iterating. It refuses lengths below the header size and above a configurable 
 before buffering anything, so a hostile peer cannot make us allocate gigabytes.
 
 A data phase is Start Data (transaction id, u64 total length), zero or more Data packets and one
-End Data packet carrying the last (possibly empty) chunk. :func:`iter_data_packets` produces
-that sequence for a sender from any iterable of byte chunks, and :class:`DataPhaseAssembler`
-checks it on the receiving side, including gphoto's quirk of sending a lone Start Data for an
-empty data phase.
+End Data packet carrying the last (possibly empty) chunk. Sending and checking that sequence is
+the business of :mod:`openwpd.protocol.ptpip_codec`.
 
 Friendly names in the Init packets are *not* PTP strings: they are plain UTF-16LE followed by a
 NUL code unit, with no length prefix. They are encoded and decoded here.
@@ -31,7 +29,7 @@ raises :class:`~openwpd.protocol.errors.LocalProtocolError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from openwpd.protocol._buffer import Reader, Writer
@@ -39,7 +37,6 @@ from openwpd.protocol.codes import InitFailReason, PtpIpPacketType
 from openwpd.protocol.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
-    "DEFAULT_DATA_PAYLOAD",
     "DEFAULT_MAX_PACKET_SIZE",
     "GUID_SIZE",
     "HEADER_SIZE",
@@ -49,7 +46,6 @@ __all__ = [
     "UNKNOWN_DATA_LENGTH",
     "Cancel",
     "Data",
-    "DataPhaseAssembler",
     "EndData",
     "Event",
     "InitCommandAck",
@@ -64,7 +60,6 @@ __all__ = [
     "ProbeRequest",
     "ProbeResponse",
     "StartData",
-    "iter_data_packets",
     "parse_packet",
     "payload_packet_header",
 ]
@@ -84,9 +79,6 @@ MAX_EVENT_PARAMS = 3
 #: Default largest packet :class:`PacketFramer` accepts: a 16 MiB Data payload plus its
 #: header and transaction id. Real peers use 64 KiB - 1 MiB packets.
 DEFAULT_MAX_PACKET_SIZE = 16 * 1024 * 1024 + HEADER_SIZE + 4
-#: Default payload size of the Data/End Data packets :func:`iter_data_packets` emits
-#: (gphoto uses the same).
-DEFAULT_DATA_PAYLOAD = 64 * 1024
 
 _NUL = b"\x00\x00"
 
@@ -719,155 +711,3 @@ class PacketFramer:
         """Yield every whole packet buffered so far."""
         while (packet := self.next_packet()) is not None:
             yield packet
-
-
-# --------------------------------------------------------------------------------------------
-# Data phases
-
-
-def iter_data_packets(
-    transaction_id: int,
-    total_length: int,
-    chunks: Iterable[bytes | bytearray | memoryview],
-    *,
-    max_payload: int = DEFAULT_DATA_PAYLOAD,
-) -> Iterator[bytes]:
-    """The packets of one data phase, as wire bytes: Start Data, Data..., End Data.
-
-    Chunks of any size are re-chunked into payloads of at most ``max_payload`` bytes; the last
-    payload rides in End Data (an empty End Data follows Start Data for a total of 0). At most
-    one payload's worth of bytes is held back, to know which one is last.
-
-    ``total_length`` may be :data:`UNKNOWN_DATA_LENGTH`; otherwise the chunks must add up to
-    exactly that many bytes: LocalProtocolError as soon as they exceed it, or before End Data
-    if they fall short (the packets already yielded stand -- the caller must cancel).
-    LocalProtocolError also for ``max_payload`` < 1 or a total that is not a u64.
-    """
-    if not isinstance(max_payload, int) or max_payload < 1:
-        raise LocalProtocolError(f"invalid max payload {max_payload!r}")
-    start = StartData(transaction_id, total_length).build()
-    return _iter_data_packets(start, transaction_id, total_length, chunks, max_payload)
-
-
-def _iter_data_packets(
-    start: bytes,
-    tid: int,
-    total: int,
-    chunks: Iterable[bytes | bytearray | memoryview],
-    max_payload: int,
-) -> Iterator[bytes]:
-    yield start
-    known = total != UNKNOWN_DATA_LENGTH
-    held: bytes | None = None  # a full payload that is not known yet to be the last
-    buf = bytearray()  # a partial payload being assembled from small chunks
-    sent = 0
-    for chunk in chunks:
-        view = memoryview(chunk).cast("B")
-        sent += len(view)
-        if known and sent > total:
-            raise LocalProtocolError(f"data phase announced {total} bytes, got at least {sent}")
-        while view:
-            take = min(max_payload - len(buf), len(view))
-            if buf or take < max_payload:
-                buf += view[:take]
-                view = view[take:]
-                if len(buf) < max_payload:
-                    break
-                piece = bytes(buf)
-                buf.clear()
-            else:  # a whole payload straight from the chunk, without staging it in buf
-                piece = bytes(view[:max_payload])
-                view = view[max_payload:]
-            if held is not None:
-                yield Data(tid, held).build()
-            held = piece
-    if known and sent != total:
-        raise LocalProtocolError(f"data phase announced {total} bytes, got {sent}")
-    if buf:
-        if held is not None:
-            yield Data(tid, held).build()
-        held = bytes(buf)
-    yield EndData(tid, held if held is not None else b"").build()
-
-
-class DataPhaseAssembler:
-    """Checks the Data/End Data packets of one incoming data phase; does not store them.
-
-    Built from the Start Data packet (:meth:`from_start`, or the transaction id and total
-    length). Feed it every Data and End Data packet of the phase; :meth:`feed` returns the
-    payload for the caller to consume (write to a file, parse...), so memory use is bounded by
-    one packet.
-
-    The phase is :attr:`complete` when End Data has arrived or, for a known total, as soon as
-    the byte count reaches it -- which, for a total of 0, is at once: gphoto sends a lone Start
-    Data for an empty data phase and no End Data. Some senders still send an End Data after all
-    bytes arrived (an empty one, or the one after Data packets carrying everything); one such
-    empty End Data for this transaction after :attr:`complete` is accepted by :meth:`feed` and
-    ignored, and whoever drops the assembler at completion must skip such a stray empty End Data
-    itself before expecting the Operation Response.
-
-    Raises RemoteProtocolError for a packet of another transaction, bytes beyond the total,
-    an End Data before the total was reached, or any packet after completion other than that
-    one stray empty End Data.
-    """
-
-    def __init__(self, transaction_id: int, total_length: int) -> None:
-        self.transaction_id = transaction_id
-        self.total_length = total_length
-        self._received = 0
-        self._ended = False
-        self._stray_seen = False
-
-    @classmethod
-    def from_start(cls, start: StartData) -> DataPhaseAssembler:
-        """The assembler for the phase that ``start`` opens."""
-        return cls(start.transaction_id, start.total_length)
-
-    @property
-    def known_length(self) -> bool:
-        """False when the total length is :data:`UNKNOWN_DATA_LENGTH`."""
-        return self.total_length != UNKNOWN_DATA_LENGTH
-
-    @property
-    def received(self) -> int:
-        """Payload bytes received so far."""
-        return self._received
-
-    @property
-    def complete(self) -> bool:
-        """True once the whole phase has arrived (see the class docstring)."""
-        return self._ended or (self.known_length and self._received == self.total_length)
-
-    def feed(self, packet: Data | EndData) -> bytes:
-        """Account for one Data or End Data packet and return its payload.
-
-        Returns ``b""`` for a tolerated stray empty End Data after completion.
-        """
-        if packet.transaction_id != self.transaction_id:
-            raise RemoteProtocolError(
-                f"data for transaction {packet.transaction_id} during the data phase of "
-                f"transaction {self.transaction_id}"
-            )
-        if self.complete:
-            if isinstance(packet, EndData) and not packet.payload and not self._stray_seen:
-                self._stray_seen = True
-                self._ended = True
-                return b""
-            raise RemoteProtocolError(
-                f"{type(packet).__name__} packet after the data phase of transaction "
-                f"{self.transaction_id} was complete"
-            )
-        size = len(packet.payload)
-        if self.known_length and self._received + size > self.total_length:
-            raise RemoteProtocolError(
-                f"data phase announced {self.total_length} bytes, got at least "
-                f"{self._received + size}"
-            )
-        self._received += size
-        if isinstance(packet, EndData):
-            if self.known_length and self._received != self.total_length:
-                raise RemoteProtocolError(
-                    f"data phase ended after {self._received} of {self.total_length} bytes"
-                )
-            self._ended = True
-        return packet.payload

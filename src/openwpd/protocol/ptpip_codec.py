@@ -11,12 +11,11 @@ machine never sees them:
 - a data phase is Start Data, Data..., End Data; the final bytes may ride in End Data, so an
   End Data packet becomes ``DataChunk`` + ``EndData``;
 - gphoto sends a lone Start Data for an empty data phase with no End Data at all (PTP/IP, CIPA
-DC-005,
-  pitfall 10): Start Data with length 0 becomes ``StartData(0)`` + ``EndData`` at once, and an
-  empty End Data for that transaction arriving afterwards is swallowed;
+  DC-005): Start Data with length 0 becomes ``StartData(0)`` + ``EndData`` at once, and an empty End
+  Data for that transaction arriving afterwards is swallowed;
 - a Start Data length of ``0xFFFFFFFFFFFFFFFF`` means "unknown" (``None`` for the machine);
 - Cancel may arrive on either connection (both, normally); the machine ignores the second;
-- DataPhaseInfo in an Operation Request is never trusted (pitfall 11); we send 2 when a data
+- DataPhaseInfo in an Operation Request is never trusted (gphoto, ptpy); we send 2 when a data
   phase from us follows, else 1, as gphoto does;
 - a :class:`~openwpd.protocol.transaction.SendCancel` action becomes a Cancel packet for each
   connection.

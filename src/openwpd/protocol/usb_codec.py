@@ -22,18 +22,16 @@ one end of a USB link and absorbs USB's peculiarities, so the machine never sees
   ``DataChunk`` per transfer and ``EndData``; a 12-byte header arriving alone and a ZLP after a
   data phase are absorbed by the framer.
 - Cancel (USB Still Image class): :meth:`UsbCodec.begin_cancel` returns the class Cancel request
-(0x64) to put on
-  the control pipe and abandons any data phase we were sending. Until :meth:`UsbCodec.end_cancel`
-  the bulk-IN side is forgiving: whatever the device still had in flight frames as data of the
-  cancelled transaction, and a data phase cut short (which a cancel is) resets the framer instead
-  of raising. ``end_cancel`` drops any half-framed container, so the next transaction starts on a
-  clean slate.
+  (0x64) to put on the control pipe and abandons any data phase we were sending. Until
+  :meth:`UsbCodec.end_cancel` the bulk-IN side is forgiving: whatever the device still had in flight
+  frames as data of the cancelled transaction, and a data phase cut short (which a cancel is) resets
+  the framer instead of raising. ``end_cancel`` drops any half-framed container, so the next
+  transaction starts on a clean slate.
 
-Control requests (Cancel, Get Device Status, Device Reset, and the Microsoft OS descriptor
-requests of Microsoft OS descriptors) are values (:class:`ControlRequest`); the transport performs
-them. Parsing the answers, classifying interfaces as MTP (USB Still Image class) and picking the
-three endpoints also
-live here, because they are pure functions of descriptor bytes.
+Control requests (Cancel, Get Device Status, Device Reset, and the Microsoft OS descriptor requests)
+are values (:class:`ControlRequest`); the transport performs them. Parsing the answers, classifying
+interfaces as MTP (USB Still Image class) and picking the three endpoints also live here, because
+they are pure functions of descriptor bytes.
 
 Nothing here does I/O or reads a clock. Malformed input from the peer raises
 :class:`~openwpd.protocol.errors.RemoteProtocolError`; values our caller cannot send raise

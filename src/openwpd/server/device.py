@@ -28,6 +28,7 @@ from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
 from openwpd.protocol.messages import Event
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
 from openwpd.server import objprops
+from openwpd.server.handlers.edits import OpenEdit
 from openwpd.server.properties import DeviceProperties
 from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
@@ -206,6 +207,12 @@ class VirtualDevice:
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
+        #: encoded GetObjectPropList blocks of this device's objects
+        self.prop_lists = objprops.PropListCache()
+        #: object references (handle -> referenced handles), in memory only
+        self.references: dict[int, tuple[int, ...]] = {}
+        #: edits open on objects (BeginEditObject): handle -> the edit and who opened it
+        self.open_edits: dict[int, OpenEdit] = {}
         self._listener: PtpIpListener | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # store events from the watcher's thread, waiting for the loop (_on_store_event)
@@ -325,7 +332,7 @@ class VirtualDevice:
     def _store_changed(self, code: EventCode, target: int) -> None:
         """(On the loop.) A store event: tell every session; forget what is gone."""
         if code == EventCode.OBJECT_REMOVED:
-            objprops.forget((target,))
+            self.prop_lists.forget((target,))
         self.broadcast(code, (target,))
 
     def _broadcast_foreign(self) -> None:

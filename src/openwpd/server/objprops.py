@@ -37,12 +37,12 @@ with PropCode 0 and GroupCode 1 returns exactly those, which is what a file brow
 show a folder (the async client lists 50,000-file folders with it). Other groups are refused.
 
 *Speed.* A GetObjectPropList of a 50,000-file folder must take well under a second, so the hot
-path does not go through the generic Writer: :func:`encode_block` packs one object's elements
-with ``struct`` and caches the block keyed by (snapshot, property tuple). A
-:class:`~openwpd.server.store.StoredObject` is an immutable, hashable snapshot and the encoding
-depends on nothing else, so a cached block is valid exactly as long as the store hands out the
-same snapshot; a changed object is a new snapshot and a new key. The cache is bounded (oldest
-entries go first).
+path does not go through the generic Writer: :class:`BlockEncoder` packs one object's elements
+with ``struct`` and caches the block keyed by (snapshot, property tuple), in the device's
+:class:`PropListCache`. A :class:`~openwpd.server.store.StoredObject` is an immutable, hashable
+snapshot and the encoding depends on nothing else, so a cached block is valid exactly as long as
+the store hands out the same snapshot; a changed object is a new snapshot and a new key. The
+cache is bounded (oldest entries go first).
 
 *Incoming values.* :func:`read_strict_string` decodes a PTP string the way a value we *act on*
 must be decoded: NUL-terminated, no NUL inside, no lone surrogate (the lenient dataset reader
@@ -261,8 +261,9 @@ CACHE_LIMIT = 131_072
 
 class BlockEncoder:
     """Encodes (and caches) the ObjectPropList elements of one object for a fixed property
-    tuple. Get one with :func:`encoder_for`; values shared by several properties (the file
-    name for ObjectFileName, Name and DisplayName) are computed once per object."""
+    tuple. Get one from the device's :class:`PropListCache`; values shared by several
+    properties (the file name for ObjectFileName, Name and DisplayName) are computed once per
+    object."""
 
     def __init__(self, props: tuple[PropSpec, ...]) -> None:
         self.props = props
@@ -297,45 +298,36 @@ class BlockEncoder:
     def forget(self, handle: int) -> None:
         self._cache.pop(handle, None)
 
-
-_encoders: dict[tuple[PropSpec, ...], BlockEncoder] = {}
-
-
-def encoder_for(props: tuple[PropSpec, ...]) -> BlockEncoder:
-    """The shared encoder of ``props`` (there are few distinct tuples: all, the group, and
-    one per single property)."""
-    encoder = _encoders.get(props)
-    if encoder is None:
-        encoder = _encoders[props] = BlockEncoder(props)
-    return encoder
+    def cached_handles(self) -> set[int]:
+        return set(self._cache)
 
 
-def encode_block(obj: StoredObject, props: tuple[PropSpec, ...]) -> bytes:
-    """The ObjectPropList elements of ``obj`` for ``props``, in that order (cached)."""
-    return encoder_for(props).block(obj)
+class PropListCache:
+    """The encoded ObjectPropList blocks of one device's objects: one :class:`BlockEncoder` per
+    property tuple (there are few distinct tuples: all, the group, and one per single property).
+    It belongs to its device (``VirtualDevice.prop_lists``), since handles only mean something
+    within one device."""
 
+    def __init__(self) -> None:
+        self._encoders: dict[tuple[PropSpec, ...], BlockEncoder] = {}
 
-def forget(handles: Iterable[int]) -> None:
-    """Drop the cached blocks of objects that are gone (a cache entry keeps its object alive:
-    after another program deleted a 50,000-file folder that had been listed, ~36 MB)."""
-    for handle in handles:
-        for encoder in _encoders.values():
-            encoder.forget(handle)
+    def encoder_for(self, props: tuple[PropSpec, ...]) -> BlockEncoder:
+        """The encoder of ``props``, created on first use."""
+        encoder = self._encoders.get(props)
+        if encoder is None:
+            encoder = self._encoders[props] = BlockEncoder(props)
+        return encoder
 
+    def forget(self, handles: Iterable[int]) -> None:
+        """Drop the cached blocks of objects that are gone (a cache entry keeps its object alive:
+        after another program deleted a 50,000-file folder that had been listed, ~36 MB)."""
+        for handle in handles:
+            for encoder in self._encoders.values():
+                encoder.forget(handle)
 
-def clear_cache() -> None:
-    """Forget every cached block (tests, benchmarks)."""
-    _encoders.clear()
-    _date_at.cache_clear()
-
-
-def prop_list_count(nobjects: int, props: tuple[PropSpec, ...]) -> bytes:
-    """The u32 NumberOfElements of a list of ``nobjects`` x ``props`` (every supported property
-    applies to every object). Raises MtpError(GENERAL_ERROR) past 2**32 - 1 elements."""
-    count = nobjects * len(props)
-    if count > 0xFFFFFFFF:
-        raise MtpError(ResponseCode.GENERAL_ERROR, "more list elements than a u32 can count")
-    return _u32(count)
+    def cached_handles(self) -> set[int]:
+        """The handles that have a cached block under some property tuple."""
+        return {h for encoder in self._encoders.values() for h in encoder.cached_handles()}
 
 
 def chunked(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:

@@ -67,7 +67,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openwpd.server")
 
-_ALWAYS_ALLOWED = (OperationCode.GET_DEVICE_INFO, OperationCode.OPEN_SESSION)
 EVENT_QUEUE_DEPTH = 1024
 
 

@@ -911,8 +911,8 @@ class UsbLink:
     async def send_cancel(self, action: SendCancel) -> None:
         """Cancel transaction ``action.tid`` (USB Still Image class): abandon the data we were
         sending (in-flight OUT transfers are cancelled) and send the class Cancel request. A device
-        that stalls the
-        request (no cancel support) is logged and left to the machine's status/drain budget."""
+        that stalls the request (no cancel support) is logged and left to the machine's status/drain
+        budget."""
         request = self.codec.begin_cancel(action)
         self._out_refused = False
         await self._cancel_slots(list(self._out))

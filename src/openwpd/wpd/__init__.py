@@ -8,7 +8,7 @@ names (Microsoft's PortableDeviceApi.h): :class:`PortableDeviceManager`, :class:
 :class:`PortableDeviceCapabilities`; the value types :class:`PropertyKey`,
 :class:`PortableDeviceValues`, :class:`PortableDeviceKeyCollection`,
 :class:`PortableDevicePropVariantCollection`, :class:`PortableDeviceValuesCollection`; every
-PROPERTYKEY, GUID, command and HRESULT of the reference under its WPD name; and
+PROPERTYKEY, GUID, command and HRESULT of the SDK headers under its WPD name; and
 :class:`WpdError`, the one exception (``hresult`` says why; a cancelled operation has
 ``hresult == 0x800704C7``).
 

@@ -1,12 +1,11 @@
 """Commands: every WPD_COMMAND_* PROPERTYKEY of PortableDevice.h and WpdMtpExtensions.h (fmtid = the
 command category, pid = the command id), their parameter/result keys (``WPD_PROPERTY_<AREA>_*``,
-pids
-from 1001) and options (``WPD_OPTION_*``, pids from 5001).
+pids from 1001) and options (``WPD_OPTION_*``, pids from 5001).
 
-Naming follows the reference's rule (prefix + the listed name), with the header's own names for
-the service areas (``WPD_PROPERTY_SERVICE_OBJECT_ID``, ``WPD_PROPERTY_SERVICE_METHOD_*``) and the
-network-configuration key (``WPD_PROPERTY_PUBLIC_KEY``). The MTP pass-through byte-count
-parameters are named as in WpdMtpExtensions.h (``WPD_PROPERTY_MTP_EXT_TRANSFER_NUM_BYTES_*``).
+Naming follows PortableDevice.h (prefix + the listed name), with the header's own names for the
+service areas (``WPD_PROPERTY_SERVICE_OBJECT_ID``, ``WPD_PROPERTY_SERVICE_METHOD_*``) and the
+network-configuration key (``WPD_PROPERTY_PUBLIC_KEY``). The MTP pass-through byte-count parameters
+are named as in WpdMtpExtensions.h (``WPD_PROPERTY_MTP_EXT_TRANSFER_NUM_BYTES_*``).
 :data:`PARAMETER_TYPES` records each parameter's VARTYPE.
 """
 
@@ -517,7 +516,7 @@ WPD_PROPERTY_MTP_EXT_VENDOR_EXTENSION_DESCRIPTION = PropertyKey(
     _g.WPD_CATEGORY_MTP_EXT_VENDOR_OPERATIONS, 1014
 )
 
-# the reference's spelling of the MTP pass-through byte counts (same keys)
+# the other spelling of the MTP pass-through byte counts found in WPD's docs (same keys)
 WPD_PROPERTY_MTP_EXT_NUM_BYTES_TO_READ = WPD_PROPERTY_MTP_EXT_TRANSFER_NUM_BYTES_TO_READ
 WPD_PROPERTY_MTP_EXT_NUM_BYTES_READ = WPD_PROPERTY_MTP_EXT_TRANSFER_NUM_BYTES_READ
 WPD_PROPERTY_MTP_EXT_NUM_BYTES_TO_WRITE = WPD_PROPERTY_MTP_EXT_TRANSFER_NUM_BYTES_TO_WRITE

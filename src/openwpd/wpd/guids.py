@@ -1,4 +1,4 @@
-"""Every WPD GUID of the reference under its WPD name: property sets, device interface classes,
+"""Every WPD GUID of the SDK headers under its WPD name: property sets, device interface classes,
 command categories, content types, functional categories, events, object formats, services.
 
 Values are :class:`uuid.UUID`. Object formats follow the mechanical rule of

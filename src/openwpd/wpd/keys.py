@@ -1,11 +1,10 @@
 """PROPERTYKEYs: the :class:`PropertyKey` type, the VARTYPEs, and every key of PortableDevice.h
 (object, functional object, storage, device, client information, service, event, API option,
-property/resource/format/method/parameter attribute keys and resource keys) under its WPD name,
-plus the Services-view keys of Windows' MTP driver (``PKEY_GenericObj_*``, ``PKEY_MediaObj_*``) and
-the
+property/resource/format/method/parameter attribute keys and resource keys) under its WPD name, plus
+the Services-view keys of Windows' MTP driver (``PKEY_GenericObj_*``, ``PKEY_MediaObj_*``) and the
 ``WPD_MEDIA_*`` keys they match.
 
-:data:`KEY_TYPES` records the VARTYPE the reference gives each key, so that
+:data:`KEY_TYPES` records the VARTYPE WPD documents for each key, so that
 ``values[WPD_OBJECT_SIZE] = 5`` stores a ``VT_UI8`` as WPD expects. Command keys, command
 parameters and options are in :mod:`openwpd.wpd.commands`.
 """

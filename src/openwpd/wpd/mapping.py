@@ -24,9 +24,8 @@ every other code maps into ``WPD_PROPERTIES_MTP_VENDOR_EXTENDED_DEVICE_PROPS``.
 
 *Values* (Windows' MTP driver): integers become VT_UI4 (UINT64 VT_UI8, signed types VT_I4/VT_I8),
 the 16-bit booleans Hidden/System VT_BOOL, ProtectionStatus VT_BOOL "can delete", UINT128 PUIDs a
-GUID-style
-string, MTP strings VT_LPWSTR, MTP date strings VT_DATE (a datetime), handles and storage ids
-object-id strings, format codes VT_CLSID, arrays a PropVariant collection of VT_UI4.
+GUID-style string, MTP strings VT_LPWSTR, MTP date strings VT_DATE (a datetime), handles and storage
+ids object-id strings, format codes VT_CLSID, arrays a PropVariant collection of VT_UI4.
 
 *Events* (Windows' MTP driver): ObjectAdded/StoreAdded -> OBJECT_ADDED, ObjectRemoved/StoreRemoved
 -> OBJECT_REMOVED, ObjectInfoChanged/ObjectPropChanged -> OBJECT_UPDATED, DeviceInfoChanged ->

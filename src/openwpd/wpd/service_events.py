@@ -19,8 +19,7 @@ on the loop. Only the service's own events are delivered (WPD services):
 
 MethodComplete is never delivered: it is the method machinery's own business (PortableDevice.h).
 Every event carries WPD_EVENT_PARAMETER_EVENT_ID and WPD_EVENT_PARAMETER_PNP_DEVICE_ID (the
-service's
-PnP id). ``parameters`` given to ``advise`` may hold WPD_EVENT_PARAMETER_EVENT_ID: that
+service's PnP id). ``parameters`` given to ``advise`` may hold WPD_EVENT_PARAMETER_EVENT_ID: that
 callback then gets only that event (the natural filter key).
 """
 

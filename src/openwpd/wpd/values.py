@@ -13,11 +13,11 @@ values object or collection. Constructing one checks the value (WpdError(E_INVAL
 does not fit the type).
 
 :class:`PortableDeviceValues` is an ordered mapping PROPERTYKEY -> value (setting an existing key
-overwrites). Plain item assignment picks the VARTYPE the reference gives the key
+overwrites). Plain item assignment picks the VARTYPE WPD documents for the key
 (:data:`~openwpd.wpd.keys.KEY_TYPES`) when the value fits it, else one inferred from the Python
-type; the typed ``set_*_value`` methods store exactly their VARTYPE and the ``get_*_value``
-methods insist on it: a missing key raises ``WpdError(HRESULT_FROM_WIN32(ERROR_NOT_FOUND))``
-(also a ``KeyError``), another VARTYPE raises ``WpdError(DISP_E_TYPEMISMATCH)``.
+type; the typed ``set_*_value`` methods store exactly their VARTYPE and the ``get_*_value`` methods
+insist on it: a missing key raises ``WpdError(HRESULT_FROM_WIN32(ERROR_NOT_FOUND))`` (also a
+``KeyError``), another VARTYPE raises ``WpdError(DISP_E_TYPEMISMATCH)``.
 
 The collections have WPD's methods (``add``, ``get_at``, ``get_count``, ``remove_at``, ``clear``)
 and behave as Python sequences. A PropVariant collection is homogeneous, as in WPD: an item of

@@ -109,10 +109,9 @@ def parse_vendor_extensions(desc: str) -> dict[str, str]:
     """Split a VendorExtensionDesc into ``{name: version}``.
 
     Items are ``name: version`` separated by ``;`` with optional spaces (MTP vendor extension
-    strings); an item without
-    ``:`` maps to ``""`` and later duplicates win. libmtp ignores a last item that lacks its
-    ``;``; we accept it, because an initiator gains nothing by pretending not to see it. Never
-    raises.
+    strings); an item without ``:`` maps to ``""`` and later duplicates win. libmtp ignores a last
+    item that lacks its ``;``; we accept it, because an initiator gains nothing by pretending not to
+    see it. Never raises.
     """
     result: dict[str, str] = {}
     for item in desc.split(";"):

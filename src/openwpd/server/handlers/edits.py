@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.server.context import MtpError, OperationContext, Reply
@@ -38,25 +37,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class _OpenEdit:
+class OpenEdit:
+    """An edit open on an object, and the session (and its session id) that opened it."""
+
     session: DeviceSession
     session_id: int | None
     edit: EditSession
 
 
-_tables: WeakKeyDictionary[VirtualDevice, dict[int, _OpenEdit]] = WeakKeyDictionary()
-
-
-def _table(device: VirtualDevice) -> dict[int, _OpenEdit]:
-    table = _tables.get(device)
-    if table is None:
-        table = _tables[device] = {}
-    return table
-
-
 def _sweep(device: VirtualDevice) -> None:
     """Abort the edits of sessions that ended or were closed, forget finished ones."""
-    table = _table(device)
+    table = device.open_edits
     for handle, entry in list(table.items()):
         session = entry.session
         if session not in device.sessions or session.session_id != entry.session_id:
@@ -67,7 +58,7 @@ def _sweep(device: VirtualDevice) -> None:
 
 def abort_session_edits(device: VirtualDevice, session: DeviceSession) -> None:
     """Abort every edit ``session`` left open (the originals stay as they were)."""
-    table = _table(device)
+    table = device.open_edits
     for handle, entry in list(table.items()):
         if entry.session is session:
             entry.edit.abort()
@@ -87,14 +78,14 @@ class _SessionCleanup:
 
 def _editing(ctx: OperationContext, handle: int) -> EditSession:
     _sweep(ctx.device)
-    entry = _table(ctx.device).get(handle)
+    entry = ctx.device.open_edits.get(handle)
     if entry is None or entry.session is not ctx.session:
         raise MtpError(ResponseCode.GENERAL_ERROR, f"0x{handle:08X} is not open for editing")
     return entry.edit
 
 
 def _forget_if_done(ctx: OperationContext, handle: int) -> None:
-    table = _table(ctx.device)
+    table = ctx.device.open_edits
     entry = table.get(handle)
     if entry is not None and not entry.edit.is_open:
         del table[handle]
@@ -106,7 +97,7 @@ async def begin_edit_object(ctx: OperationContext) -> None:
     handle = ctx.p(1)
     edit = ctx.device.store.open_for_edit(handle)
     session = ctx.session
-    _table(ctx.device)[handle] = _OpenEdit(session, session.session_id, edit)
+    ctx.device.open_edits[handle] = OpenEdit(session, session.session_id, edit)
     session.on_close(_SessionCleanup(ctx.device, session))
 
 
@@ -146,5 +137,5 @@ async def truncate_object(ctx: OperationContext) -> None:
 async def end_edit_object(ctx: OperationContext) -> None:
     handle = ctx.p(1)
     edit = _editing(ctx, handle)
-    del _table(ctx.device)[handle]
+    del ctx.device.open_edits[handle]
     edit.commit()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from openwpd.protocol.codes import ALL, OperationCode, ResponseCode
 from openwpd.protocol.datasets import build_uint32_array
-from openwpd.server import objprops
 from openwpd.server.context import MtpError, OperationContext, Reply
 from openwpd.server.objinfo import object_info, parent_param
 from openwpd.server.registry import handles
@@ -67,14 +66,14 @@ async def delete_object(ctx: OperationContext) -> None:
     if handle != ALL:
         if fmt:
             raise MtpError(ResponseCode.SPECIFICATION_BY_FORMAT_UNSUPPORTED)
-        objprops.forget(store.delete(handle))
+        ctx.device.prop_lists.forget(store.delete(handle))
         return
     # every object (of a format): delete the roots' children; a format filter applies per object
     failed = False
     targets = store.all_objects(ALL, fmt) if fmt else store.children(ALL, ALL)
     for obj in targets:
         try:
-            objprops.forget(store.delete(obj.handle))
+            ctx.device.prop_lists.forget(store.delete(obj.handle))
         except PartialDeletionError:
             failed = True
         except StoreError as exc:

@@ -60,7 +60,6 @@ from openwpd.server.objprops import (
     check_format,
     chunked,
     decode_value,
-    encoder_for,
     iter_incoming_prop_list,
     lookup,
     read_incoming_value,
@@ -277,7 +276,7 @@ async def get_object_prop_list(ctx: OperationContext) -> None:
     objs = _select_objects(ctx, handle, depth)
     if fmt:
         objs = [o for o in objs if o.format == fmt]
-    encoder = encoder_for(props)
+    encoder = ctx.device.prop_lists.encoder_for(props)
     blocks: list[bytes] = [b""]
     count = 0
     for i, obj in enumerate(objs, 1):

@@ -1,15 +1,15 @@
 """Object references: GetObjectReferences and SetObjectReferences (AUINT32 of handles, PTP/MTP).
 
-References (a playlist's tracks, an album's pictures) live in memory, one table per device:
-they are NOT kept across restarts of the device, and a folder on disk has no place to keep
-them. Handles that stop existing drop out of the answer to GetObjectReferences. Setting the
-references of an object on a read-only storage is refused like any other change to it.
+References (a playlist's tracks, an album's pictures) live in memory, in the device's table
+(``VirtualDevice.references``): they are NOT kept across restarts of the device, and a folder on
+disk has no place to keep them. Handles that stop existing drop out of the answer to
+GetObjectReferences. Setting the references of an object on a read-only storage is refused like any
+other change to it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.protocol.datasets import build_uint32_array, parse_uint32_array
@@ -19,20 +19,10 @@ from openwpd.server.registry import handles
 from openwpd.server.store import StoreError
 
 if TYPE_CHECKING:
-    from openwpd.server.device import VirtualDevice
+    pass
 
 #: Most references one object may hold (keeps a hostile list from eating memory).
 MAX_REFERENCES = 1_000_000
-
-_tables: WeakKeyDictionary[VirtualDevice, dict[int, tuple[int, ...]]] = WeakKeyDictionary()
-
-
-def references_of(device: VirtualDevice) -> dict[int, tuple[int, ...]]:
-    """The device's reference table (handle -> referenced handles), created on first use."""
-    table = _tables.get(device)
-    if table is None:
-        table = _tables[device] = {}
-    return table
 
 
 def _exists(ctx: OperationContext, handle: int) -> bool:
@@ -46,7 +36,7 @@ def _exists(ctx: OperationContext, handle: int) -> bool:
 @handles(OperationCode.GET_OBJECT_REFERENCES)
 async def get_object_references(ctx: OperationContext) -> None:
     handle = ctx.device.store.get(ctx.p(1)).handle
-    refs = references_of(ctx.device).get(handle, ())
+    refs = ctx.device.references.get(handle, ())
     await ctx.send_data(build_uint32_array([h for h in refs if _exists(ctx, h)]))
 
 
@@ -64,7 +54,7 @@ async def set_object_references(ctx: OperationContext) -> None:
     for ref in refs:
         if not _exists(ctx, ref):
             raise MtpError(ResponseCode.INVALID_OBJECT_REFERENCE, f"no object 0x{ref:08X}")
-    table = references_of(ctx.device)
+    table = ctx.device.references
     if refs:
         table[obj.handle] = refs
     else:
