@@ -111,7 +111,10 @@ def snapshot(root: Path) -> dict[str, Signature | None]:
         for name in dirnames:
             found[os.path.relpath(os.path.join(dirpath, name), root)] = None
         for name in filenames:
-            info = os.lstat(os.path.join(dirpath, name))
+            try:
+                info = os.lstat(os.path.join(dirpath, name))
+            except FileNotFoundError:
+                continue  # removed by the device while we looked: the next look settles it
             found[os.path.relpath(os.path.join(dirpath, name), root)] = (
                 info.st_ino,
                 info.st_size,
