@@ -230,6 +230,19 @@ def test_prop_list_parser_errors() -> None:
         assert parser.finish() == [(1, {_P.PROPERTY_BAG: (4, 5)})]
 
 
+def test_prop_list_parser_refuses_an_endless_element() -> None:
+    """An array the device says has 2**32-1 elements is not collected for ever."""
+    from openwpd.client.listing import MAX_ELEMENT
+
+    head = struct.pack("<IIHHI", 1, 1, _P.PROPERTY_BAG, DataType.AUINT16, 0xFFFFFFFF)
+    parser = PropListParser()
+    assert parser.feed(head) == []
+    chunk = b"\x00" * (1024 * 1024)
+    with pytest.raises(RemoteProtocolError, match="more than"):
+        for _ in range(MAX_ELEMENT // len(chunk) + 1):
+            parser.feed(chunk)
+
+
 # --- entries, URLs, policy ---------------------------------------------------------------------
 
 

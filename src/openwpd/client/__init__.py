@@ -6,7 +6,9 @@ gives a handle with its own queue of operations and its own ``cancel()``. Module
 :mod:`.connection` (the session, recovery), :mod:`.handle` (the operations),
 :mod:`.scheduler` (turns), :mod:`.listing`, :mod:`.transfer`, :mod:`.entries`, :mod:`.events`,
 :mod:`.policy` (which operations to use), :mod:`.urls` (transports), :mod:`.wire` (one
-transaction at a time with protocol-level cancel).
+transaction at a time with protocol-level cancel), :mod:`.names` (device names made safe for
+the local disk and the terminal: use ``names.local_path`` wherever a device's name becomes a
+local file name).
 """
 
 from openwpd.client.connection import Connection, open_connection

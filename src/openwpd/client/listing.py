@@ -67,6 +67,10 @@ _FIXED: dict[int, struct.Struct] = {
 }
 
 _ARRAY = 0x4000  # the array bit of a data type code
+#: The most bytes one ObjectPropList element may take while it is incomplete: a listing's
+#: elements are integers and short strings; an array the device says is endless would
+#: otherwise be collected for ever.
+MAX_ELEMENT = 16 * 1024 * 1024
 ObjectProps = tuple[int, dict[int, Value]]
 
 
@@ -117,6 +121,10 @@ class PropListParser:
                 self._handle, self._props = handle, {}
             self._props[code] = value
         self._buf = data[pos:] if self._seen < self._count else b""
+        if len(self._buf) > MAX_ELEMENT:
+            raise RemoteProtocolError(
+                f"ObjectPropList element of more than {MAX_ELEMENT} bytes (a hostile answer?)"
+            )
         return done
 
     def finish(self) -> list[ObjectProps]:
