@@ -46,6 +46,7 @@ DIR_FDS: bool = (
     bool(_O_DIRECTORY and _O_NOFOLLOW)
     and {os.open, os.unlink, os.rename, os.mkdir, os.stat, os.utime} <= os.supports_dir_fd
     and os.scandir in os.supports_fd
+    and shutil.rmtree.avoids_symlink_attacks  # it walks by descriptors too
 )
 _PROC_FD = Path("/proc/self/fd")
 
@@ -68,6 +69,7 @@ class Folder:
         self.path = path  # for messages and the descriptor-less fallback only
         self.root = root
         self.fd = fd
+        self._closed = False
 
     @classmethod
     def at(cls, root: Path, parts: list[str]) -> Folder:
@@ -99,6 +101,7 @@ class Folder:
 
     def subfolder(self, name: str) -> Folder:
         """The folder ``name`` of this one, never through a symlink."""
+        self._live()
         path = self.path / name
         if self.fd is None:
             if os.path.islink(path) or not is_inside(os.path.realpath(path), self.root):
@@ -115,7 +118,13 @@ class Folder:
             raise
         return Folder(path, self.root, fd)
 
+    def _live(self) -> None:
+        if self._closed:
+            raise ValueError(f"folder {self.path} is closed")
+
     def close(self) -> None:
+        # a closed folder is not the path-based fallback: every later call fails (_at)
+        self._closed = True
         fd, self.fd = self.fd, None
         if fd is not None:
             os.close(fd)
@@ -133,6 +142,7 @@ class Folder:
 
     def _at(self, name: str) -> tuple[str, int | None]:
         """What to hand to an ``os`` call for entry ``name``: (name, dir_fd) or (path, None)."""
+        self._live()
         if self.fd is None:
             return str(self.path / name), None
         return name, self.fd
@@ -157,6 +167,7 @@ class Folder:
         """OSError (ENAMETOOLONG, EINVAL, EILSEQ...) if this folder's file system cannot hold
         an entry ``name`` -- more bytes than its NAME_MAX, or a name it refuses to look up --
         found without creating anything."""
+        self._live()
         try:
             limit = (
                 os.fpathconf(self.fd, "PC_NAME_MAX")
@@ -195,6 +206,7 @@ class Folder:
     def entries(self) -> list[tuple[str, bool]]:
         """(name, is_folder) of the served entries: folders, regular files and symlinks to
         regular files inside the storage; sorted by name."""
+        self._live()
         found: list[tuple[str, bool]] = []
         target: int | str = self.fd if self.fd is not None else str(self.path)
         with os.scandir(target) as it:
