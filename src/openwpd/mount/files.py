@@ -141,9 +141,18 @@ class Reader(OpenFile):
                     self._chunks.pop(i).cancel()
         if random:
             return self.bridge.call(self.handle.read(self.entry, offset, size))
-        data = b"".join(self.bridge.wait(f, cancel=False) for f in futures)
-        start = offset - first * CHUNK
-        return data[start : start + size]
+        parts: list[bytes] = []
+        position = offset
+        end = offset + size
+        for index, future in zip(range(first, last + 1), futures, strict=True):
+            chunk = self.bridge.wait(future, cancel=False)
+            base = index * CHUNK
+            piece = chunk[position - base : end - base]  # no copy of the whole chunk
+            parts.append(piece)
+            position += len(piece)
+            if len(chunk) < CHUNK or position >= end:
+                break  # the end of the file
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _covered(self, offset: int) -> bool:
         return offset // CHUNK in self._chunks
@@ -207,13 +216,13 @@ class EditWriter(Writer):
         self.created = created
         self._lock = threading.Lock()
         self._size = entry.size
+        self._device_size = entry.size  # what the device holds, with the sends in flight
         self._pending = bytearray()
         self._pending_at = 0
         self._inflight: concurrent.futures.Future[None] | None = None
         self._editing = False
         self._error: BaseException | None = None
         self._dirty = False
-        self._reader = Reader(bridge, tree, handle, entry)
 
     @property
     def size(self) -> int:
@@ -228,9 +237,11 @@ class EditWriter(Writer):
 
             raise FsError(errno_of(error, self.entry.name), str(error))
 
-    async def _send(self, begin: bool, offset: int, data: bytes) -> None:
+    async def _send(self, begin: bool, offset: int, data: bytes, extend: bool) -> None:
         if begin:
             await self.handle.begin_edit(self.entry)
+        if extend:  # devices refuse a write that would leave a hole: fill it with zeros first
+            await self.handle.truncate_object(self.entry, offset)
         await self.handle.write_at(self.entry, offset, data)
 
     def _submit(self, offset: int, data: bytes) -> None:
@@ -239,7 +250,9 @@ class EditWriter(Writer):
         begin = not self._editing
         self._editing = True
         self._dirty = True
-        self._inflight = self.bridge.submit(self._send(begin, offset, data))
+        extend = offset > self._device_size
+        self._device_size = max(self._device_size, offset + len(data))
+        self._inflight = self.bridge.submit(self._send(begin, offset, data, extend))
 
     def _wait_inflight(self) -> None:
         future, self._inflight = self._inflight, None
@@ -307,7 +320,7 @@ class EditWriter(Writer):
                 self._error = exc
                 self._editing = False
                 raise
-            self._size = size
+            self._size = self._device_size = size
             self.tree.live_sizes[self.entry.handle] = size
 
     def _end_edit(self) -> None:
@@ -321,7 +334,7 @@ class EditWriter(Writer):
         if self._dirty:
             self._dirty = False
             self.entry = self.bridge.call(self.tree.refresh(self.entry))
-            self._reader.entry = self.entry
+            self._device_size = self.entry.size
 
     def commit(self) -> None:
         with self._lock:

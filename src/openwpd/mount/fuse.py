@@ -374,7 +374,15 @@ class Operations:
         if flags & os.O_ACCMODE != os.O_RDONLY:
             if self._ro(node):
                 raise FsError(errno.EROFS)
-            return self._add(self._writer(node, created=False, truncated=bool(flags & os.O_TRUNC)))
+            truncate = bool(flags & os.O_TRUNC)
+            writer = self._writer(node, created=False, truncated=truncate)
+            if truncate and node.size:  # libfuse passes O_TRUNC on (atomic_o_trunc)
+                try:
+                    writer.truncate(0)
+                except BaseException:
+                    writer.close()
+                    raise
+            return self._add(writer)
         handle = self._call("open", _open_handle(self.conn))
         return self._add(Reader(self.bridge, self.tree, handle, node))
 
