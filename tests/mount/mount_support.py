@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli.cli_support import DeviceThread, wpd_exe
-
 from openwpd.server.device import StorageSpec
 
 

@@ -98,10 +98,21 @@ def _mount(url: str, mountpoint: Path, options: object, ready_fd: int | None) ->
             os.write(ready_fd, ("ok " + line).encode())
             os.close(ready_fd)
 
+    started: list[bool] = []
+
+    def ready_once() -> None:
+        started.append(True)
+        ready()
+
     try:
-        run_mount(url, mountpoint, options, on_connected=connected, on_ready=ready)
+        run_mount(url, mountpoint, options, on_connected=connected, on_ready=ready_once)
     except RuntimeError as exc:
-        raise CliError(f"cannot mount on {mountpoint} (libfuse: {exc})", ExitCode.LOCAL) from None
+        # libfuse's loop ends with the number of the signal that stopped it: after a mount
+        # that was up, that is the normal way to stop
+        if not started:
+            raise CliError(
+                f"cannot mount on {mountpoint} (libfuse: {exc})", ExitCode.LOCAL
+            ) from None
     except Exception as exc:
         raise translate(exc, f"cannot mount {url}", verbose) from None
     if ready_fd is None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import errno
 import logging
 import os
@@ -363,10 +364,8 @@ class EditWriter(Writer):
             await self.handle.discard(self.entry, end_edit=editing)
             self.tree.drop(self.entry.handle)
 
-        try:
+        with contextlib.suppress(FsError):
             self.bridge.wait(self.bridge.submit(discard()), cancel=False)
-        except FsError:
-            pass
         self.created = False
 
     def abort(self) -> None:
@@ -489,10 +488,8 @@ class SpoolWriter(Writer):
             await self.handle.discard(self.entry)
             self.tree.drop(self.entry.handle)
 
-        try:
+        with contextlib.suppress(FsError):
             self.bridge.wait(self.bridge.submit(discard()), cancel=False)
-        except FsError:
-            pass
         self.created = False
 
     def abort(self) -> None:

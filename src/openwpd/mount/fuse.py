@@ -57,7 +57,7 @@ def fuse_available() -> str | None:
         return "this system has no /dev/fuse (FUSE is not available: load the fuse module)"
     try:
         import mfusepy  # noqa: F401
-    except (ImportError, OSError, EnvironmentError) as exc:
+    except (ImportError, OSError) as exc:
         return f"libfuse3 cannot be loaded ({exc}): install fuse3"
     return None
 

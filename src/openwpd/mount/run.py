@@ -95,7 +95,6 @@ def run_mount(
             "fsname": "openwpd",
             "subtype": "wpd",
             "use_ino": True,
-            "max_threads": 16,
         }
         if options.read_only:
             fuse_options["ro"] = True

@@ -385,7 +385,9 @@ class DeviceTree:
         self.check_writable(entry)
         stamp = datetime.fromtimestamp(mtime).replace(microsecond=0)
         try:
-            await self.meta.set_property(entry, ObjectPropCode.DATE_MODIFIED, format_datetime(stamp))
+            await self.meta.set_property(
+                entry, ObjectPropCode.DATE_MODIFIED, format_datetime(stamp)
+            )
         except ResponseError as exc:
             log.info("%s: the device keeps its own DateModified (%s)", path, exc)
             return
