@@ -15,7 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cli.cli_support import wpd_exe
 from mount_support import OperationCounter, Rig, is_mounted, no_temp_files, sha256, write_random
+
+from openwpd.mount.fuse import fuse_available
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -99,6 +102,7 @@ def test_rsync_round_trip_find_tar_du(rig: Rig, tmp_path: Path) -> None:
         assert digest == sha256(src / name.removeprefix("./"))
 
 
+@pytest.mark.slow
 def test_sparse_file_over_4gib_round_trip(rig: Rig, tmp_path: Path) -> None:
     size = (4 << 30) + (1 << 20) + 5
     src = tmp_path / "sparse.bin"
@@ -310,3 +314,68 @@ def test_sigterm_unmounts_and_cancels_a_copy_in_flight(rig: Rig, tmp_path: Path)
     if os.listdir(rig.phone):  # finished before the signal: then it is complete
         assert sha256(rig.phone / "big.bin") == sha256(src)
     assert no_temp_files(rig.phone)
+
+
+def test_spool_writes_new_and_existing_files(bare_rig: Rig) -> None:
+    rig = bare_rig
+    rig.mount("--spool")
+    phone = rig.mnt / "Phone"
+    write_random(rig.phone / "old.bin", 2 << 20, seed=12)
+    expected = bytearray((rig.phone / "old.bin").read_bytes())
+    # a new file: nothing but an empty object on the device until close
+    with open(phone / "new.bin", "wb") as f:
+        f.write(b"a" * 100_000)
+        f.seek(300_000)
+        f.write(b"b")
+    assert (rig.phone / "new.bin").read_bytes() == b"a" * 100_000 + bytes(200_000) + b"b"
+    # an existing file edited in the middle: downloaded to the spool, uploaded on close
+    with open(phone / "old.bin", "r+b") as f:
+        f.seek(1 << 20)
+        f.write(b"middle")
+    expected[1 << 20 : (1 << 20) + 6] = b"middle"
+    assert (rig.phone / "old.bin").read_bytes() == bytes(expected)
+    assert sorted(os.listdir(rig.phone)) == ["new.bin", "old.bin"]
+    # the spool files are nameless: nothing stays in the cache directory
+    spool = rig.cache / "openwpd" / "mount-spool"
+    assert not spool.exists() or os.listdir(spool) == []
+
+
+def test_background_mount_detaches_once_ready(bare_rig: Rig) -> None:
+    rig = bare_rig
+    result = subprocess.run(
+        [*wpd_exe(), "mount", "--background", str(rig.mnt)],
+        capture_output=True,
+        text=True,
+        env=rig.env(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("mounted ")
+    try:
+        assert is_mounted(rig.mnt)  # ready when the command returned
+        (rig.mnt / "Phone" / "x.txt").write_text("bg\n")
+        assert (rig.phone / "x.txt").read_text() == "bg\n"
+    finally:
+        subprocess.run(["fusermount3", "-u", str(rig.mnt)], check=True, timeout=30)
+    deadline = time.monotonic() + 10
+    while is_mounted(rig.mnt) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_mounted(rig.mnt)
+
+
+def test_mount_refuses_a_missing_folder_and_no_fuse(bare_rig: Rig, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*wpd_exe(), "mount", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        env=bare_rig.env(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 6
+    assert result.stderr.startswith("wpd: ") and "is not a folder" in result.stderr
+    assert fuse_available(str(tmp_path / "no-fuse-device")) == (
+        "this system has no /dev/fuse (FUSE is not available: load the fuse module)"
+    )
+    assert fuse_available() is None

@@ -97,6 +97,10 @@ def _mount(url: str, mountpoint: Path, options: object, ready_fd: int | None) ->
         with contextlib.suppress(OSError):
             os.write(ready_fd, ("ok " + line).encode())
             os.close(ready_fd)
+            # detached from here on: let go of the terminal (or the caller's pipe)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 2)
+            os.close(devnull)
 
     started: list[bool] = []
 
@@ -132,6 +136,7 @@ def _detach(url: str, mountpoint: Path, options: object) -> None:
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
+            os.close(devnull)
             _mount(url, mountpoint, options, ready_fd=write_end)
         except CliError as exc:
             with contextlib.suppress(OSError):

@@ -51,9 +51,9 @@ BLOCK = 4096
 IO_SIZE = 1 << 20
 
 
-def fuse_available() -> str | None:
+def fuse_available(device: str = "/dev/fuse") -> str | None:
     """None when a FUSE mount can be made here, else why not (one line)."""
-    if not os.path.exists("/dev/fuse"):
+    if not os.path.exists(device):
         return "this system has no /dev/fuse (FUSE is not available: load the fuse module)"
     try:
         import mfusepy  # noqa: F401
