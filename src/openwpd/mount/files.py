@@ -58,6 +58,8 @@ T = TypeVar("T")
 CHUNK = 8 * 1024 * 1024
 #: chunks read ahead of a sequential reader
 AHEAD = 2
+#: streamed write chunks queued for the wire at once
+IN_FLIGHT = 2
 #: how often a waiting FUSE thread checks whether its request was interrupted
 POLL_SECONDS = 0.05
 
@@ -220,7 +222,7 @@ class EditWriter(Writer):
         self._device_size = entry.size  # what the device holds, with the sends in flight
         self._pending = bytearray()
         self._pending_at = 0
-        self._inflight: concurrent.futures.Future[None] | None = None
+        self._inflight: list[concurrent.futures.Future[None]] = []
         self._editing = False
         self._error: BaseException | None = None
         self._dirty = False
@@ -238,7 +240,16 @@ class EditWriter(Writer):
 
             raise FsError(errno_of(error, self.entry.name), str(error))
 
-    async def _send(self, begin: bool, offset: int, data: bytes, extend: bool) -> None:
+    async def _send(
+        self,
+        after: concurrent.futures.Future[None] | None,
+        begin: bool,
+        offset: int,
+        data: bytes,
+        extend: bool,
+    ) -> None:
+        if after is not None:
+            await asyncio.wrap_future(after)  # in order; a failed send stops the ones after it
         if begin:
             await self.handle.begin_edit(self.entry)
         if extend:  # devices refuse a write that would leave a hole: fill it with zeros first
@@ -246,29 +257,42 @@ class EditWriter(Writer):
         await self.handle.write_at(self.entry, offset, data)
 
     def _submit(self, offset: int, data: bytes) -> None:
-        """Send ``data`` at ``offset`` after the send in flight (waited for first)."""
-        self._wait_inflight()
+        """Queue ``data`` at ``offset`` behind the sends in flight (at most :data:`IN_FLIGHT`:
+        the oldest is waited for first). The next send is queued before the previous one is
+        done, so the wire does not wait for this thread between two chunks."""
+        while len(self._inflight) >= IN_FLIGHT:
+            self._wait_oldest()
         begin = not self._editing
         self._editing = True
         self._dirty = True
         extend = offset > self._device_size
         self._device_size = max(self._device_size, offset + len(data))
-        self._inflight = self.bridge.submit(self._send(begin, offset, data, extend))
+        after = self._inflight[-1] if self._inflight else None
+        self._inflight.append(self.bridge.submit(self._send(after, begin, offset, data, extend)))
 
     def _wait_inflight(self) -> None:
-        future, self._inflight = self._inflight, None
-        if future is None:
-            return
+        while self._inflight:
+            self._wait_oldest()
+
+    def _wait_oldest(self) -> None:
+        future = self._inflight.pop(0)
         try:
             self.bridge.wait(future, cancel=True)
         except FsError as exc:
             if exc.errno == errno.EINTR:
                 self._error = exc
+                self._cancel_inflight()
             raise
         except BaseException as exc:
             self._error = exc
             self._editing = False  # the device aborts an edit whose write failed
+            self._cancel_inflight()
         self._raise_error()
+
+    def _cancel_inflight(self) -> None:
+        futures, self._inflight = self._inflight, []
+        for future in futures:
+            future.cancel()
 
     def _send_pending(self) -> None:
         if self._pending:
@@ -353,9 +377,7 @@ class EditWriter(Writer):
 
     def _discard(self) -> None:
         """Delete the object this open created (cancelling what is in flight first)."""
-        future, self._inflight = self._inflight, None
-        if future is not None:
-            future.cancel()
+        self._cancel_inflight()
         editing, self._editing = self._editing, False
         self._pending = bytearray()
 

@@ -39,7 +39,7 @@ from typing import Any
 
 from openwpd.client import Connection, Entry, Storage
 from openwpd.mount.files import Bridge, EditWriter, OpenFile, Reader, SpoolWriter, Writer
-from openwpd.mount.tree import DeviceTree, FsError, Node, errno_of, key_of, split
+from openwpd.mount.tree import MISS, DeviceTree, FsError, Node, errno_of
 
 log = logging.getLogger("openwpd.mount")
 
@@ -132,7 +132,9 @@ class Operations:
         self.conn = conn
         self.tree = tree
         self.options = options
-        self.bridge = Bridge(loop, self._fuse.interrupted)
+        self.bridge = Bridge(loop, self._interrupted)
+        #: libfuse's request context exists only on its worker threads while it serves
+        self._serving = False
         self._files: dict[int, OpenFile] = {}
         self._next_fh = 1
         self._lock = threading.Lock()
@@ -155,30 +157,11 @@ class Operations:
     def _node(self, path: str) -> Node:
         """The node at ``path``: from the cache on this thread when every folder on the way is
         cached, else through the loop."""
-        node = self._cached(path)
-        if node is not _MISS:
+        node = self.tree.lookup_cached(path)
+        if node is not MISS:
             return node  # type: ignore[return-value]
         node = self._call(path, self.tree.lookup(path))
         return node  # type: ignore[no-any-return]
-
-    def _cached(self, path: str) -> object:
-        parts = split(path)
-        if not parts:
-            return None
-        node: Storage | Entry | None = self.tree.storages.get(parts[0])
-        if node is None:
-            raise FsError(errno.ENOENT)
-        folders = self.tree._folders
-        for name in parts[1:]:
-            if isinstance(node, Entry) and not node.is_folder:
-                raise FsError(errno.ENOTDIR)
-            listing = folders.get(key_of(node))
-            if listing is None:
-                return _MISS
-            node = listing.get(name)
-            if node is None:
-                raise FsError(errno.ENOENT)
-        return node
 
     def _attrs(self, node: Node) -> dict[str, int]:
         now = int(self.tree.started * 1e9)
@@ -230,12 +213,18 @@ class Operations:
 
     # -- life -----------------------------------------------------------------------------------
 
+    def _interrupted(self) -> bool:
+        if not self._serving or threading.current_thread() is threading.main_thread():
+            return False
+        return self._fuse.interrupted()
+
     def init(self, path: str) -> None:
+        self._serving = True
         if self._on_ready is not None:
             self._on_ready()
 
     def destroy(self, path: str) -> None:
-        self.close_all()
+        self._serving = False
 
     def close_all(self) -> None:
         """Abandon every open file (new files whose writing did not finish are deleted)."""
@@ -446,9 +435,6 @@ class Operations:
         if file is not None:
             file.close()
         return 0
-
-
-_MISS = object()
 
 
 async def _open_handle(conn: Connection) -> Any:

@@ -47,6 +47,8 @@ log = logging.getLogger("openwpd.mount")
 
 Node = Storage | Entry | None  # None: the mount's root (the list of storages)
 FolderKey = tuple[int, int]  # (StorageID, folder handle; 0 = the storage's root)
+#: :meth:`DeviceTree.lookup_cached`'s answer when a folder on the way is not cached
+MISS = object()
 
 _RC = ResponseCode
 _ERRNO_OF_RESPONSE: dict[int, int] = {
@@ -266,6 +268,27 @@ class DeviceTree:
             node = found
         return node
 
+    def lookup_cached(self, path: str) -> Node | object:
+        """The node at ``path`` when every folder on the way is cached, else :data:`MISS`;
+        FsError(ENOENT) when a cached folder says it is not there. Plain dict reads: safe to
+        call from the FUSE threads while the loop updates the cache."""
+        parts = split(path)
+        if not parts:
+            return None
+        node: Storage | Entry | None = self.storages.get(parts[0])
+        if node is None:
+            raise FsError(errno.ENOENT)
+        for name in parts[1:]:
+            if isinstance(node, Entry) and not node.is_folder:
+                raise FsError(errno.ENOTDIR)
+            listing = self._folders.get(key_of(node))
+            if listing is None:
+                return MISS
+            node = listing.get(name)
+            if node is None:
+                raise FsError(errno.ENOENT)
+        return node
+
     async def folder(self, path: str) -> Storage | Entry:
         """The folder (or storage root) at ``path``; ENOTDIR for a file, EACCES for ``/``."""
         node = await self.lookup(path)
@@ -400,4 +423,4 @@ class DeviceTree:
         return fresh
 
 
-__all__ = ["DeviceTree", "FsError", "Node", "errno_of", "key_of", "split"]
+__all__ = ["MISS", "DeviceTree", "FsError", "Node", "errno_of", "key_of", "split"]
