@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
+import io
 import logging
 import os
 import random
@@ -15,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cli.cli_support import wpd_exe
 from mount_support import OperationCounter, Rig, is_mounted, no_temp_files, sha256, write_random
 
+from cli.cli_support import wpd_exe
+from openwpd.client import open_connection
 from openwpd.mount.fuse import fuse_available
 
 
@@ -242,13 +245,34 @@ def test_killed_cp_leaves_nothing_and_the_mount_goes_on(rig: Rig, tmp_path: Path
 
 
 def test_a_killed_reader_is_cancelled_and_the_session_goes_on(rig: Rig) -> None:
-    write_random(rig.phone / "big.bin", 256 << 20, seed=9)
+    size = 16 << 30  # sparse on the device: reading it all would take minutes
+    with open(rig.phone / "huge.bin", "wb") as f:
+        f.truncate(size)
     write_random(rig.phone / "small.bin", 1 << 20, seed=10)
-    reader = subprocess.Popen(["sha256sum", str(rig.mnt / "Phone" / "big.bin")])
-    time.sleep(0.3)
-    reader.send_signal(signal.SIGKILL)
-    reader.wait(30)
-    assert sha256(rig.mnt / "Phone" / "small.bin") == sha256(rig.phone / "small.bin")
+    counter = OperationCounter()
+    logger = logging.getLogger("openwpd.server")
+    old_level = logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.INFO)
+    rig.server.device.verbose = True
+    try:
+        reader = subprocess.Popen(["sha256sum", str(rig.mnt / "Phone" / "huge.bin")])
+        deadline = time.monotonic() + 30
+        while counter.counts["GetPartialObject64"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reader.send_signal(signal.SIGKILL)
+        reader.wait(30)
+        # the other files are served meanwhile
+        assert sha256(rig.mnt / "Phone" / "small.bin") == sha256(rig.phone / "small.bin")
+        time.sleep(1)
+        reads = counter.counts["GetPartialObject64"]
+        time.sleep(1)
+        assert counter.counts["GetPartialObject64"] == reads  # the reading stopped
+        assert reads * (8 << 20) < size
+    finally:
+        rig.server.device.verbose = False
+        logger.removeHandler(counter)
+        logger.setLevel(old_level)
 
 
 def test_device_side_changes_show_without_remount(rig: Rig) -> None:
@@ -266,8 +290,22 @@ def test_device_side_changes_show_without_remount(rig: Rig) -> None:
 
     wait_for(lambda: os.path.exists(phone / "added.txt"))
     assert (phone / "added.txt").read_text() == "from the device side\n"
+    # changed on the device side: the kernel's cached size and data are dropped
+    (rig.phone / "added.txt").write_text("changed on the device side, and longer\n")
+    wait_for(
+        lambda: (phone / "added.txt").read_text() == "changed on the device side, and longer\n"
+    )
     (rig.phone / "added.txt").unlink()
     wait_for(lambda: not os.path.exists(phone / "added.txt"))
+
+    async def other_client() -> None:
+        async with open_connection(rig.url) as conn, conn.open_handle() as handle:
+            await handle.upload(io.BytesIO(b"uploaded"), "/Phone", name="other.txt")
+
+    asyncio.run(other_client())
+    # (ObjectAdded comes when the upload creates the object, empty; its size follows)
+    wait_for(lambda: os.path.exists(phone / "other.txt"))
+    wait_for(lambda: (phone / "other.txt").read_bytes() == b"uploaded")
 
 
 def test_ls_of_5000_files_costs_one_listing(rig: Rig) -> None:

@@ -30,6 +30,7 @@ import ctypes
 import errno
 import logging
 import os
+import queue
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -97,6 +98,8 @@ class _Libfuse:
         lib.fuse_get_session.argtypes = [ctypes.c_void_p]
         lib.fuse_session_exited.restype = ctypes.c_int
         lib.fuse_session_exited.argtypes = [ctypes.c_void_p]
+        lib.fuse_invalidate_path.restype = ctypes.c_int
+        lib.fuse_invalidate_path.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
 
     def interrupted(self) -> bool:
         """The current request was interrupted, or the session is ending."""
@@ -108,6 +111,17 @@ class _Libfuse:
             return False
         session = lib.fuse_get_session(ctypes.c_void_p(ctx.contents.fuse))
         return bool(session) and bool(lib.fuse_session_exited(ctypes.c_void_p(session)))
+
+    def current_fuse(self) -> int:
+        """The ``struct fuse`` of the request this thread serves (0 if none)."""
+        ctx = self.lib.fuse_get_context()
+        return int(ctx.contents.fuse or 0) if ctx else 0
+
+    def invalidate(self, fuse: int, path: str) -> None:
+        """fuse_invalidate_path: the kernel forgets the attributes and data it cached."""
+        self.lib.fuse_invalidate_path(
+            ctypes.c_void_p(fuse), path.encode("utf-8", "surrogateescape")
+        )
 
     def caller_pid(self) -> int:
         ctx = self.lib.fuse_get_context()
@@ -135,6 +149,11 @@ class Operations:
         self.bridge = Bridge(loop, self._interrupted)
         #: libfuse's request context exists only on its worker threads while it serves
         self._serving = False
+        self._fuse_ptr = 0
+        self._invalidations: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._invalidator = threading.Thread(
+            target=self._invalidate_changed, name="openwpd-mount-invalidate", daemon=True
+        )
         self._files: dict[int, OpenFile] = {}
         self._next_fh = 1
         self._lock = threading.Lock()
@@ -219,12 +238,25 @@ class Operations:
         return self._fuse.interrupted()
 
     def init(self, path: str) -> None:
+        self._fuse_ptr = self._fuse.current_fuse()
         self._serving = True
+        self.tree.on_change = self._invalidations.put
+        self._invalidator.start()
         if self._on_ready is not None:
             self._on_ready()
 
     def destroy(self, path: str) -> None:
         self._serving = False
+        self.tree.on_change = None
+        self._invalidations.put(None)
+
+    def _invalidate_changed(self) -> None:
+        """Tell the kernel to drop what it cached of paths the device changed (their size
+        and data). On a thread of its own: the kernel may wait for a read of that file in
+        progress, and that read may wait for the loop."""
+        while (path := self._invalidations.get()) is not None:
+            if self._serving and self._fuse_ptr:
+                self._fuse.invalidate(self._fuse_ptr, path)
 
     def close_all(self) -> None:
         """Abandon every open file (new files whose writing did not finish are deleted)."""

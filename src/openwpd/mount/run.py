@@ -16,6 +16,8 @@ from openwpd.mount.tree import DeviceTree
 
 log = logging.getLogger("openwpd.mount")
 
+#: seconds the kernel may cache a file's attributes (size, times)
+ATTR_SECONDS = 30
 #: seconds a thread may hold the GIL while another waits for it
 SWITCH_INTERVAL = 0.0005
 
@@ -95,6 +97,9 @@ def run_mount(
             "fsname": "openwpd",
             "subtype": "wpd",
             "use_ino": True,
+            # the kernel may keep attributes long: changes made through the mount update them,
+            # and the device's events drop them (fuse_invalidate_path, see fuse.py)
+            "attr_timeout": ATTR_SECONDS,
         }
         if options.read_only:
             fuse_options["ro"] = True

@@ -29,7 +29,7 @@ import contextlib
 import errno
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import datetime
 
@@ -126,6 +126,9 @@ class DeviceTree:
         #: sizes of files being written through the mount (the writer knows them first)
         self.live_sizes: dict[int, int] = {}
         self._events: asyncio.Task[None] | None = None
+        #: told the path of every object an event changed (the FUSE layer drops the kernel's
+        #: cached attributes of it); called on the loop, must not block
+        self.on_change: Callable[[str], None] | None = None
         self.started = time.time()
 
     # -- life -------------------------------------------------------------------------------
@@ -168,17 +171,23 @@ class DeviceTree:
         code = event.code
         if code in (EventCode.OBJECT_ADDED, EventCode.OBJECT_INFO_CHANGED):
             handle = event.params[0] if event.params else 0
+            before = self.path_of(handle)
             try:
                 entry = await self.meta.entry(handle)
             except ResponseError as exc:
                 if exc.code == _RC.INVALID_OBJECT_HANDLE:
                     self.drop(handle)
+                    self._changed(before)
                     return
                 raise
             self.put(entry)
+            self._changed(before)
+            self._changed(self.path_of(handle))
         elif code == EventCode.OBJECT_REMOVED:
             if event.params:
+                before = self.path_of(event.params[0])
                 self.drop(event.params[0])
+                self._changed(before)
         elif code in (
             EventCode.STORE_ADDED,
             EventCode.STORE_REMOVED,
@@ -188,6 +197,30 @@ class DeviceTree:
         elif code == EventCode.DEVICE_RESET:
             self.forget_all()
             await self._read_storages()
+
+    def _changed(self, path: str | None) -> None:
+        if path is not None and self.on_change is not None:
+            self.on_change(path)
+
+    def path_of(self, handle: int) -> str | None:
+        """The path of a cached object (None when a folder on the way is not cached)."""
+        names: list[str] = []
+        while True:
+            key = self._where.get(handle)
+            if key is None:
+                return None
+            folder = self._folders.get(key)
+            entry = next((e for e in (folder or {}).values() if e.handle == handle), None)
+            if entry is None:
+                return None
+            names.append(entry.name)
+            handle = key[1]
+            if handle == 0:
+                break
+        storage = next((s for s in self.storages.values() if s.id == key[0]), None)
+        if storage is None:
+            return None
+        return "/" + "/".join([storage.description, *reversed(names)])
 
     def forget_all(self) -> None:
         self._folders.clear()
