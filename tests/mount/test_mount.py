@@ -417,3 +417,30 @@ def test_mount_refuses_a_missing_folder_and_no_fuse(bare_rig: Rig, tmp_path: Pat
         "this system has no /dev/fuse (FUSE is not available: load the fuse module)"
     )
     assert fuse_available() is None
+
+
+def test_read_only_mount_with_allow_other(bare_rig: Rig) -> None:
+    rig = bare_rig
+    (rig.phone / "f.txt").write_text("content\n")
+    rig.mount("--read-only", "-o", "allow_other")
+    line = next(
+        line
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if line.split()[4] == str(rig.mnt.resolve())
+    )
+    options = line.split()[5]
+    fs_type, _source, super_options = line.split(" - ")[1].split()
+    assert fs_type == "fuse.wpd"
+    assert "allow_other" in super_options.split(",")
+    assert "ro" in options.split(",")
+    assert (rig.mnt / "Phone" / "f.txt").read_text() == "content\n"
+    assert os.stat(rig.mnt / "Phone").st_mode & 0o222 == 0
+    for action in (
+        lambda: (rig.mnt / "Phone" / "new.txt").write_bytes(b"x"),
+        lambda: os.unlink(rig.mnt / "Phone" / "f.txt"),
+        (rig.mnt / "Phone" / "d").mkdir,
+    ):
+        with pytest.raises(OSError) as err:
+            action()
+        assert err.value.errno == errno.EROFS
+    assert os.listdir(rig.phone) == ["f.txt"]
