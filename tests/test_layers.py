@@ -1,7 +1,7 @@
 """Every layer rule of the architecture (docs/architecture.md), checked on every module's AST.
 
-Imports go downward only: ``cli -> wpd -> client -> transport -> protocol`` and
-``server -> transport -> protocol``. The server never imports the client, the WPD API or the CLI;
+Imports go downward only: ``cli -> wpd -> client -> transport -> protocol``,
+``cli -> mount -> client`` and ``server -> transport -> protocol``. The server never imports the client, the WPD API or the CLI;
 the client never imports the server, the WPD API or the CLI; the transports import neither; the
 protocol core imports nothing above it, only the standard library, and no I/O or clock module.
 ``_aio.py`` and ``_files.py`` (helpers shared by the server and the client) import only the
@@ -35,8 +35,10 @@ ALLOWED: dict[str, set[str]] = {
     "server": {"server", "transport", "protocol", "root", *SHARED_HELPERS},
     "client": {"client", "transport", "protocol", "root", *SHARED_HELPERS},
     "wpd": {"wpd", "client", "transport", "protocol", "root", *SHARED_HELPERS},
+    "mount": {"mount", "client", "transport", "protocol", "root", *SHARED_HELPERS},
     "cli": {
         "cli",
+        "mount",
         "wpd",
         "client",
         "server",

@@ -436,6 +436,61 @@ class Handle:
             return entry
         return _with_path(entry, f"{parent_path}/{entry.name}")
 
+    async def create_file(
+        self, parent: ParentRef, name: str, *, mtime: datetime | None = None
+    ) -> Entry:
+        """Create an empty file ``name`` in ``parent`` (to be filled by an edit: see
+        :meth:`begin_edit`); returns its entry. A create cancelled meanwhile leaves nothing."""
+        storage_id, parent_handle, parent_path = await self._parent(parent)
+        op = self._op()
+
+        async def create(scope: OpScope) -> int:
+            async with scope.turn():
+                return await transfer.create_object(
+                    scope, storage_id, parent_handle, name, size=0, mtime=mtime
+                )
+
+        handle = await _undo_if_cancelled(op, await op.protected(create))
+        return await self._created(op, handle, parent_path)
+
+    # -- in-place edits (Android's BeginEditObject / SendPartialObject / TruncateObject /
+    # EndEditObject; check ``connection.policy.windowed_upload`` first) ---------------------
+
+    async def begin_edit(self, target: ObjectRef) -> None:
+        """Open an edit of an existing file: the writes and truncations that follow change a
+        copy the device commits at :meth:`end_edit` (until then readers see the original)."""
+        entry = await self._object(target)
+        await self._op().run(_O.BEGIN_EDIT_OBJECT, (entry.handle,))
+
+    async def write_at(self, target: ObjectRef, offset: int, data: bytes) -> None:
+        """Write ``data`` at ``offset`` (64-bit) into the file being edited; writing past the
+        end grows it. One SendPartialObject: a cancel cuts it on the wire and the device
+        aborts the whole edit."""
+        entry = await self._object(target)
+        await self._op().run(
+            _O.SEND_PARTIAL_OBJECT,
+            (entry.handle, offset & 0xFFFFFFFF, offset >> 32, len(data)),
+            data=data,
+            data_length=len(data),
+        )
+
+    async def truncate_object(self, target: ObjectRef, size: int) -> None:
+        """Cut or extend (with zeros) the file being edited to ``size`` bytes."""
+        entry = await self._object(target)
+        await self._op().run(_O.TRUNCATE_OBJECT, (entry.handle, size & 0xFFFFFFFF, size >> 32))
+
+    async def end_edit(self, target: ObjectRef) -> None:
+        """Commit the edit: the device's verdict (STORE_FULL...) is raised as ResponseError."""
+        entry = await self._object(target)
+        await self._op().run(_O.END_EDIT_OBJECT, (entry.handle,))
+
+    async def discard(self, target: ObjectRef, *, end_edit: bool = False) -> None:
+        """Delete an object as a clean-up step no cancel of this handle stops (a file whose
+        writing failed); ``end_edit`` closes an edit left open on it first. Already gone is
+        fine; other failures are logged, not raised."""
+        entry = await self._object(target)
+        await transfer.delete_quietly(self._op(), entry.handle, end_edit=end_edit)
+
     async def thumbnail(self, target: ObjectRef) -> bytes:
         """The object's thumbnail (GetThumb). Raises ResponseError(NO_THUMBNAIL_PRESENT)."""
         entry = await self._object(target)
