@@ -32,6 +32,7 @@ from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
 from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
+from openwpd.transport.link import Link
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
 
 log = logging.getLogger("openwpd.server")
@@ -226,10 +227,17 @@ class VirtualDevice:
     def _start_session(
         self, link: PtpIpLink, request: ptpip.InitCommandRequest
     ) -> asyncio.Task[None]:
-        session = DeviceSession(self, link, request.friendly_name or "initiator")
-        self.sessions.add(session)
         if self.verbose:
             log.info("initiator %r connected (GUID %s)", request.friendly_name, request.guid.hex())
+        return self.serve_link(link, request.friendly_name or "initiator")
+
+    def serve_link(self, link: Link, initiator: str) -> asyncio.Task[None]:
+        """Serve one initiator over ``link`` (any transport: PTP/IP, USB) until the link
+        closes; returns the task doing it. Call on the event loop."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        session = DeviceSession(self, link, initiator)
+        self.sessions.add(session)
         return asyncio.create_task(session.run(), name=f"session-{link.name}")
 
     def session_ended(self, session: DeviceSession) -> None:
