@@ -49,7 +49,7 @@ SUPER = INTERFACE + bytes.fromhex(
 )
 MS_OS = (
     bytes([0])  # interface
-    + (16 + 24).to_bytes(4, "little")  # dwLength of the Microsoft descriptor
+    + (11 + 24).to_bytes(4, "little")  # dwLength: this header and one function section
     + bytes([0x00, 0x01])  # bcdVersion 1.00
     + bytes([4, 0])  # wIndex: extended compat ID
     + bytes([1, 0])  # bCount, reserved
@@ -78,6 +78,11 @@ def test_descriptors_without_super_speed() -> None:
     body = bytes([4, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0]) + FULL + HIGH + MS_OS
     expected = bytes([3, 0, 0, 0, 12 + len(body), 0, 0, 0, 0x0B, 0, 0, 0]) + body
     assert descriptors_blob(super_speed=False) == expected
+
+
+def test_the_older_ms_os_version_value() -> None:
+    blob = descriptors_blob(ms_os_bcd=1)
+    assert blob[-35:-24] == bytes([0, 35, 0, 0, 0, 1, 0, 4, 0, 1, 0])
 
 
 def test_strings_one_language_one_string() -> None:

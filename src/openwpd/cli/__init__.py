@@ -23,12 +23,13 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import device, files, serve, services, sync, tour
+    from openwpd.cli import device, files, gadget, serve, services, sync, tour
 
     for command in (*device.COMMANDS, *files.COMMANDS, *services.COMMANDS):
         main.add_command(command)
     main.add_command(sync.sync)
     main.add_command(serve.serve)
+    main.add_command(gadget.gadget)
     main.add_command(tour.tour)
 
 

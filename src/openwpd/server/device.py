@@ -214,15 +214,21 @@ class VirtualDevice:
         allowed_guids: Sequence[bytes] | None = None,
     ) -> tuple[str, int]:
         """Start listening for PTP/IP initiators; returns the real (host, port)."""
-        self._loop = asyncio.get_running_loop()
         self._listener = PtpIpListener(
             ResponderIdentity(self.guid, self.friendly_name),
             self._start_session,
             allowed_guids=allowed_guids,
         )
+        self.start_watching()
+        return await self._listener.start(host, port)
+
+    def start_watching(self) -> None:
+        """Report changes other programs make to the folders as events to every session
+        (unless created with ``watch=False``); :meth:`serve` does it. Call on the event loop.
+        Idempotent."""
+        self._loop = asyncio.get_running_loop()
         if self._watch:
             self.store.start_watching()
-        return await self._listener.start(host, port)
 
     def _start_session(
         self, link: PtpIpLink, request: ptpip.InitCommandRequest

@@ -180,17 +180,26 @@ def _speed_descriptors(speed: str) -> list[bytes]:
     return descs
 
 
-def _ms_os_extended_compat_id() -> bytes:
-    # FunctionFS's usb_os_desc_header (interface, dwLength, bcdVersion 1.00, wIndex 4 = extended
+def _ms_os_extended_compat_id(bcd_version: int) -> bytes:
+    # FunctionFS's usb_os_desc_header (interface, dwLength, bcdVersion, wIndex 4 = extended
     # compat ID, bCount, reserved), then one function section of the Microsoft OS 1.0
     # extended compat ID descriptor: first interface 0, reserved 1, compatible ID "MTP",
-    # no sub-compatible ID, 6 reserved zero bytes.
+    # no sub-compatible ID, 6 reserved zero bytes. dwLength counts this section of the blob
+    # (the kernel checks it against what is left, and builds the descriptor the host reads
+    # itself).
     function = bytes([0, 1]) + b"MTP".ljust(8, b"\0") + bytes(8) + bytes(6)
-    header = struct.pack("<BIHHBB", 0, 16 + len(function), 0x0100, 4, 1, 0)
+    header_size = 11
+    header = struct.pack("<BIHHBB", 0, header_size + len(function), bcd_version, 4, 1, 0)
     return header + function
 
 
-def descriptors_blob(*, super_speed: bool = True) -> bytes:
+#: bcdVersion of the OS descriptor header: 1.00 as Microsoft's specification writes it; kernels
+#: before the FunctionFS fix that accepts it only took the value 1 (what Android writes), which
+#: :meth:`FunctionFsGadget.start` falls back to
+MS_OS_BCD_VERSIONS = (0x0100, 0x0001)
+
+
+def descriptors_blob(*, super_speed: bool = True, ms_os_bcd: int = 0x0100) -> bytes:
     """What ``ep0`` takes first: FunctionFS v2 descriptors for full, high and (unless
     ``super_speed`` is False) super speed, and the Microsoft OS extended compat ID "MTP"."""
     speeds = ["full", "high"] + (["super"] if super_speed else [])
@@ -199,7 +208,7 @@ def descriptors_blob(*, super_speed: bool = True) -> bytes:
     counts = [len(table) for table in tables] + [1]  # one OS descriptor
     body = b"".join(struct.pack("<I", count) for count in counts)
     body += b"".join(b"".join(table) for table in tables)
-    body += _ms_os_extended_compat_id()
+    body += _ms_os_extended_compat_id(ms_os_bcd)
     return struct.pack("<III", _DESCRIPTORS_MAGIC_V2, 12 + len(body), flags) + body
 
 
@@ -434,8 +443,17 @@ class FunctionFsGadget:
             fd = os.open(ep0, os.O_RDWR)
         except OSError as exc:
             raise ConnectError(f"cannot open {ep0}: {exc.strerror}") from None
+        refused: OSError | None = None
+        for bcd in MS_OS_BCD_VERSIONS:
+            try:
+                os.write(fd, descriptors_blob(super_speed=self._super_speed, ms_os_bcd=bcd))
+                refused = None
+                break
+            except OSError as exc:
+                refused = exc
         try:
-            os.write(fd, descriptors_blob(super_speed=self._super_speed))
+            if refused is not None:
+                raise refused
             os.write(fd, strings_blob(self._interface_name))
         except OSError as exc:
             os.close(fd)
