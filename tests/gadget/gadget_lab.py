@@ -135,9 +135,13 @@ def replug() -> None:
     wait_usbfs_nodes()
 
 
-def run(*cmd: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    *cmd: str, timeout: float = 120, check: bool = True, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """A host program, its output kept for the assertion message."""
-    result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} exited {result.returncode}\n"

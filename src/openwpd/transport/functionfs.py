@@ -86,6 +86,7 @@ from openwpd.protocol.errors import (
 from openwpd.protocol.messages import DataChunk, Event, FileSlice, Message, Operation
 from openwpd.protocol.transaction import CancelFlow
 from openwpd.protocol.usb_codec import Pipe, UsbCodec
+from openwpd.transport import _aio
 from openwpd.transport.link import Link
 
 log = logging.getLogger(__name__)
@@ -297,6 +298,7 @@ class FunctionFsLink(Link):
         #: a Cancel arrived for the transaction in flight: a broken container that follows is
         #: the rest of its data phase, not an error
         self._cancelled = False
+        self._current_tid: int | None = None
 
     @property
     def closed(self) -> bool:
@@ -328,6 +330,7 @@ class FunctionFsLink(Link):
         for msg in messages:
             if isinstance(msg, Operation):
                 self._cancelled = False
+                self._current_tid = msg.tid
             self._queue.put_nowait(msg)
 
     @property
@@ -335,13 +338,18 @@ class FunctionFsLink(Link):
         """Messages waiting for :meth:`receive` (the reader waits while this is large)."""
         return self._queue.qsize()
 
-    def cancel_requested(self, tid: int) -> None:
-        """(Gadget, on the loop) the host's class Cancel request for ``tid``."""
-        self.codec.abandon_data_phase()
-        self.codec.reset()  # the half-received container of the cancelled phase
-        self._cancelled = True
+    def cancel_requested(self, tid: int) -> bool:
+        """(Gadget, on the loop) the host's class Cancel request for ``tid``. Returns True when
+        it names the transaction in flight (whose data phase is then abandoned); a Cancel for
+        another one (late, or a second one) changes nothing here."""
+        current = tid == self._current_tid
+        if current:
+            self.codec.abandon_data_phase()
+            self.codec.reset()  # the half-received container of the cancelled phase
+            self._cancelled = True
         if self.on_cancel is not None:
             self.on_cancel(tid)
+        return current
 
     def status(self) -> int:
         """(Gadget, on the loop) what Get Device Status answers."""
@@ -387,6 +395,12 @@ class FunctionFsLink(Link):
             self._error = DeviceGone(f"{self.name}: link closed")
 
 
+def _consume(fut: asyncio.Future[None]) -> None:
+    # a write whose caller was cancelled: its outcome is handled (or moot) elsewhere
+    if not fut.cancelled():
+        fut.exception()
+
+
 # --- the function --------------------------------------------------------------------------------
 
 StartSession = Callable[[FunctionFsLink], "asyncio.Task[None] | None"]
@@ -424,6 +438,8 @@ class FunctionFsGadget:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ffs-bulk-in")
         self._events = ThreadPoolExecutor(1, thread_name_prefix="ffs-interrupt")
         self._pending_events = 0
+        #: bulk IN writes that can be taken back (None: plain blocking writes)
+        self._aio: _aio.AioWriter | None = None
         self._room = threading.Condition()
         self._sessions: set[asyncio.Task[None]] = set()
         #: ep0 events seen, for logs and tests
@@ -469,6 +485,11 @@ class FunctionFsGadget:
         except OSError as exc:
             await self.aclose()
             raise ConnectError(f"cannot open the endpoints in {self.directory}: {exc}") from None
+        if _aio.available():
+            try:
+                self._aio = _aio.AioWriter(self._bulk_in)
+            except OSError as exc:  # a kernel without AIO: writes cannot be taken back
+                log.warning("FunctionFS: no AIO (%s); a host that stops reading blocks us", exc)
         for target, name in ((self._ep0_loop, "ffs-ep0"), (self._read_loop, "ffs-bulk-out")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -569,7 +590,8 @@ class FunctionFsGadget:
     # -- on the loop ----------------------------------------------------------------------------
 
     def _max_packet_size(self) -> int:
-        assert self._bulk_in is not None
+        if self._bulk_in is None:
+            return BULK_MPS["high"]
         try:
             desc = fcntl.ioctl(self._bulk_in, _IOCTL_ENDPOINT_DESC, bytes(9))
             return int(struct.unpack_from("<H", desc, 4)[0]) & 0x7FF or BULK_MPS["high"]
@@ -588,6 +610,7 @@ class FunctionFsGadget:
             task.add_done_callback(self._sessions.discard)
 
     def _host_left(self, why: str) -> None:
+        self.abort_bulk_in()
         link, self._link = self._link, None
         if link is not None:
             link.fail(DeviceGone(f"{link.name}: {why}"))
@@ -602,8 +625,10 @@ class FunctionFsGadget:
         self._host_arrived()
 
     def _cancel(self, tid: int) -> None:
-        if self._link is not None:
-            self._link.cancel_requested(tid)
+        if self._link is not None and self._link.cancel_requested(tid):
+            # whatever bulk IN holds is the cancelled transaction's (the host reads a
+            # response before it sends the next operation): the host will not read it
+            self.abort_bulk_in()
 
     def _status(self) -> int:
         return self._link.status() if self._link is not None else int(ResponseCode.OK)
@@ -643,15 +668,37 @@ class FunctionFsGadget:
     # -- bulk IN and interrupt IN ---------------------------------------------------------------
 
     async def write_bulk(self, link: FunctionFsLink, data: bytes) -> None:
-        """Write one transfer to bulk IN (``b""`` is a zero-length packet)."""
+        """Write one transfer to bulk IN (``b""`` is a zero-length packet). A write the host
+        cancelled (its data phase abandoned) raises CancelledError, as the handler's task is
+        being cancelled anyway; a failed one breaks the link."""
         assert self._loop is not None
-        fut = self._loop.run_in_executor(self._writer, self._write_all, self._bulk_in, data)
+        fut = self._loop.run_in_executor(self._writer, self._write_bulk_now, data)
+        fut.add_done_callback(_consume)
         try:
             await asyncio.shield(fut)
         except OSError as exc:
+            if exc.errno == errno.ECANCELED and not link.closed:
+                raise asyncio.CancelledError from None
             error = DeviceGone(f"{link.name}: bulk IN: {exc.strerror or exc}")
             link.fail(error)
             raise error from None
+
+    def _write_bulk_now(self, data: bytes) -> None:
+        if self._aio is None:
+            self._write_all(self._bulk_in, data)
+            return
+        view = memoryview(data)
+        if not view:
+            self._aio.write(b"")
+            return
+        while view:
+            view = view[self._aio.write(view) :]
+
+    def abort_bulk_in(self) -> None:
+        """Take back the bulk IN write in progress (a host cancel, reset or departure): the
+        host will not read the rest of that data phase."""
+        if self._aio is not None:
+            self._aio.abort()
 
     @staticmethod
     def _write_all(fd: int | None, data: bytes) -> None:
@@ -698,3 +745,6 @@ class FunctionFsGadget:
                     os.close(fd)
         self._writer.shutdown(wait=False, cancel_futures=True)
         self._events.shutdown(wait=False, cancel_futures=True)
+        if self._aio is not None:
+            self._aio.close()
+            self._aio = None
