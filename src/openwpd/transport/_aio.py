@@ -1,10 +1,12 @@
-"""Linux native AIO on one file descriptor: a blocking write that another thread can cancel.
+"""Linux native AIO on one file descriptor: a blocking read or write that another thread can
+cancel.
 
 FunctionFS completes a write to an IN endpoint only when the host has read it. A host that
 cancels a transfer, resets the device or simply stops reading would leave a plain ``write()``
 blocked for good (a signal does not help from Python: ``os.write`` retries after EINTR). Through
 AIO the same write is a USB request that ``io_cancel`` takes back (FunctionFS dequeues it), which
-is what Android's MTP device does too.
+is what Android's MTP device does too. A read taken back the same way drops what it had
+received: after a host Cancel, the tail of the cancelled data phase.
 
 The syscalls are called through ctypes (the standard library has no AIO); only x86-64 and
 arm64 numbers are known. :func:`available` says whether this machine has them.
@@ -19,13 +21,14 @@ import os
 import platform
 import threading
 
-__all__ = ["AioWriter", "available"]
+__all__ = ["AioFile", "available"]
 
 #: io_setup, io_destroy, io_getevents, io_submit, io_cancel
 _SYSCALLS = {
     "x86_64": (206, 207, 208, 209, 210),
     "aarch64": (0, 1, 4, 2, 3),
 }
+_IOCB_CMD_PREAD = 0
 _IOCB_CMD_PWRITE = 1
 
 
@@ -65,9 +68,10 @@ def available() -> bool:
     return os.name == "posix" and platform.system() == "Linux" and _numbers() is not None
 
 
-class AioWriter:
-    """Writes to ``fd`` one at a time (:meth:`write`, blocking, from one thread) that
-    :meth:`abort` (from any thread) takes back. Raises OSError when AIO is unavailable."""
+class AioFile:
+    """Reads or writes on ``fd``, one at a time (:meth:`read`/:meth:`write`, blocking, from one
+    thread), that :meth:`abort` (from any thread) takes back. Raises OSError when AIO is
+    unavailable."""
 
     def __init__(self, fd: int) -> None:
         numbers = _numbers()
@@ -94,11 +98,21 @@ class AioWriter:
         """Write ``data`` (``b""``: a zero-length packet); returns the bytes written. Raises
         OSError(ECANCELED) when :meth:`abort` took it back, other OSErrors as write() would."""
         buf = ctypes.create_string_buffer(bytes(data), max(1, len(data)))
+        return self._io(_IOCB_CMD_PWRITE, buf, len(data))
+
+    def read(self, size: int) -> bytes:
+        """Read up to ``size`` bytes. Raises OSError(ECANCELED) when :meth:`abort` took it back
+        (what it had received is dropped), other OSErrors as read() would."""
+        buf = ctypes.create_string_buffer(max(1, size))
+        got = self._io(_IOCB_CMD_PREAD, buf, size)
+        return buf.raw[:got]
+
+    def _io(self, opcode: int, buf: ctypes.Array[ctypes.c_char], size: int) -> int:
         iocb = _Iocb()
-        iocb.aio_lio_opcode = _IOCB_CMD_PWRITE
+        iocb.aio_lio_opcode = opcode
         iocb.aio_fildes = self._fd
         iocb.aio_buf = ctypes.addressof(buf)
-        iocb.aio_nbytes = len(data)
+        iocb.aio_nbytes = size
         pointers = (ctypes.POINTER(_Iocb) * 1)(ctypes.pointer(iocb))
         with self._lock:
             aborts = self._aborts
@@ -126,11 +140,10 @@ class AioWriter:
         finally:
             with self._lock:
                 self._current = None
-        del buf
         if event.res < 0:
             code = -event.res
             if code in (errno.ECONNRESET, errno.ECANCELED, errno.EINTR) and self._aborts != aborts:
-                raise OSError(errno.ECANCELED, "the write was taken back")
+                raise OSError(errno.ECANCELED, "taken back")
             raise OSError(code, os.strerror(code))
         return int(event.res)
 

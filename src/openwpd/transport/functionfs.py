@@ -83,7 +83,7 @@ from openwpd.protocol.errors import (
     RemoteProtocolError,
     TransportError,
 )
-from openwpd.protocol.messages import DataChunk, Event, FileSlice, Message, Operation
+from openwpd.protocol.messages import DataChunk, Event, FileSlice, Message, Operation, Response
 from openwpd.protocol.transaction import CancelFlow
 from openwpd.protocol.usb_codec import Pipe, UsbCodec
 from openwpd.transport import _aio
@@ -383,6 +383,8 @@ class FunctionFsLink(Link):
             assert msg.tid is not None
             self._gadget.post_event(container.build_event(msg.code, msg.tid, msg.params))
             return
+        if isinstance(msg, Response):
+            self._current_tid = None  # a Cancel from now on names no transaction in flight
         for pipe, data in self.codec.encode(msg, data_follows=data_follows):
             if pipe is Pipe.INTERRUPT:
                 self._gadget.post_event(data)
@@ -438,8 +440,9 @@ class FunctionFsGadget:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ffs-bulk-in")
         self._events = ThreadPoolExecutor(1, thread_name_prefix="ffs-interrupt")
         self._pending_events = 0
-        #: bulk IN writes that can be taken back (None: plain blocking writes)
-        self._aio: _aio.AioWriter | None = None
+        #: bulk IN writes and bulk OUT reads that can be taken back (None: plain blocking I/O)
+        self._aio: _aio.AioFile | None = None
+        self._aio_out: _aio.AioFile | None = None
         self._room = threading.Condition()
         self._sessions: set[asyncio.Task[None]] = set()
         #: ep0 events seen, for logs and tests
@@ -487,7 +490,8 @@ class FunctionFsGadget:
             raise ConnectError(f"cannot open the endpoints in {self.directory}: {exc}") from None
         if _aio.available():
             try:
-                self._aio = _aio.AioWriter(self._bulk_in)
+                self._aio = _aio.AioFile(self._bulk_in)
+                self._aio_out = _aio.AioFile(self._bulk_out)
             except OSError as exc:  # a kernel without AIO: writes cannot be taken back
                 log.warning("FunctionFS: no AIO (%s); a host that stops reading blocks us", exc)
         for target, name in ((self._ep0_loop, "ffs-ep0"), (self._read_loop, "ffs-bulk-out")):
@@ -627,8 +631,10 @@ class FunctionFsGadget:
     def _cancel(self, tid: int) -> None:
         if self._link is not None and self._link.cancel_requested(tid):
             # whatever bulk IN holds is the cancelled transaction's (the host reads a
-            # response before it sends the next operation): the host will not read it
+            # response before it sends the next operation): the host will not read it; what
+            # a bulk OUT read holds is the tail of its data phase
             self.abort_bulk_in()
+            self.abort_bulk_out()
 
     def _status(self) -> int:
         return self._link.status() if self._link is not None else int(ResponseCode.OK)
@@ -650,10 +656,15 @@ class FunctionFsGadget:
                     timeout=1.0,
                 )
             try:
-                data = os.read(self._bulk_out, READ_SIZE)
+                if self._aio_out is not None:
+                    data = self._aio_out.read(READ_SIZE)
+                else:
+                    data = os.read(self._bulk_out, READ_SIZE)
             except OSError as exc:
                 if self._stopping or exc.errno == errno.EBADF:
                     return
+                if exc.errno == errno.ECANCELED:
+                    continue  # the tail of a cancelled data phase: dropped
                 # ESHUTDOWN and friends: the host left (ep0's DISABLE says so too; the session
                 # ends there); the next read waits until a host enables the function again
                 log.debug("FunctionFS bulk OUT: %s", exc)
@@ -700,6 +711,12 @@ class FunctionFsGadget:
         if self._aio is not None:
             self._aio.abort()
 
+    def abort_bulk_out(self) -> None:
+        """Take back the bulk OUT read in progress, dropping what it holds: after a host
+        Cancel, the tail of the cancelled data phase (the next command comes in a new read)."""
+        if self._aio_out is not None:
+            self._aio_out.abort()
+
     @staticmethod
     def _write_all(fd: int | None, data: bytes) -> None:
         if fd is None:
@@ -745,6 +762,7 @@ class FunctionFsGadget:
                     os.close(fd)
         self._writer.shutdown(wait=False, cancel_futures=True)
         self._events.shutdown(wait=False, cancel_futures=True)
-        if self._aio is not None:
-            self._aio.close()
-            self._aio = None
+        for aio in (self._aio, self._aio_out):
+            if aio is not None:
+                aio.close()
+        self._aio = self._aio_out = None
