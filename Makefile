@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(PY) -m mypy --strict src
 	$(MAKE) test-usb
 
-## make test-usb: the USB suite inside the lab VM against umtprd (skips, saying why, where the VM
+## make test-usb: the USB suites inside the lab VM, our client against umtprd and our device as
+## the USB gadget against libmtp, gphoto2, jmtpfs, go-mtpfs (skips, saying why, where the VM
 ## cannot be built -- except under CI=true, where that fails). See tools/usbvm/usbvm.
 test-usb:
 	tools/usbvm/usbvm test -q

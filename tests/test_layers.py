@@ -1,9 +1,10 @@
 """Every layer rule of the architecture (docs/architecture.md), checked on every module's AST.
 
 Imports go downward only: ``cli -> wpd -> client -> transport -> protocol``,
-``cli -> mount -> client`` and ``server -> transport -> protocol``. The server never imports the client, the WPD API or the CLI;
-the client never imports the server, the WPD API or the CLI; the transports import neither; the
-protocol core imports nothing above it, only the standard library, and no I/O or clock module.
+``cli -> mount -> client`` and ``server -> transport -> protocol``. The server never imports the
+client, the WPD API or the CLI; the client never imports the server, the WPD API or the CLI; the
+transports import neither; the protocol core imports nothing above it, only the standard
+library, and no I/O or clock module.
 ``_aio.py`` and ``_files.py`` (helpers shared by the server and the client) import only the
 standard library; the package's ``__init__`` only the protocol core (it re-exports the errors).
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from openwpd.client import Connection
 from openwpd.protocol.messages import Message, SendCancel
 from openwpd.server.device import VirtualDevice
+from openwpd.transport.link import Link
 from openwpd.transport.ptpip import InitiatorIdentity, PtpIpLink, open_ptpip_link
 
 #: the ``device`` fixture's value, and the ``connect`` fixture's type
@@ -19,7 +20,7 @@ Device = tuple[VirtualDevice, int]
 Connect = Callable[..., AbstractAsyncContextManager[Connection]]
 
 
-class TrapLink:
+class TrapLink(Link):
     """Wraps a link; calls ``trap()`` at the ``arm_at``-th await point (send, receive or
     send_cancel, counted from ``arm()``), just before the wrapped call. Everything else is
     forwarded."""
@@ -76,6 +77,13 @@ class TrapLink:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
+    async def flush(self) -> None:
+        await self.inner.flush()
 
 
 async def open_trap_link(port: int, name: str = "pytest-trap") -> TrapLink:

@@ -16,10 +16,13 @@ CACHE=${OPENWPD_USBVM_CACHE:-/var/cache/openwpd/usbvm}
 SUITE=bookworm
 # What the guest needs: the responder under test, libmtp's tools (the benchmark baseline), python3
 # with libusb1 (Debian packages it as python3-usb1) and a pytest with asyncio + timeout support,
-# and what openwpd's client imports at run time.
+# what openwpd's client and device import at run time, and the other USB hosts the gadget suite
+# runs against our device: gphoto2, jmtpfs and go-mtpfs (with fuse 2's fusermount: debootstrap
+# cannot take fuse3 beside jmtpfs, which depends on fuse).
 PKGS=kmod,procps,usbutils,libusb-1.0-0,umtp-responder,mtp-tools,python3,python3-usb1
 PKGS=$PKGS,python3-pytest,python3-pytest-asyncio,python3-pytest-timeout,python3-pytest-cov
 PKGS=$PKGS,python3-click,python3-rich,python3-platformdirs,python3-watchdog
+PKGS=$PKGS,gphoto2,jmtpfs,go-mtpfs,fuse
 
 log() { echo "usbvm build: $*" >&2; }
 cannot() { log "cannot build the VM image here: $*"; exit 3; }
@@ -74,11 +77,11 @@ if ! debootstrap --variant=minbase --include="$PKGS" "$SUITE" rootfs "$mirror" >
 fi
 
 # Only the modules the lab needs: the gadget stack (dummy_hcd, libcomposite, usb_f_fs), the host
-# side (usbcore), configfs and the virtio 9p share.
+# side (usbcore), configfs, fuse (jmtpfs, go-mtpfs) and the virtio 9p share.
 m=lib/modules/$kv
 mkdir -p "rootfs/$m/kernel"
 for d in drivers/usb/common drivers/usb/core drivers/usb/gadget drivers/virtio fs/configfs \
-         fs/9p net/9p fs/netfs fs/fscache; do
+         fs/9p net/9p fs/netfs fs/fscache fs/fuse; do
   mkdir -p "rootfs/$m/kernel/$d"
   cp -a "kernel/$m/kernel/$d/." "rootfs/$m/kernel/$d/"
 done

@@ -107,13 +107,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import device, files, mount, serve, services, sync, tour
+    from openwpd.cli import device, files, gadget, mount, serve, services, sync, tour
 
     for command in (*device.COMMANDS, *files.COMMANDS, *services.COMMANDS):
         main.add_command(command)
     main.add_command(sync.sync)
     main.add_command(mount.mount)
     main.add_command(serve.serve)
+    main.add_command(gadget.gadget)
     main.add_command(tour.tour)
 
 

@@ -10,7 +10,9 @@ import os
 import signal
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +23,9 @@ from ._core import CliError, ExitCode
 
 #: the file in the state directory a running ``wpd serve`` holds locked (see _lock_state_dir)
 LOCK_NAME = "serve.lock"
+
+if TYPE_CHECKING:
+    from openwpd.transport.functionfs import FunctionFsGadget
 
 
 def _parse_guid(text: str) -> bytes:
@@ -66,6 +71,19 @@ def _parse_guid(text: str) -> bytes:
     help="First fill each DIR with generated sample content (photos, music, documents, "
     "contacts, calendar).",
 )
+@click.option(
+    "--usb",
+    is_flag=True,
+    help="Serve over USB instead, as this machine's USB gadget (see `wpd gadget up`).",
+)
+@click.option(
+    "--ffs-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --usb: the FunctionFS folder (default: the one `wpd gadget up` mounts).",
+)
+@click.option("--gadget", "gadget_name", default=None, help="With --usb: the gadget to bind.")
+@click.option("--ptpip", is_flag=True, help="With --usb: serve PTP/IP beside it.")
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -75,13 +93,19 @@ def serve(
     allow_guids: tuple[str, ...],
     state_dir: Path | None,
     samples: bool,
+    usb: bool,
+    ffs_dir: Path | None,
+    gadget_name: str | None,
+    ptpip: bool,
     verbose: int,
 ) -> None:
-    """Serve folders as an MTP device over PTP/IP.
+    """Serve folders as an MTP device over PTP/IP (or USB with --usb).
 
     Each DIR becomes a storage; DIR:NAME names it, DIR:ro (or DIR:NAME:ro) makes it read-only.
     Storages must have different names and folders that do not overlap. The first line
-    printed is "serving ptpip://HOST:PORT". Ctrl-C or SIGTERM stops cleanly.
+    printed is "serving ptpip://HOST:PORT" ("serving usb ..." with --usb, which writes the USB
+    descriptors to FunctionFS and connects the gadget to the host). Ctrl-C or SIGTERM stops
+    cleanly.
 
     The device's identity (GUID, serial number) and object IDs live in the state directory:
     one device per state directory, which a second `wpd serve` cannot share.
@@ -113,9 +137,12 @@ def serve(
         )
     level = logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(message)s", stream=sys.stderr)
+    usb_options = _UsbOptions(usb, ffs_dir, gadget_name, ptpip)
+    if usb:
+        _check_usb(usb_options)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(specs, host, port, name, guids, state, verbose > 0))
+            asyncio.run(_serve(specs, host, port, name, guids, state, verbose > 0, usb_options))
     finally:
         os.close(lock)
 
@@ -160,6 +187,33 @@ def _lock_state_dir(state: Path) -> int:
     return fd
 
 
+@dataclass(frozen=True, slots=True)
+class _UsbOptions:
+    usb: bool = False
+    ffs_dir: Path | None = None
+    gadget: str | None = None
+    ptpip: bool = False
+
+    @property
+    def folder(self) -> Path:
+        from openwpd.transport import configfs
+
+        return self.ffs_dir or configfs.DEFAULT_FFS_DIR
+
+
+def _check_usb(options: _UsbOptions) -> None:
+    """Before anything starts: one line saying what is missing for --usb."""
+    from openwpd.transport import configfs
+
+    if not (options.folder / "ep0").exists():
+        problem = configfs.missing() if options.ffs_dir is None else None
+        raise CliError(
+            problem or f"no FunctionFS at {options.folder}",
+            ExitCode.NO_DEVICE,
+            hint=None if problem else "run `wpd gadget up` first (as root)",
+        )
+
+
 async def _serve(
     specs: list[StorageSpec],
     host: str,
@@ -168,6 +222,7 @@ async def _serve(
     guids: list[bytes] | None,
     state_dir: Path | None,
     verbose: bool,
+    usb: _UsbOptions | None = None,
 ) -> None:
     device = VirtualDevice(specs, friendly_name=name, state_dir=state_dir, verbose=verbose)
     stop = asyncio.Event()
@@ -175,17 +230,46 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    usb = usb or _UsbOptions()
+    gadget = None
     try:
-        real_host, real_port = await device.serve(host, port, allowed_guids=guids)
-    except OSError as exc:
-        await device.aclose()
-        raise CliError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="--port 0 picks a free port" if port else None,
-        ) from None
-    click.echo(f"serving ptpip://{real_host}:{real_port}")
-    sys.stdout.flush()
-    try:
+        if usb.usb:
+            gadget = await _serve_usb(device, usb)
+        if not usb.usb or usb.ptpip:
+            try:
+                real_host, real_port = await device.serve(host, port, allowed_guids=guids)
+            except OSError as exc:
+                raise CliError(
+                    f"cannot listen on {host}:{port}: {exc.strerror}",
+                    hint="--port 0 picks a free port" if port else None,
+                ) from None
+            click.echo(f"serving ptpip://{real_host}:{real_port}")
+        sys.stdout.flush()
         await stop.wait()
     finally:
+        if gadget is not None:
+            await gadget.aclose()
         await device.aclose()
+
+
+async def _serve_usb(device: VirtualDevice, usb: _UsbOptions) -> FunctionFsGadget:
+    """Write the USB descriptors to FunctionFS, then connect the gadget to the host."""
+    from openwpd.cli._core import CliError, ExitCode
+    from openwpd.protocol.errors import ConnectError
+    from openwpd.transport import configfs
+    from openwpd.transport.functionfs import FunctionFsGadget
+
+    device.start_watching()
+    gadget = FunctionFsGadget(usb.folder, lambda link: device.serve_link(link, "USB host"))
+    try:
+        await gadget.start()
+        name = usb.gadget or configfs.DEFAULT_NAME
+        udc = None
+        if (configfs.GADGETS / name).is_dir():
+            udc = await asyncio.to_thread(configfs.bind, name)
+    except ConnectError as exc:
+        await gadget.aclose()
+        raise CliError(str(exc), ExitCode.NO_DEVICE) from None
+    where = f"on {udc}" if udc else "(bind the gadget to a UDC to connect it)"
+    click.echo(f"serving usb {where} through {usb.folder}")
+    return gadget

@@ -153,7 +153,7 @@ class Connection:
     @property
     def supports_file_slices(self) -> bool:
         """True when the link sends FileSlices with sendfile (PTP/IP; not USB)."""
-        return bool(getattr(self._runner.link, "supports_file_slices", False))
+        return self._runner.link.supports_file_slices
 
     def open_handle(self) -> Handle:
         """A new handle: its own queue of pending operations and its own cancel."""
@@ -306,8 +306,7 @@ class Connection:
     def _hook_events(self, runner: TransactionRunner) -> None:
         attach_event_callback(runner.link, self._on_link_event)
         runner.on_event = self._on_machine_event
-        if hasattr(runner.link, "on_broken"):
-            runner.link.on_broken = functools.partial(self._on_link_broken, runner)
+        runner.link.on_broken = functools.partial(self._on_link_broken, runner)
 
     def _on_link_broken(self, runner: TransactionRunner, exc: OpenWpdError) -> None:
         """The link broke by itself (device gone): noticed even with no transaction running,
@@ -495,12 +494,9 @@ async def open_session(
 def quirk_policy(link: Link, info: DeviceInfo) -> QuirkPolicy:
     """The device's quirk profile (client/quirks.py): from its USB identity when the link has
     one, refined with DeviceInfo's manufacturer, model and vendor extensions."""
-    usb = getattr(link, "info", None)
-    vid, pid = getattr(usb, "vid", None), getattr(usb, "pid", None)
-    if isinstance(vid, int) and isinstance(pid, int):
-        base = QuirkPolicy.for_usb(
-            vid, pid, getattr(usb, "manufacturer", None), getattr(usb, "product", None)
-        )
+    usb = link.usb_info
+    if usb is not None:
+        base = QuirkPolicy.for_usb(usb.vid, usb.pid, usb.manufacturer, usb.product)
     else:
         base = QuirkPolicy.for_identity(DeviceIdentity())
     return base.with_device_info(info)
@@ -555,8 +551,7 @@ async def open_connection(
     policy = quirk_policy(link, info)
     if quirks is None:
         quirks = policy.client_quirks()
-    if hasattr(link, "recovery"):
-        link.recovery = policy.recovery
+    link.recovery = policy.recovery
     conn = Connection(
         runner,
         info,

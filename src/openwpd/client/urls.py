@@ -82,12 +82,9 @@ async def open_link(
 
 def attach_event_callback(link: Link, callback: object) -> bool:
     """Route the link's Event messages to ``callback`` the moment they arrive, outside the
-    transaction queue (PtpIpLink and MemoryLink have an ``on_event`` slot). Returns False for a
-    link without one: events then reach the runner between transactions only."""
-    if hasattr(link, "on_event"):
-        link.on_event = callback
-        return True
-    return False
+    transaction queue (every link has the ``on_event`` slot). Returns True."""
+    link.on_event = callback  # type: ignore[assignment]
+    return True
 
 
 def discover_devices() -> list[str]:

@@ -3,11 +3,11 @@
 Theory of operation
 -------------------
 :class:`TransactionRunner` owns an initiator
-:class:`~openwpd.protocol.transaction.TransactionMachine` and a link (PTP/IP today), and runs
-exactly one transaction at a time through :meth:`TransactionRunner.transact`. A transaction's
-data phase is streamed both ways: data we send comes from ``bytes`` or any (async) iterable of
-chunks; data we receive goes to a ``sink`` callable chunk by chunk, so a 10 GiB object never sits
-in memory.
+:class:`~openwpd.protocol.transaction.TransactionMachine` and a
+:class:`~openwpd.transport.link.Link`, and runs exactly one transaction at a time through
+:meth:`TransactionRunner.transact`. A transaction's data phase is streamed both ways: data we
+send comes from ``bytes`` or any (async) iterable of chunks; data we receive goes to a ``sink``
+callable chunk by chunk, so a 10 GiB object never sits in memory.
 
 Cancel: if the task running :meth:`transact` is cancelled (``asyncio`` cancellation, which is
 how the client's ``handle.cancel()`` and ``task.cancel()`` reach it), the runner cancels the
@@ -40,7 +40,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from openwpd.protocol.errors import (
     LocalProtocolError,
@@ -69,6 +68,7 @@ from openwpd.protocol.messages import (
     TransactionTimedOut,
 )
 from openwpd.protocol.transaction import CancelFlow, Role, State, Timeouts, TransactionMachine
+from openwpd.transport.link import Link
 
 #: Payload bytes per data packet we send.
 SEND_CHUNK = 1024 * 1024
@@ -80,20 +80,6 @@ COLLECT_LIMIT = 64 * 1024 * 1024
 #: ``supports_file_slices`` is true) go from the file to the socket with sendfile
 DataSource = bytes | bytearray | memoryview | Iterable[bytes | FileSlice] | AsyncIterable[bytes]
 Sink = Callable[[bytes], object]
-
-
-class Link(Protocol):
-    """What the runner needs of a transport link (``transport.ptpip.PtpIpLink`` is one)."""
-
-    name: str
-
-    async def receive(self, timeout: float | None = None) -> Message: ...
-
-    async def send(self, msg: Message, *, data_follows: bool = False) -> None: ...
-
-    async def send_cancel(self, action: SendCancel) -> None: ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +106,8 @@ class TransactionRunner:
         cancel_flow: CancelFlow | None = None,
     ) -> None:
         self.link = link
-        # None: the link says which cancel procedure it needs (UsbLink.cancel_flow), else PTP/IP
-        flow: CancelFlow = cancel_flow or getattr(link, "cancel_flow", None) or CancelFlow.PTPIP
+        # None: the link says which cancel procedure it needs
+        flow: CancelFlow = cancel_flow or link.cancel_flow
         self.machine = TransactionMachine(Role.INITIATOR, flow, timeouts or Timeouts())
         self.on_event = on_event
         self._lock = asyncio.Lock()
@@ -192,10 +178,7 @@ class TransactionRunner:
         """Wait (shielded) for a FileSlice still on the wire: its sender is shielded and may
         outlive a cancelled transaction, and our caller may close the file once we return.
         Waited for after the cancel went out, not before."""
-        flush = getattr(self.link, "flush", None)
-        if flush is None:
-            return
-        task = asyncio.ensure_future(flush())
+        task = asyncio.ensure_future(self.link.flush())
         cancelled = False
         while not task.done():
             try:
@@ -319,7 +302,7 @@ class TransactionRunner:
             if isinstance(action, SendCancel):
                 await self.link.send_cancel(action)
             elif isinstance(action, RequestDeviceStatus):
-                code = await _device_status(self.link)
+                code = await self.link.request_device_status()
                 events += self.machine.receive_device_status(code, self.now())
         return events
 
@@ -375,22 +358,12 @@ class TransactionRunner:
         await self.link.aclose()
 
 
-async def _device_status(link: Link) -> int:
-    """USB Get Device Status through a link that offers it (UsbLink.request_device_status)."""
-    request = getattr(link, "request_device_status", None)
-    if request is None:
-        raise LocalProtocolError(f"{link.name}: this link cannot ask for the device status")
-    return int(await request())
-
-
 async def _recover(link: Link) -> None:
-    """Before SessionReset: let a link that can (USB: Device Reset, then a port reset) bring the
-    device back to idle so that a new session can start. Best effort; failures are sticky on
-    the link and surface at the next open."""
-    recover = getattr(link, "recover", None)
-    if recover is not None:
-        with contextlib.suppress(OpenWpdError):
-            await recover()
+    """Before SessionReset: let the link bring the device back to idle (USB: Device Reset, then
+    a port reset) so that a new session can start. Best effort; failures are sticky on the link
+    and surface at the next open."""
+    with contextlib.suppress(OpenWpdError):
+        await link.recover()
 
 
 class TransactionTimeout(Exception):

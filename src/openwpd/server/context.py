@@ -150,7 +150,7 @@ class OperationContext:
         the bytes go from the file to the socket with sendfile (zero-copy); otherwise in chunks.
         The file must not shrink meanwhile (OSError if it does)."""
         session = self.session
-        if not getattr(session.link, "supports_file_slices", False):
+        if not session.link.supports_file_slices:
             file.seek(offset)
             await self.send_stream(length, _file_chunks(file, length))
             return

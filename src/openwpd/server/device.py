@@ -34,6 +34,7 @@ from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
 from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
+from openwpd.transport.link import Link
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
 
 log = logging.getLogger("openwpd.server")
@@ -263,23 +264,36 @@ class VirtualDevice:
         allowed_guids: Sequence[bytes] | None = None,
     ) -> tuple[str, int]:
         """Start listening for PTP/IP initiators; returns the real (host, port)."""
-        self._loop = asyncio.get_running_loop()
         self._listener = PtpIpListener(
             ResponderIdentity(self.guid, self.friendly_name),
             self._start_session,
             allowed_guids=allowed_guids,
         )
+        self.start_watching()
+        return await self._listener.start(host, port)
+
+    def start_watching(self) -> None:
+        """Report changes other programs make to the folders as events to every session
+        (unless created with ``watch=False``); :meth:`serve` does it. Call on the event loop.
+        Idempotent."""
+        self._loop = asyncio.get_running_loop()
         if self._watch:
             self.store.start_watching()
-        return await self._listener.start(host, port)
 
     def _start_session(
         self, link: PtpIpLink, request: ptpip.InitCommandRequest
     ) -> asyncio.Task[None]:
-        session = DeviceSession(self, link, request.friendly_name or "initiator")
-        self.sessions.add(session)
         if self.verbose:
             log.info("initiator %r connected (GUID %s)", request.friendly_name, request.guid.hex())
+        return self.serve_link(link, request.friendly_name or "initiator")
+
+    def serve_link(self, link: Link, initiator: str) -> asyncio.Task[None]:
+        """Serve one initiator over ``link`` (any transport: PTP/IP, USB) until the link
+        closes; returns the task doing it. Call on the event loop."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        session = DeviceSession(self, link, initiator)
+        self.sessions.add(session)
         return asyncio.create_task(session.run(), name=f"session-{link.name}")
 
     def session_ended(self, session: DeviceSession) -> None:

@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-:class:`DeviceSession` owns a link (PTP/IP today) and a responder
+:class:`DeviceSession` owns a link (:class:`~openwpd.transport.link.Link`: PTP/IP, USB through
+FunctionFS) and a responder
 :class:`~openwpd.protocol.transaction.TransactionMachine`. Its loop takes messages from the link,
 feeds them to the machine and, for each operation, runs the registered handler as a task.
 
@@ -56,14 +57,14 @@ from openwpd.protocol.messages import (
     Response,
     StartData,
 )
-from openwpd.protocol.transaction import CancelFlow, Role, State, TransactionMachine
+from openwpd.protocol.transaction import Role, State, TransactionMachine
 from openwpd.server.context import MtpError, NoDataPhase, OperationContext, Reply
 from openwpd.server.registry import HANDLERS
 from openwpd.server.store import PendingObject, StoreError
 
 if TYPE_CHECKING:
     from openwpd.server.device import VirtualDevice
-    from openwpd.transport.ptpip import PtpIpLink
+    from openwpd.transport.link import Link
 
 log = logging.getLogger("openwpd.server")
 
@@ -73,12 +74,15 @@ EVENT_QUEUE_DEPTH = 1024
 class DeviceSession:
     """Serves one link until it closes. Created by the device for each initiator."""
 
-    def __init__(self, device: VirtualDevice, link: PtpIpLink, initiator: str) -> None:
+    def __init__(self, device: VirtualDevice, link: Link, initiator: str) -> None:
         self.device = device
         self.link = link
         self.initiator = initiator
-        self.machine = TransactionMachine(Role.RESPONDER, CancelFlow.PTPIP)
+        # the link's cancel procedure: PTP/IP answers a cancelled transaction with 0x201F, USB
+        # sends no response and reports DeviceBusy in Get Device Status until it is over
+        self.machine = TransactionMachine(Role.RESPONDER, link.cancel_flow)
         link.on_cancel = self._on_cancel
+        link.device_status = self._device_status
         self._handler: asyncio.Task[Reply | None] | None = None
         self._cancelled_tid: int | None = None
         #: Cancels that arrived while idle: the operation they name may still be queued
@@ -135,6 +139,10 @@ class DeviceSession:
             self._handler.cancel()
             with contextlib.suppress(BaseException):
                 await self._handler
+
+    def _device_status(self) -> int:
+        """(USB) what Get Device Status answers now: DeviceBusy while a cancel is carried out."""
+        return int(self.machine.device_status)
 
     def _on_cancel(self, tid: int) -> None:
         """Called by the link the moment a Cancel packet arrives (either connection)."""

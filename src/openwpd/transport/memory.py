@@ -33,11 +33,12 @@ from openwpd.protocol.messages import (
     Message,
     SendCancel,
 )
+from openwpd.transport.link import Link
 
 QUEUE_DEPTH = 64
 
 
-class MemoryLink:
+class MemoryLink(Link):
     """One end of an in-memory link; see the module docstring."""
 
     def __init__(self, name: str) -> None:

@@ -45,6 +45,7 @@ from openwpd.protocol.errors import (
 )
 from openwpd.protocol.messages import DataChunk, Event, FileSlice, Message, SendCancel
 from openwpd.protocol.ptpip_codec import Channel, PtpIpCodec
+from openwpd.transport.link import Link
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def _map_error(exc: BaseException, what: str) -> TransportError:
     return DeviceGone(f"{what}: {exc}")
 
 
-class PtpIpLink:
+class PtpIpLink(Link):
     """Async message I/O over one PTP/IP link (command + event connection), either role.
 
     ``receive()`` returns the next message from the peer (from either connection), in order per

@@ -94,6 +94,7 @@ from openwpd.protocol.usb_codec import (
     parse_os_string_descriptor,
     pick_endpoints,
 )
+from openwpd.transport.link import Link
 
 log = logging.getLogger(__name__)
 
@@ -517,7 +518,7 @@ class _InFlight:
         self.future = future
 
 
-class UsbLink:
+class UsbLink(Link):
     """Async message I/O over one claimed USB MTP interface; see the module docstring.
 
     ``receive()`` returns the next message from the device; when ``on_event`` is set, Event
@@ -580,6 +581,11 @@ class UsbLink:
         self._discard = False  # drop what the reads deliver (stale data being flushed)
         self._tid = 0  # transaction in flight (for a response we synthesise after a stall)
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def usb_info(self) -> UsbDeviceInfo:
+        """The device's USB identity (``info``)."""
+        return self.info
 
     # -- plumbing between libusb's thread and the event loop -----------------------------------
 

@@ -140,8 +140,10 @@ class FolderWatcher:
         if event.is_directory and event.event_type in ("modified", "attrib", "closed"):
             return  # a folder's own timestamps are not tracked; its entries raise their own
         paths = [os.fsdecode(event.src_path)]
-        if event.dest_path:
-            paths.append(os.fsdecode(event.dest_path))
+        # watchdog before 4.0 (Debian 12 ships 2.2) gives only moves a dest_path
+        dest = getattr(event, "dest_path", "")
+        if dest:
+            paths.append(os.fsdecode(dest))
         now = time.monotonic()
         with self._cond:
             for path in paths:
