@@ -1,8 +1,9 @@
 """Whatever dies in the middle of an upload, the device ends with the old file or the new one.
 
 Real processes throughout: ``wpd serve`` as a user starts it, and an upload client process per
-run (forked by tests/upload_child.py) doing what ``wpd put`` does -- a new file, or onto an
-existing file. Each run stops one side at a random point:
+run (forked by tests/upload_child.py) doing what ``wpd put`` does -- a new file (created empty,
+then filled through an edit; one in four with SendObject instead), or onto an existing file.
+Each run stops one side at a random point:
 
 * (a) the client is SIGKILLed,
 * (b) ``wpd serve`` is SIGKILLed, then started again on the same state directory and folder,
