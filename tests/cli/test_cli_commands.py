@@ -898,6 +898,6 @@ def test_get_leaves_a_file_made_during_the_download_alone(
     else:
         assert result.exit_code == ExitCode.FAILED
         assert result.output == (
-            f"wpd: get: {dest} appeared during the download and was left alone "
+            f"wpd: {dest} appeared during the download and was left alone "
             "(hint: -f replaces it, -n skips it)\n"
         )

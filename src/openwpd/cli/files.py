@@ -288,7 +288,7 @@ async def _run_download(
             progress = display.file(entry.name, entry.size)
             if force:
                 done = await h.download(entry, dest, progress=progress)
-            elif (got := await _download_new(h, entry, dest, progress, no_clobber)) is None:
+            elif (got := await download_new(h, entry, dest, progress, no_clobber)) is None:
                 continue
             else:
                 done = got
@@ -301,7 +301,7 @@ async def _run_download(
 _NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
 
 
-async def _download_new(
+async def download_new(
     h: Handle, entry: Entry, dest: Path, progress: Any, no_clobber: bool
 ) -> int | None:
     """Download ``entry`` as ``dest``, which did not exist when the command started and must
@@ -320,7 +320,7 @@ async def _download_new(
                 note(f"skipped {dest}: it appeared during the download")
                 return None
             raise CliError(
-                f"get: {dest} appeared during the download and was left alone",
+                f"{dest} appeared during the download and was left alone",
                 ExitCode.FAILED,
                 hint=CLOBBER_HINT,
             ) from None
@@ -329,7 +329,7 @@ async def _download_new(
                 raise
             if os.path.lexists(dest):  # no hard links here (FAT): a check, then a rename
                 raise CliError(
-                    f"get: {dest} appeared during the download and was left alone",
+                    f"{dest} appeared during the download and was left alone",
                     ExitCode.FAILED,
                     hint=CLOBBER_HINT,
                 ) from None
@@ -813,4 +813,4 @@ def cp(src: str, dst: str) -> None:
 
 COMMANDS = (ls, tree, stat, get, put, cat, rm, mkdir, mv, cp)
 
-__all__ = ["COMMANDS", "iso"]
+__all__ = ["COMMANDS", "download_new", "iso"]
