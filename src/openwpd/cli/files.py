@@ -11,7 +11,6 @@ nothing partial (:mod:`openwpd.cli._core`).
 
 from __future__ import annotations
 
-import errno
 import os
 import stat as stat_mod
 import sys
@@ -327,45 +326,24 @@ async def _run_download(
     return len(plan.files), copied
 
 
-_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
-
-
 async def download_new(
     h: Handle, entry: Entry, dest: Path, progress: Any, no_clobber: bool
 ) -> int | None:
     """Download ``entry`` as ``dest``, which did not exist when the command started and must
-    not be replaced if another program makes it meanwhile: the copy lands under a temporary
-    name and is hard-linked into place, which fails rather than replace anything. Returns
+    not be replaced if another program makes it meanwhile (the library's ``replace=False``:
+    the copy is hard-linked into place, which fails rather than replace anything). Returns
     the bytes copied, None when ``dest`` appeared and ``no_clobber`` skips it."""
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".openwpd-part")
-    os.close(fd)
-    temp = Path(name)
     try:
-        done = await h.download(entry, temp, progress=progress)
-        try:
-            os.link(temp, dest)
-        except FileExistsError:
-            if no_clobber:
-                note(f"skipped {dest}: it appeared during the download")
-                return None
-            raise CliError(
-                f"{dest} appeared during the download and was left alone",
-                ExitCode.FAILED,
-                hint=CLOBBER_HINT,
-            ) from None
-        except OSError as exc:
-            if exc.errno not in _NO_HARD_LINKS:
-                raise
-            if os.path.lexists(dest):  # no hard links here (FAT): a check, then a rename
-                raise CliError(
-                    f"{dest} appeared during the download and was left alone",
-                    ExitCode.FAILED,
-                    hint=CLOBBER_HINT,
-                ) from None
-            os.rename(temp, dest)
-        return done
-    finally:
-        temp.unlink(missing_ok=True)
+        return await h.download(entry, dest, progress=progress, replace=False)
+    except FileExistsError:
+        if no_clobber:
+            note(f"skipped {dest}: it appeared during the download")
+            return None
+        raise CliError(
+            f"{dest} appeared during the download and was left alone",
+            ExitCode.FAILED,
+            hint=CLOBBER_HINT,
+        ) from None
 
 
 def _summary(verb: str, files: int, size: int, started: float) -> None:

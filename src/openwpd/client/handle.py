@@ -296,16 +296,20 @@ class Handle:
         offset: int = 0,
         length: int | None = None,
         progress: Progress | None = None,
+        replace: bool = True,
     ) -> int:
         """Copy an object (or ``length`` bytes from ``offset``) to ``dest``: a path (written
         through a temporary file, renamed when complete: a failed or cancelled download leaves
         nothing), or a writable binary file object (written as the data comes). Returns the
-        number of bytes written. ``progress(done, total)`` is called as data arrives."""
+        number of bytes written. ``progress(done, total)`` is called as data arrives.
+
+        ``replace=False`` (paths only): an existing ``dest`` is never replaced, not even one
+        another program makes while the data comes; FileExistsError then, and nothing kept."""
         entry = await self._object(target)
         op = self._op()
         if isinstance(dest, str | os.PathLike):
             return await transfer.download_to_path(
-                op, entry, dest, offset=offset, length=length, progress=progress
+                op, entry, dest, offset=offset, length=length, progress=progress, replace=replace
             )
         return await transfer.read_into(
             op, entry, dest, offset=offset, length=length, progress=progress

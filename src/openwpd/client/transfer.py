@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -204,9 +205,13 @@ async def download_to_path(
     offset: int = 0,
     length: int | None = None,
     progress: Progress | None = None,
+    replace: bool = True,
 ) -> int:
     """Download into a temp file next to ``target``, rename on success (see the module
-    docstring); returns the bytes written."""
+    docstring); returns the bytes written. With ``replace=False`` an existing ``target`` is
+    never replaced, even one another program makes during the download: the copy is
+    hard-linked into place, which raises FileExistsError (the copy is discarded) rather than
+    replace anything; where there are no hard links (FAT) a check and a rename stand in."""
     target = Path(target)
     fd, temp = _create_part(target)
     file = os.fdopen(fd, "wb")
@@ -229,12 +234,32 @@ async def download_to_path(
         if entry.modified is not None and offset == 0 and length is None:
             stamp = entry.modified.timestamp()  # naive = local time, as MTP dates are
             os.utime(temp, (stamp, stamp))
-        os.replace(temp, target)
+        if replace:
+            os.replace(temp, target)
+        else:
+            _place_new(temp, target)
     except BaseException:
         discard(out, temp)  # the name goes at once; the pages are freed on another thread
         raise
     file.close()
     return done
+
+
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
+
+
+def _place_new(temp: Path, target: Path) -> None:
+    """Give ``temp`` the name ``target`` only if nothing has that name (FileExistsError)."""
+    try:
+        os.link(temp, target)
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(target):  # no hard links here: a check, then a rename
+            raise FileExistsError(errno.EEXIST, "File exists", str(target)) from None
+        os.rename(temp, target)
+        return
+    os.unlink(temp)
 
 
 #: the suffix of a download's temporary file (see the module docstring)
