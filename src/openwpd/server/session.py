@@ -79,6 +79,8 @@ class DeviceSession:
         self._pending_upload: PendingObject | None = None
         self._on_close: list[Callable[[], None]] = []
         self._created_without_data = False
+        #: the last OpenSession found the session open: take the next transaction ID as it comes
+        self._tid_resync = False
 
     @property
     def session_id(self) -> int | None:
@@ -159,6 +161,7 @@ class DeviceSession:
                 " ".join(f"0x{p:X}" for p in op.params),
             )
         registration = HANDLERS.get(op.code)
+        resync, self._tid_resync = self._tid_resync, False
         reply: Reply | None = None
         code: ResponseCode = ResponseCode.OK
         params: tuple[int, ...] = ()
@@ -166,7 +169,7 @@ class DeviceSession:
             code = ResponseCode.OPERATION_NOT_SUPPORTED
         elif registration.needs_session and not self.machine.session_open:
             code = ResponseCode.SESSION_NOT_OPEN
-        elif not op.tid_ok and self.device.strict_tids:
+        elif not op.tid_ok and self.device.strict_tids and not resync:
             code = ResponseCode.INVALID_TRANSACTION_ID
         else:
             self._cancelled_tid = None
@@ -209,6 +212,10 @@ class DeviceSession:
                 return
         if reply is not None:
             code, params = reply.code, reply.params
+        if op.code == OperationCode.OPEN_SESSION and code == ResponseCode.SESSION_ALREADY_OPEN:
+            # a new program on a USB host that kept the device configured numbers its
+            # transactions afresh (libmtp, jmtpfs): its next transaction ID starts the count
+            self._tid_resync = True
         await self.send(Response(code, params))
 
     async def _finish_cancel(self) -> None:
