@@ -443,6 +443,7 @@ class FunctionFsGadget:
         #: bulk IN writes and bulk OUT reads that can be taken back (None: plain blocking I/O)
         self._aio: _aio.AioFile | None = None
         self._aio_out: _aio.AioFile | None = None
+        self._aio_int: _aio.AioFile | None = None
         self._room = threading.Condition()
         self._sessions: set[asyncio.Task[None]] = set()
         #: ep0 events seen, for logs and tests
@@ -492,6 +493,7 @@ class FunctionFsGadget:
             try:
                 self._aio = _aio.AioFile(self._bulk_in)
                 self._aio_out = _aio.AioFile(self._bulk_out)
+                self._aio_int = _aio.AioFile(self._interrupt)
             except OSError as exc:  # a kernel without AIO: writes cannot be taken back
                 log.warning("FunctionFS: no AIO (%s); a host that stops reading blocks us", exc)
         for target, name in ((self._ep0_loop, "ffs-ep0"), (self._read_loop, "ffs-bulk-out")):
@@ -717,6 +719,14 @@ class FunctionFsGadget:
         if self._aio_out is not None:
             self._aio_out.abort()
 
+    def _write_event_now(self, data: bytes) -> None:
+        # a host that never polls the interrupt endpoint (libmtp's tools) leaves this write
+        # pending: through AIO it can be taken back when we shut down
+        if self._aio_int is not None:
+            self._aio_int.write(data)
+        else:
+            self._write_all(self._interrupt, data)
+
     @staticmethod
     def _write_all(fd: int | None, data: bytes) -> None:
         if fd is None:
@@ -735,7 +745,7 @@ class FunctionFsGadget:
             log.warning("FunctionFS: the host does not read events; dropping one")
             return
         self._pending_events += 1
-        fut = self._events.submit(self._write_all, self._interrupt, data)
+        fut = self._events.submit(self._write_event_now, data)
 
         def done(_f: object) -> None:
             self._pending_events -= 1
@@ -749,6 +759,10 @@ class FunctionFsGadget:
         function's descriptors). Never raises."""
         self._stopping = True
         self._host_left("the device is shutting down")
+        # pending writes and reads must return: the executors' threads are joined at exit
+        for aio in (self._aio, self._aio_out, self._aio_int):
+            if aio is not None:
+                aio.abort()
         for task in list(self._sessions):
             task.cancel()
         for task in list(self._sessions):
@@ -762,7 +776,7 @@ class FunctionFsGadget:
                     os.close(fd)
         self._writer.shutdown(wait=False, cancel_futures=True)
         self._events.shutdown(wait=False, cancel_futures=True)
-        for aio in (self._aio, self._aio_out):
+        for aio in (self._aio, self._aio_out, self._aio_int):
             if aio is not None:
                 aio.close()
-        self._aio = self._aio_out = None
+        self._aio = self._aio_out = self._aio_int = None
