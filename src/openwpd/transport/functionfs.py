@@ -142,6 +142,8 @@ EP_BULK_IN = 0x81
 EP_BULK_OUT = 0x02
 EP_INTERRUPT_IN = 0x83
 
+_OPEN_SESSION = 0x1002
+
 #: bytes per bulk OUT read (a multiple of every max packet size); the kernel buffers a whole read
 READ_SIZE = 128 * 1024
 #: bytes per bulk IN write
@@ -331,6 +333,8 @@ class FunctionFsLink(Link):
             if isinstance(msg, Operation):
                 self._cancelled = False
                 self._current_tid = msg.tid
+                if msg.code == _OPEN_SESSION:
+                    self._gadget.drop_stale_events()
             self._queue.put_nowait(msg)
 
     @property
@@ -440,6 +444,7 @@ class FunctionFsGadget:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ffs-bulk-in")
         self._events = ThreadPoolExecutor(1, thread_name_prefix="ffs-interrupt")
         self._pending_events = 0
+        self._event_generation = 0
         #: bulk IN writes and bulk OUT reads that can be taken back (None: plain blocking I/O)
         self._aio: _aio.AioFile | None = None
         self._aio_out: _aio.AioFile | None = None
@@ -719,9 +724,19 @@ class FunctionFsGadget:
         if self._aio_out is not None:
             self._aio_out.abort()
 
-    def _write_event_now(self, data: bytes) -> None:
+    def drop_stale_events(self) -> None:
+        """(On the loop) a host program opens a session: events still waiting for the
+        interrupt endpoint were meant for an earlier one (libmtp's tools never read them) and
+        would only bury the new program's events."""
+        self._event_generation += 1
+        if self._aio_int is not None:
+            self._aio_int.abort()
+
+    def _write_event_now(self, data: bytes, generation: int) -> None:
         # a host that never polls the interrupt endpoint (libmtp's tools) leaves this write
-        # pending: through AIO it can be taken back when we shut down
+        # pending: through AIO it can be taken back (a new session, shutdown)
+        if generation != self._event_generation:
+            return
         if self._aio_int is not None:
             self._aio_int.write(data)
         else:
@@ -745,7 +760,7 @@ class FunctionFsGadget:
             log.warning("FunctionFS: the host does not read events; dropping one")
             return
         self._pending_events += 1
-        fut = self._events.submit(self._write_event_now, data)
+        fut = self._events.submit(self._write_event_now, data, self._event_generation)
 
         def done(_f: object) -> None:
             self._pending_events -= 1
