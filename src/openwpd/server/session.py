@@ -100,6 +100,8 @@ class DeviceSession:
         self._filling: set[int] = set()
         #: a request that arrived where a data phase was owed: served once that is answered
         self._held: Message | None = None
+        #: the last OpenSession found the session open: take the next transaction ID as it comes
+        self._tid_resync = False
 
     @property
     def session_id(self) -> int | None:
@@ -184,6 +186,7 @@ class DeviceSession:
                 " ".join(f"0x{p:X}" for p in op.params),
             )
         registration = HANDLERS.get(op.code)
+        resync, self._tid_resync = self._tid_resync, False
         reply: Reply | None = None
         code: ResponseCode = ResponseCode.OK
         params: tuple[int, ...] = ()
@@ -191,7 +194,7 @@ class DeviceSession:
             code = ResponseCode.OPERATION_NOT_SUPPORTED
         elif registration.needs_session and not self.machine.session_open:
             code = ResponseCode.SESSION_NOT_OPEN
-        elif not op.tid_ok and self.device.strict_tids:
+        elif not op.tid_ok and self.device.strict_tids and not resync:
             code = ResponseCode.INVALID_TRANSACTION_ID
         else:
             self._cancelled_tid = None
@@ -236,6 +239,10 @@ class DeviceSession:
             code, params = reply.code, reply.params
         if op.code == OperationCode.END_EDIT_OBJECT and code == ResponseCode.OK:
             self._filled(op.params[0] if op.params else 0)
+        if op.code == OperationCode.OPEN_SESSION and code == ResponseCode.SESSION_ALREADY_OPEN:
+            # a new program on a USB host that kept the device configured numbers its
+            # transactions afresh (libmtp, jmtpfs): its next transaction ID starts the count
+            self._tid_resync = True
         await self.send(Response(code, params))
 
     async def _finish_cancel(self) -> None:
