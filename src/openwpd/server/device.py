@@ -204,7 +204,12 @@ class VirtualDevice:
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
-        self.properties = DeviceProperties(friendly_name, self._on_property_changed)
+        self.properties = DeviceProperties(
+            friendly_name,
+            self._on_property_changed,
+            load=self.store.setting,
+            save=self.store.save_setting,
+        )
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()

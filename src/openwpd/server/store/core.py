@@ -155,6 +155,19 @@ class ObjectStore(TreeCache):
         """A stable serial number string derived from :attr:`device_guid` (32 hex digits)."""
         return self.device_guid.hex().upper()
 
+    def setting(self, key: str) -> str | None:
+        """A device setting kept in the state directory (e.g. a property a client set), None
+        if it was never saved."""
+        with self._lock:
+            value = self._state.meta_get(f"setting:{key}")
+        return None if value is None else value.decode("utf-8", "replace")
+
+    def save_setting(self, key: str, value: str | None) -> None:
+        """Keep ``value`` for ``key`` across restarts (None forgets it)."""
+        with self._lock:
+            if not self._closed:
+                self._state.meta_put(f"setting:{key}", None if value is None else value.encode())
+
     def close(self) -> None:
         """Stop watching and close the state database. Idempotent."""
         self.stop_watching()

@@ -152,6 +152,21 @@ class StateDB:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return bytes(row[0])
 
+    def meta_get(self, key: str) -> bytes | None:
+        """The stored value for ``key``, None if there is none."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def meta_put(self, key: str, value: bytes | None) -> None:
+        """Store ``value`` for ``key`` (None removes it)."""
+        with self._transaction():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                )
+
     def puids_for_dir(self, root: str, dir_: str, names: Iterable[str]) -> dict[str, int]:
         """PUIDs of ``names`` in folder ``dir_``; names without one get a fresh PUID, stored."""
         known = {
