@@ -547,7 +547,7 @@ class ObjectStore(TreeCache):
                     raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
                 dir_path = self._dir_path(p._key)
                 with self._folder(p._key) as folder:
-                    if p.name in self._kids[p._key] or folder.lexists(p.name):
+                    if self._taken(p._key, p.name, folder.lexists(p.name), events):
                         raise NameExistsError(p.name)
                     if p.is_folder:
                         folder.mkdir(p.name)
@@ -765,9 +765,9 @@ class ObjectStore(TreeCache):
             key = self._parent_key(obj)
             kids = self._kids[key]
             with self._folder(key) as folder:
-                if new_name in kids or (
-                    folder.lexists(new_name) and not folder.same_entry(obj.name, new_name)
-                ):
+                on_disk = folder.lexists(new_name)
+                self._taken(key, new_name, on_disk, events)  # drops what is gone from disk
+                if new_name in kids or (on_disk and not folder.same_entry(obj.name, new_name)):
                     raise NameExistsError(new_name)
                 try:
                     folder.rename(obj.name, folder, new_name)
@@ -877,7 +877,7 @@ class ObjectStore(TreeCache):
                 try:
                     if dkey not in self._kids:
                         raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
-                    if obj.name in self._kids[dkey] or dfolder.lexists(obj.name):
+                    if self._taken(dkey, obj.name, dfolder.lexists(obj.name), events):
                         raise NameExistsError(obj.name)
                     new_handle = self._alloc()
                     dfolder.rename(temp, dfolder, obj.name)

@@ -156,12 +156,24 @@ class TreeCache:
 
     def _ready_dest(self, key: int, name: str, events: list[StoreEvent]) -> Path:
         """Check that ``name`` is free in destination folder ``key``; return its path."""
-        kids = self._ensure_listed(key, events)
+        self._ensure_listed(key, events)
         dir_path = self._dir_path(key)
         self._confine(dir_path, self._storage_of_key(key).id)
-        if name in kids or (key, name) in self._reserved or os.path.lexists(dir_path / name):
+        if (key, name) in self._reserved or self._taken(
+            key, name, os.path.lexists(dir_path / name), events
+        ):
             raise NameExistsError(name)
         return dir_path
+
+    def _taken(self, key: int, name: str, on_disk: bool, events: list[StoreEvent]) -> bool:
+        """Whether ``name`` is taken in listed folder ``key``, judged by the disk now
+        (``on_disk``: whether the name exists there at this moment). A cached object another
+        program has deleted, that the watcher has not reported yet, is dropped here with its
+        ObjectRemoved event and does not count: its name is free at once."""
+        kids = self._kids[key]
+        if name in kids and not on_disk:
+            self._reconcile_entry(key, name, None, events)
+        return on_disk or name in kids
 
     def _in_subtree(self, key: int, top: int) -> bool:
         while key > 0:
