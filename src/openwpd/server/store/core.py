@@ -63,7 +63,7 @@ from .state import PLACEHOLDER, TEMP, Leftover, StateDB, default_state_dir
 from .storage import Storage, storage_id_for_index
 from .tempfiles import WORK_DIR, TempFile
 from .tree import TreeCache, dt_from_ns, ns_from_dt
-from .watch import Batch, FolderWatcher
+from .watch import LOST, Batch, FolderWatcher
 from .writes import EditSession, PendingObject
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,12 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[StoreEvent], None]
 
 
-#: names of a folder-watcher batch handled per hold of the store's lock
-DISK_BATCH_SLICE = 64
+#: names of a folder taken in at a time from a folder-watcher batch
+DISK_BATCH_SLICE = 256
+#: the longest the watcher's flusher holds the store's lock at a time
+DISK_SLICE_SECONDS = 0.02
+#: names of one folder in one watcher batch that make the store read the folder through
+FLOOD_NAMES = 512
 
 
 def _replace_with_edit(
@@ -137,7 +141,7 @@ class ObjectStore(TreeCache):
         max_watched_folders: int = 32,
     ) -> None:
         super().__init__(StateDB(Path(state_dir) if state_dir is not None else default_state_dir()))
-        self._lock = threading.RLock()
+        self._lock = _StoreLock()
         #: The device's 16-byte GUID, created once and kept in the state directory.
         self.device_guid: bytes = self._state.meta_bytes("device_guid", os.urandom(16))
         self._editing: set[int] = set()
@@ -918,22 +922,145 @@ class ObjectStore(TreeCache):
             return new
 
     def _on_disk_batch(self, batch: Batch) -> None:
-        # A slice of names per lock hold (and per database transaction), with a short pause
-        # between slices: another program deleting a 50,000-file folder used to hold the lock
-        # for the whole batch, and every request of the device (a cancel's cleanup among
-        # them) waited for it.
-        work = [(dir_path, name) for dir_path, names in batch.items() for name in sorted(names)]
-        for start in range(0, len(work), DISK_BATCH_SLICE):
-            if start:
-                time.sleep(0.002)  # the loop gets the lock, and the GIL, meanwhile
+        # Taken in a slice at a time: the lock (and one database transaction) is held for at
+        # most DISK_SLICE_SECONDS, then let go for a moment, so that a request of the device
+        # (a cancel's cleanup among them) never waits for a whole batch -- another program
+        # deleting or adding tens of thousands of files. A listing meanwhile takes in its
+        # folder's pending names itself (TreeCache._ensure_listed).
+        #
+        # A folder flooded with names (FLOOD_NAMES in one batch: another program is filling
+        # it) is read through once, the way a listing reads it, instead: what is on disk by
+        # then appears at once, well before the OS's events for all of it have come through
+        # (the watcher's thread handles some 10,000 events a second; a listing reads more
+        # than 10,000 files a second).
+        with self._op() as events:
+            if any(LOST in names for names in batch.values()):
+                with self._state.batch():
+                    for dir_path, names in batch.items():
+                        if LOST in names:
+                            names.discard(LOST)
+                            self._read_again(dir_path, events)
+        with self._lock:
             if self._closed:
                 return
+            flooded = []
+            for dir_path, names in batch.items():
+                pending = self._intake.setdefault(dir_path, set())
+                pending.update(names)
+                if len(names) >= FLOOD_NAMES:
+                    flooded.append(dir_path)
+        for dir_path in flooded:
+            self._read_through(dir_path)
+        while not self._closed:
             with self._op() as events, self._state.batch():
-                for dir_path, name in work[start : start + DISK_BATCH_SLICE]:
-                    for key in self._keys_for_dir(dir_path):
-                        root = str(self._storage_of_key(key).root)
-                        entry = classify(dir_path, name, root)
-                        self._reconcile_entry(key, name, entry, events)
+                if not self._intake:
+                    return
+                deadline = time.monotonic() + DISK_SLICE_SECONDS
+                while self._intake and time.monotonic() < deadline:
+                    dir_path, names = next(iter(self._intake.items()))
+                    chunk = [names.pop() for _ in range(min(len(names), DISK_BATCH_SLICE))]
+                    if not names:
+                        del self._intake[dir_path]
+                    self._take_in(dir_path, sorted(chunk), events)
+            self._lock.yield_to_waiters()
+
+    def _read_again(self, dir_path: str, events: list[StoreEvent]) -> None:
+        """Events were lost for folder ``dir_path``: compare it, and every listed folder below
+        it, with the disk."""
+        keys = [
+            key
+            for key in list(self._kids)
+            if (p := str(self._dir_path(key))) == dir_path or p.startswith(dir_path + os.sep)
+        ]
+        for key in keys:
+            if key in self._kids:
+                self._reconcile_dir(key, events)
+
+    def _read_through(self, dir_path: str) -> None:
+        """Take in the entries of folder ``dir_path`` that are new to the cache, or pending,
+        reading the folder once (a slice of entries per hold of the lock, each entry judged
+        under the lock as it is read). Untouched entries the cache knows are skipped."""
+        try:
+            it = os.scandir(dir_path)
+        except OSError:
+            return
+        with it:
+            done = False
+            while not done and not self._closed:
+                with self._op() as events, self._state.batch():
+                    keys = self._keys_for_dir(dir_path)
+                    if not keys:
+                        return
+                    pending = self._intake.get(dir_path, set())
+                    deadline = time.monotonic() + DISK_SLICE_SECONDS
+                    while time.monotonic() < deadline:
+                        chunk: list[os.DirEntry[str]] = []
+                        for de in it:
+                            chunk.append(de)
+                            if len(chunk) >= DISK_BATCH_SLICE:
+                                break
+                        else:
+                            done = True
+                        for key in keys:
+                            self._take_in_entries(key, dir_path, chunk, pending, events)
+                        for de in chunk:
+                            pending.discard(de.name)
+                        if done:
+                            break
+                    if not pending:
+                        self._intake.pop(dir_path, None)
+                self._lock.yield_to_waiters()
+
+    def _take_in_entries(
+        self,
+        key: int,
+        dir_path: str,
+        chunk: list[os.DirEntry[str]],
+        pending: set[str],
+        events: list[StoreEvent],
+    ) -> None:
+        kids = self._kids[key]
+        root = str(self._storage_of_key(key).root)
+        todo = [
+            (de.name, classify(dir_path, de.name, root, de))
+            for de in chunk
+            if de.name not in kids or de.name in pending
+        ]
+        new = [name for name, entry in todo if entry is not None and name not in kids]
+        puids = self._state.puids_for(root, self._dir_rel(key), new) if new else {}
+        for name, entry in todo:
+            self._reconcile_entry(key, name, entry, events, puid=puids.get(name))
+
+
+class _StoreLock:
+    """The store's re-entrant lock, counting the threads waiting for it: the watcher's flusher,
+    between two slices of work, pauses only when a request is actually waiting (a pause on a
+    loaded machine lasts far longer than asked, and paid after every slice it made taking in
+    a big batch several times slower)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0
+
+    def __enter__(self) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            return self._lock.acquire()
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def yield_to_waiters(self) -> None:
+        """Called without the lock held: let a waiting thread have it first."""
+        if self._waiting > 0:
+            time.sleep(0.001)
 
 
 def _remove_leftover(root: str, item: Leftover) -> None:

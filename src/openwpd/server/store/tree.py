@@ -27,6 +27,7 @@ Everything here runs under the store's lock; :class:`~.core.ObjectStore` takes i
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,9 @@ from .scan import Entry, classify, is_inside, scan_dir
 from .state import StateDB
 from .storage import Storage
 from .watch import FolderWatcher
+
+#: the granularity of file-system timestamps to allow for (kernel ticks are 1-10 ms)
+MTIME_SLACK_NS = 20_000_000
 
 
 def dt_from_ns(ns: int) -> datetime:
@@ -66,6 +70,10 @@ class TreeCache:
         self._reserved: set[tuple[int, str]] = set()
         self._next_handle = 1
         self._watcher: FolderWatcher | None = None
+        #: names the watcher reported that are not taken in yet: folder path -> names
+        self._intake: dict[str, set[str]] = {}
+        #: when (``time.time_ns()``) each listed folder was last read whole
+        self._read_at: dict[int, int] = {}
 
     def storage(self, storage_id: int) -> Storage:
         """The storage with that ID; ``INVALID_STORAGE_ID`` if there is none."""
@@ -209,15 +217,18 @@ class TreeCache:
             puid=puid,
         )
 
-    def _register(self, key: int, entry: Entry, handle: int, *, fresh_puid: bool) -> StoredObject:
+    def _register(
+        self, key: int, entry: Entry, handle: int, *, fresh_puid: bool, puid: int | None = None
+    ) -> StoredObject:
         """Add the object ``entry`` of folder ``key`` to the cache. ``fresh_puid`` for objects
-        the store just created (stale PUID rows at that path are dropped)."""
+        the store just created (stale PUID rows at that path are dropped); ``puid`` if the
+        caller has looked it up already."""
         root = str(self._storage_of_key(key).root)
         rel = self._dir_rel(key)
         if fresh_puid:
             puid = self._state.new_object(root, rel, entry.name)
-        else:
-            puid = self._state.puids_for_dir(root, rel, [entry.name])[entry.name]
+        elif puid is None:
+            puid = self._state.puid_for(root, rel, entry.name)
         obj = self._make(handle, key, entry, puid)
         self._objects[handle] = obj
         self._kids[key][entry.name] = handle
@@ -249,12 +260,35 @@ class TreeCache:
             if watch:
                 watcher.watch(key, str(self._dir_path(key)))
             self._reconcile_dir(key, events)
+        elif watcher is not None:
+            # What the watcher has reported for this folder and not been taken in yet is taken
+            # in now, so a listing is complete while another program is still adding files; a
+            # folder being flooded is read through, as the OS's events for it may lag behind.
+            path = str(self._dir_path(key))
+            names = self._intake.pop(path, set()) | watcher.take(path)
+            if self._changed_unseen(key, path, watcher.marked_at(path)):
+                self._reconcile_dir(key, events)
+            elif names:
+                self._take_in(path, sorted(names), events)
         return kids
+
+    def _changed_unseen(self, key: int, path: str, marked_at: int) -> bool:
+        """Whether folder ``key`` has changed since its last event came in (or since it was
+        last read): its modification time says so, while the OS's events for it are still on
+        their way -- another program filling it faster than they are handled. One ``stat``.
+        The file system's clock is coarse, so a change within MTIME_SLACK_NS of the latest
+        event counts as unseen too."""
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            return False
+        return mtime + MTIME_SLACK_NS > max(marked_at, self._read_at.get(key, 0))
 
     def _list(self, key: int) -> dict[str, int]:
         storage = self._storage_of_key(key)
         dir_path = self._dir_path(key)
         self._confine(dir_path, storage.id)
+        self._read_at[key] = time.time_ns()
         try:
             entries = scan_dir(str(dir_path), str(storage.root))
         except OSError as exc:
@@ -280,6 +314,7 @@ class TreeCache:
         del self._kids[key][obj.name]
         for h in [handle, *self._subtree(handle)]:
             self._objects.pop(h, None)
+            self._read_at.pop(h, None)
             if self._kids.pop(h, None) is not None and self._watcher is not None:
                 self._watcher.unwatch(h)
 
@@ -301,18 +336,42 @@ class TreeCache:
         dir_path = self._dir_path(key)
         try:
             self._confine(dir_path, storage.id)
+            read_at = time.time_ns()
             entries = scan_dir(str(dir_path), str(storage.root))
+            self._read_at[key] = read_at
         except (OSError, StoreError):
             return  # unreadable now: keep what we know; the parent's watch reports removal
         seen = {e.name: e for e in entries}
-        for name, handle in list(self._kids[key].items()):
+        kids = self._kids[key]
+        for name, handle in list(kids.items()):
             if name not in seen:
                 self._drop(handle, events, external=True)
+        new = [e.name for e in entries if e.name not in kids]
+        puids = self._state.puids_for(str(storage.root), self._dir_rel(key), new) if new else {}
         for entry in entries:
-            self._reconcile_entry(key, entry.name, entry, events)
+            self._reconcile_entry(key, entry.name, entry, events, puid=puids.get(entry.name))
+
+    def _take_in(self, dir_path: str, names: list[str], events: list[StoreEvent]) -> None:
+        """Compare names the watcher reported in folder ``dir_path`` with the disk, now; the
+        PUIDs of the new ones in one query."""
+        for key in self._keys_for_dir(dir_path):
+            storage = self._storage_of_key(key)
+            root = str(storage.root)
+            kids = self._kids[key]
+            entries = [(name, classify(dir_path, name, root)) for name in names]
+            new = [name for name, entry in entries if entry is not None and name not in kids]
+            puids = self._state.puids_for(root, self._dir_rel(key), new) if new else {}
+            for name, entry in entries:
+                self._reconcile_entry(key, name, entry, events, puid=puids.get(name))
 
     def _reconcile_entry(
-        self, key: int, name: str, entry: Entry | None, events: list[StoreEvent]
+        self,
+        key: int,
+        name: str,
+        entry: Entry | None,
+        events: list[StoreEvent],
+        *,
+        puid: int | None = None,
     ) -> None:
         kids = self._kids[key]
         handle = kids.get(name)
@@ -331,7 +390,7 @@ class TreeCache:
             self._drop(handle, events, external=True)
         if entry is None:
             return
-        obj = self._register(key, entry, self._alloc(), fresh_puid=False)
+        obj = self._register(key, entry, self._alloc(), fresh_puid=False, puid=puid)
         events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, obj.handle, True))
         events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, obj.storage_id, True))
 

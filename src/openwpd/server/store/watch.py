@@ -29,7 +29,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    EventsLostEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
@@ -42,6 +55,26 @@ log = logging.getLogger(__name__)
 _RELEVANT = frozenset({"created", "deleted", "modified", "moved", "closed", "attrib"})
 
 Batch = dict[str, set[str]]
+
+#: What is asked of the OS (on Linux, the inotify mask): opens, reads and a folder's own
+#: timestamps are never asked for, so serving a file raises nothing and another program
+#: writing one costs three events, not six.
+_EVENT_FILTER: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    DirCreatedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+    FileMovedEvent,
+    DirMovedEvent,
+    FileModifiedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    EventsLostEvent,
+]
+
+#: the name marked dirty for a folder whose events were lost (the OS's queue overflowed): the
+#: store reads it, and every listed folder below it, through
+LOST = ""
 
 
 class _Handler(FileSystemEventHandler):
@@ -75,6 +108,8 @@ class FolderWatcher:
         self._watches: OrderedDict[int, ObservedWatch] = OrderedDict()
         self._cond = threading.Condition()
         self._dirty: Batch = {}
+        #: per folder path: when (wall clock, ns) its latest event came in
+        self._marked_at: dict[str, int] = {}
         self._first = 0.0
         self._last = 0.0
         self._stopping = False
@@ -104,7 +139,9 @@ class FolderWatcher:
         if self.touch(key):
             return True
         try:
-            self._watches[key] = self._observer.schedule(self._handler, path, recursive=False)
+            self._watches[key] = self._observer.schedule(
+                self._handler, path, recursive=False, event_filter=_EVENT_FILTER
+            )
         except OSError as exc:
             log.warning("cannot watch %s: %s", path, exc)
             return False
@@ -128,6 +165,18 @@ class FolderWatcher:
             with contextlib.suppress(KeyError):
                 self._observer.unschedule(watch)
 
+    def take(self, path: str) -> set[str]:
+        """The dirty names of folder ``path`` not handed over yet, now handed over (a listing
+        of that folder takes them in at once instead of after the quiet time)."""
+        with self._cond:
+            return self._dirty.pop(path, set())
+
+    def marked_at(self, path: str) -> int:
+        """When (``time.time_ns()``) the latest event for an entry of folder ``path`` came in;
+        0 if none has."""
+        with self._cond:
+            return self._marked_at.get(path, 0)
+
     def watched(self) -> list[int]:
         """The watched keys, least recently used first."""
         return list(self._watches)
@@ -135,6 +184,18 @@ class FolderWatcher:
     # -- event intake (observer thread) ------------------------------------------------------
 
     def _on_fs_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, EventsLostEvent):
+            log.info("store watcher: events lost for %s; it is read again", event.src_path)
+            with self._cond:
+                was_idle = not self._dirty
+                now = time.monotonic()
+                if was_idle:
+                    self._first = now
+                self._last = now
+                self._dirty.setdefault(os.fsdecode(event.src_path), set()).add(LOST)
+                if was_idle:
+                    self._cond.notify_all()
+            return
         if event.event_type not in _RELEVANT:
             return
         if event.is_directory and event.event_type in ("modified", "attrib", "closed"):
@@ -145,7 +206,9 @@ class FolderWatcher:
         if dest:
             paths.append(os.fsdecode(dest))
         now = time.monotonic()
+        wall = time.time_ns()
         with self._cond:
+            was_idle = not self._dirty
             for path in paths:
                 folder, name = os.path.split(path)
                 if not name or is_temp_name(name):
@@ -154,7 +217,12 @@ class FolderWatcher:
                     self._first = now
                 self._dirty.setdefault(folder, set()).add(name)
                 self._last = now
-            self._cond.notify_all()
+                self._marked_at[folder] = wall
+            # Only the first mark wakes the flusher: it then sleeps out the quiet time by
+            # itself. Waking it for every event (six per file another program writes) cost
+            # more than the events.
+            if was_idle and self._dirty:
+                self._cond.notify_all()
 
     # -- flusher thread -----------------------------------------------------------------------
 
