@@ -3,14 +3,26 @@ formats" wildcard lists everything, and a name another program just freed is fre
 
 from __future__ import annotations
 
+import logging
+import struct
 from pathlib import Path
 
+import pytest
+
 from openwpd.client.wire import TransactionRunner
+from openwpd.protocol import ptpip
 from openwpd.protocol._buffer import Reader, Writer
-from openwpd.protocol.codes import ALL, DevicePropCode, OperationCode, ResponseCode
+from openwpd.protocol.codes import (
+    ALL,
+    DevicePropCode,
+    InitFailReason,
+    OperationCode,
+    ResponseCode,
+)
 from openwpd.protocol.datasets import parse_uint32_array
 from openwpd.protocol.datatypes import read_string, write_string
 from openwpd.server.device import StorageSpec, VirtualDevice
+from ptpip_raw import Conn, RawInitiator
 from support import connect
 
 OP = OperationCode
@@ -77,3 +89,35 @@ async def test_all_formats_wildcard(served: Path, runner: TransactionRunner) -> 
         assert len(every) == (3 if parent else 4)
         res = await runner.transact(OP.GET_NUM_OBJECTS, (ALL, 0xFFFFFFFF, parent))
         assert res.params[0] == len(every)
+
+
+async def test_a_malformed_connection_request_gets_init_fail_with_a_reason(
+    device: tuple[VirtualDevice, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openwpd.transport.ptpip")
+    conn = await Conn.open(device[1])
+    try:
+        # an Init Command Request cut after its GUID: no name, no version
+        body = bytes(16)
+        await conn.send(struct.pack("<II", 8 + len(body), 1) + body)
+        assert await conn.recv() == ptpip.InitFail(InitFailReason.UNSPECIFIED)
+        await conn.wait_closed_by_peer()
+    finally:
+        await conn.close()
+    assert "connection request from 127.0.0.1 refused" in caplog.text
+    assert "friendly name" in caplog.text
+    raw = await RawInitiator.connect(device[1])  # the device still takes others
+    await raw.close()
+
+
+async def test_a_protocol_violation_is_named(
+    device: tuple[VirtualDevice, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openwpd.transport.ptpip")
+    raw = await RawInitiator.connect(device[1])
+    try:
+        await raw.cmd.send(struct.pack("<II", 12, 0x77) + b"\x00" * 4)  # no such packet type
+        await raw.cmd.wait_closed_by_peer()
+    finally:
+        await raw.close()
+    assert "protocol violation" in caplog.text

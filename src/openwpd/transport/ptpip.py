@@ -146,7 +146,11 @@ class _Connection(asyncio.BufferedProtocol):
             self._set_lowat(self.framer.piece_missing())
         except Exception as exc:  # a malformed packet (or a sink's error) ends this connection
             self._end(exc)
-            if self.transport is not None:
+            if self._sink is None and isinstance(exc, RemoteProtocolError):
+                # a malformed handshake: reading stops, and the listener answers Init Fail
+                # before it closes (PtpIpListener._accept)
+                self.pause_reading()
+            elif self.transport is not None:
                 self.transport.abort()
 
     def _set_lowat(self, missing: int) -> None:
@@ -379,6 +383,8 @@ class PtpIpLink(Link):
     def _fail(self, exc: TransportError | RemoteProtocolError) -> None:
         if self._error is None:
             self._error = exc
+            if isinstance(exc, RemoteProtocolError):
+                log.info("%s: protocol violation, the link is closed: %s", self.name, exc)
             if self.on_broken is not None and not self._closed:
                 try:
                     self.on_broken(exc)
@@ -708,6 +714,10 @@ class PtpIpListener:
         except asyncio.CancelledError:
             # shutting down while this initiator had not finished its handshake
             conn.close()
+        except RemoteProtocolError as exc:
+            # a malformed connection request: say so (Init Fail) before hanging up
+            log.info("PTP/IP connection request from %s refused: %s", _peer_host(conn), exc)
+            await _refuse(conn, InitFailReason.UNSPECIFIED)
         except Exception as exc:  # one bad initiator must not stop the listener
             log.info("PTP/IP handshake failed: %s", exc)
             conn.close()
@@ -716,6 +726,11 @@ class PtpIpListener:
         first = await conn.next_packet(self._timeout)
         if isinstance(first, ptpip.InitCommandRequest):
             if self._allowed is not None and first.guid not in self._allowed:
+                log.info(
+                    "PTP/IP initiator %r (%s) refused: not in the allowed GUIDs",
+                    first.friendly_name,
+                    first.guid.hex(),
+                )
                 conn.write(ptpip.InitFail(InitFailReason.REJECTED_INITIATOR).build())
                 await conn.drain()
                 conn.close()
@@ -737,6 +752,12 @@ class PtpIpListener:
         elif isinstance(first, ptpip.InitEventRequest):
             link_for = self._event_link_for(first.connection_number, conn)
             if link_for is None:
+                log.info(
+                    "PTP/IP event connection from %s refused: connection number %08X is not "
+                    "waiting for one from there",
+                    _peer_host(conn),
+                    first.connection_number,
+                )
                 conn.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
                 await conn.drain()
                 conn.close()
@@ -749,6 +770,11 @@ class PtpIpListener:
             await conn.drain()
             conn.close()
         else:
+            log.info(
+                "PTP/IP connection from %s refused: it began with %s, not a connection request",
+                _peer_host(conn),
+                type(first).__name__,
+            )
             conn.write(ptpip.InitFail(InitFailReason.UNSPECIFIED).build())
             await conn.drain()
             conn.close()
@@ -794,6 +820,17 @@ class PtpIpListener:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
+
+
+async def _refuse(conn: _Connection, reason: InitFailReason) -> None:
+    """Send Init Fail with ``reason`` (if the connection still takes it), then close."""
+    try:
+        conn.write(ptpip.InitFail(reason).build())
+        async with asyncio.timeout(2.0):
+            await conn.drain()
+    except Exception:  # gone already, or not reading: the close below is all there is
+        pass
+    conn.close()
 
 
 __all__ = [
