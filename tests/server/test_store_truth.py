@@ -138,3 +138,109 @@ def test_files_another_program_adds_appear_all_and_listings_stay_complete(
     with ObjectStore(state_dir=served.parent / "state") as again:
         s2 = again.add_storage(served)
         assert {o.name: o.puid for o in again.children(s2.id, ROOT)} == puids
+
+
+def test_changes_in_folders_no_one_listed_are_reported(store: ObjectStore, served: Path) -> None:
+    for i in range(40):  # more folders than the per-folder watches the store used to keep
+        (served / f"album{i:02}").mkdir()
+    s = store.add_storage(served)
+    store.start_watching()
+    rec = Recorder()
+    store.subscribe(rec)
+    top = {o.name: o.handle for o in store.children(s.id, ROOT)}  # only the root is listed
+    (served / "album39" / "new.jpg").write_bytes(b"photo")
+    added = rec.wait_for(lambda e: e.kind is ADDED)
+    obj = store.get(added.target)
+    assert (obj.name, obj.parent, obj.size, added.external) == (
+        "new.jpg",
+        top["album39"],
+        5,
+        True,
+    )
+    assert [o.handle for o in store.children(s.id, top["album39"])] == [obj.handle]
+    # a folder made and filled by another program, two levels down
+    (served / "album07" / "trip" / "day1").mkdir(parents=True)
+    (served / "album07" / "trip" / "day1" / "a.jpg").write_bytes(b"a")
+    added_a = rec.wait_for(lambda e: e.kind is ADDED and store.get(e.target).name == "a.jpg")
+    trip = rec.wait_for(lambda e: e.kind is ADDED and store.get(e.target).name == "trip")
+    assert store.get(trip.target).parent == top["album07"]
+    assert store.get(store.get(added_a.target).parent).name == "day1"
+
+
+def test_a_file_moved_into_an_unlisted_folder_is_added_there(
+    store: ObjectStore, served: Path
+) -> None:
+    (served / "inbox").mkdir()
+    (served / "archive").mkdir()
+    (served / "inbox" / "doc.pdf").write_bytes(b"pdf")
+    s = store.add_storage(served)
+    store.start_watching()
+    top = {o.name: o.handle for o in store.children(s.id, ROOT)}
+    (doc,) = store.children(s.id, top["inbox"])  # "archive" is never listed
+    rec = Recorder()
+    store.subscribe(rec)
+    (served / "inbox" / "doc.pdf").rename(served / "archive" / "doc.pdf")
+    rec.wait_for(lambda e: e.kind is REMOVED and e.target == doc.handle)
+    added = rec.wait_for(lambda e: e.kind is ADDED)
+    moved = store.get(added.target)
+    assert (moved.name, moved.parent) == ("doc.pdf", top["archive"])
+
+
+def test_a_rename_by_another_program_keeps_handle_and_puid(
+    store: ObjectStore, served: Path
+) -> None:
+    (served / "DCIM").mkdir()
+    (served / "Backup").mkdir()
+    (served / "DCIM" / "IMG_1.jpg").write_bytes(b"one")
+    (served / "DCIM" / "IMG_2.jpg").write_bytes(b"two")
+    s = store.add_storage(served)
+    store.start_watching()
+    top = {o.name: o for o in store.children(s.id, ROOT)}
+    photos = {o.name: o for o in store.children(s.id, top["DCIM"].handle)}
+    store.children(s.id, top["Backup"].handle)
+    rec = Recorder()
+    store.subscribe(rec)
+    # renamed in place
+    (served / "DCIM" / "IMG_1.jpg").rename(served / "DCIM" / "holiday.jpg")
+    one = photos["IMG_1.jpg"]
+    rec.wait_for(lambda e: e.kind is CHANGED and e.target == one.handle)
+    after = store.get(one.handle)
+    assert (after.name, after.puid, after.parent) == ("holiday.jpg", one.puid, one.parent)
+    # moved to another listed folder
+    (served / "DCIM" / "IMG_2.jpg").rename(served / "Backup" / "IMG_2.jpg")
+    two = photos["IMG_2.jpg"]
+    rec.wait_for(lambda e: e.kind is CHANGED and e.target == two.handle)
+    assert store.get(two.handle).parent == top["Backup"].handle
+    # a folder renamed: it and what is listed in it keep their handles
+    (served / "DCIM").rename(served / "Camera")
+    rec.wait_for(lambda e: e.kind is CHANGED and e.target == top["DCIM"].handle)
+    assert store.get(top["DCIM"].handle).name == "Camera"
+    assert store.path_of(one.handle) == served / "Camera" / "holiday.jpg"
+    time.sleep(0.5)
+    assert not [e for e in rec.snapshot() if e.kind in (ADDED, REMOVED)]
+    # and the PUIDs stay across a restart
+    puid = store.get(one.handle).puid
+    store.close()
+    with ObjectStore(state_dir=served.parent / "state") as again:
+        s2 = again.add_storage(served)
+        (camera,) = [o for o in again.children(s2.id, ROOT) if o.name == "Camera"]
+        (holiday,) = again.children(s2.id, camera.handle)
+        assert holiday.puid == puid
+
+
+def test_a_tree_that_cannot_be_watched_whole_is_said_at_info(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from openwpd.server.store.watch import FolderWatcher
+
+    w = FolderWatcher(lambda batch: None)
+    w.start()
+    try:
+        with caplog.at_level("INFO", logger="openwpd.server.store.watch"):
+            assert not w.watch_tree(str(tmp_path / "missing"))
+            assert w.watch_tree(str(tmp_path))
+        assert "cannot watch all of" in caplog.text
+        assert "listed folders only" in caplog.text
+        assert w.touch(5, str(tmp_path / "any" / "folder"))
+    finally:
+        w.stop()

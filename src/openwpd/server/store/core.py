@@ -129,8 +129,10 @@ class ObjectStore(TreeCache):
     directory, ``platformdirs.user_state_dir("openwpd")``); nothing is ever written into the
     served folders except the objects initiators create (and, for the moment it takes to make
     a transfer's nameless temp file, an empty hidden folder at the storage root:
-    :data:`.tempfiles.WORK_DIR`). ``max_watched_folders`` bounds the
-    watcher's per-folder watches; ``debounce`` is its quiet time in seconds.
+    :data:`.tempfiles.WORK_DIR`). ``watch_trees`` watches every storage whole, so changes
+    anywhere are reported (see :mod:`.watch`); without it, or where a tree does not fit the
+    OS's watch budget, only listed folders are watched, at most ``max_watched_folders``;
+    ``debounce`` is the watcher's quiet time in seconds.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class ObjectStore(TreeCache):
         *,
         debounce: float = 0.2,
         max_watched_folders: int = 32,
+        watch_trees: bool = True,
     ) -> None:
         super().__init__(StateDB(Path(state_dir) if state_dir is not None else default_state_dir()))
         self._lock = _StoreLock()
@@ -150,6 +153,7 @@ class ObjectStore(TreeCache):
         self._subscribers: list[Subscriber] = []
         self._debounce = debounce
         self._max_watched = max_watched_folders
+        self._watch_trees = watch_trees
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -204,6 +208,9 @@ class ObjectStore(TreeCache):
             )
             watcher.start()
             self._watcher = watcher
+            if self._watch_trees:
+                for storage in self._storages.values():
+                    watcher.watch_tree(str(storage.root))
 
     def stop_watching(self) -> None:
         """Stop the watcher threads (no-op if not watching)."""
@@ -232,6 +239,8 @@ class ObjectStore(TreeCache):
             if not read_only:
                 self._sweep_leftovers(storage)
             self._storages[sid] = storage
+            if self._watcher is not None and self._watch_trees:
+                self._watcher.watch_tree(str(storage.root))
             return storage
 
     def _sweep_leftovers(self, storage: Storage) -> None:
@@ -933,6 +942,13 @@ class ObjectStore(TreeCache):
         # then appears at once, well before the OS's events for all of it have come through
         # (the watcher's thread handles some 10,000 events a second; a listing reads more
         # than 10,000 files a second).
+        moves = getattr(batch, "moves", ())
+        if moves and not self._closed:
+            with self._op() as events, self._state.batch():
+                for src, dest in moves:
+                    self._apply_move(src, dest, events)
+        if self._closed:
+            return
         with self._op() as events:
             if any(LOST in names for names in batch.values()):
                 with self._state.batch():
@@ -963,6 +979,48 @@ class ObjectStore(TreeCache):
                         del self._intake[dir_path]
                     self._take_in(dir_path, sorted(chunk), events)
             self._lock.yield_to_waiters()
+
+    def _apply_move(self, src: str, dest: str, events: list[StoreEvent]) -> None:
+        """Another program renamed or moved ``src`` to ``dest``: if the object is known and
+        its destination folder is listed in the same storage, it keeps its handle and PUID
+        (ObjectInfoChanged). Otherwise nothing happens here, and the two names, marked dirty
+        as well, become a removal and an addition."""
+        src_dir, src_name = os.path.split(src)
+        dst_dir, dst_name = os.path.split(dest)
+        if not src_name or not dst_name or is_temp_name(src_name) or is_temp_name(dst_name):
+            return
+        for skey in self._keys_for_dir(src_dir):
+            handle = self._kids[skey].get(src_name)
+            if handle is None or handle in self._editing or handle in self._placeholders:
+                continue
+            obj = self._objects[handle]
+            storage = self._storages[obj.storage_id]
+            root = str(storage.root)
+            dkeys = [k for k in self._keys_for_dir(dst_dir) if self._storage_of_key(k) is storage]
+            entry = classify(dst_dir, dst_name, root)
+            if not dkeys or entry is None or entry.is_folder != obj.is_folder:
+                continue
+            dkey = dkeys[0]
+            if obj.is_folder and self._in_subtree(dkey, handle):
+                continue
+            src_rel, dst_rel = self._dir_rel(skey), self._dir_rel(dkey)
+            taken = self._kids[dkey].get(dst_name)
+            if taken is not None and taken != handle:
+                self._drop(taken, events, external=True)
+            del self._kids[skey][src_name]
+            self._kids[dkey][dst_name] = handle
+            self._state.move((root, src_rel, src_name), (root, dst_rel, dst_name))
+            self._objects[handle] = replace(
+                obj,
+                parent=max(dkey, 0),
+                name=dst_name,
+                format=format_for(dst_name, obj.is_folder),
+                size=entry.size,
+                mtime=dt_from_ns(entry.mtime_ns),
+            )
+            self._unwatch_subtree(handle)
+            events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, handle, True))
+            return
 
     def _read_again(self, dir_path: str, events: list[StoreEvent]) -> None:
         """Events were lost for folder ``dir_path``: compare it, and every listed folder below

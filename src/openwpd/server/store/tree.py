@@ -256,7 +256,7 @@ class TreeCache:
                 if watcher is not None:
                     watcher.unwatch(key)
                 raise
-        if watcher is not None and not watcher.touch(key):
+        if watcher is not None and not watcher.touch(key, str(self._dir_path(key))):
             if watch:
                 watcher.watch(key, str(self._dir_path(key)))
             self._reconcile_dir(key, events)
@@ -353,8 +353,29 @@ class TreeCache:
 
     def _take_in(self, dir_path: str, names: list[str], events: list[StoreEvent]) -> None:
         """Compare names the watcher reported in folder ``dir_path`` with the disk, now; the
-        PUIDs of the new ones in one query."""
-        for key in self._keys_for_dir(dir_path):
+        PUIDs of the new ones in one query. A folder no client has listed yet is listed now
+        (and the folders on the way to it), and the reported names in it that exist are
+        announced: a change anywhere in a served tree is an event."""
+        keys = self._keys_for_dir(dir_path)
+        fresh: list[int] = []
+        if not keys and self._watcher is not None:
+            keys, fresh = self._reach(dir_path, events)
+        for key in fresh:
+            kids = self._kids[key]
+            for name in names:
+                handle = kids.get(name)
+                if handle is not None:
+                    events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, handle, True))
+                    events.append(
+                        StoreEvent(
+                            StoreEventKind.STORAGE_INFO_CHANGED,
+                            self._objects[handle].storage_id,
+                            True,
+                        )
+                    )
+        for key in keys:
+            if key in fresh:
+                continue
             storage = self._storage_of_key(key)
             root = str(storage.root)
             kids = self._kids[key]
@@ -393,6 +414,38 @@ class TreeCache:
         obj = self._register(key, entry, self._alloc(), fresh_puid=False, puid=puid)
         events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, obj.handle, True))
         events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, obj.storage_id, True))
+
+    def _reach(self, dir_path: str, events: list[StoreEvent]) -> tuple[list[int], list[int]]:
+        """List the served folder at ``dir_path`` and the folders on the way to it from its
+        storage root. Returns its keys, and those of them that were not listed before."""
+        keys: list[int] = []
+        fresh: list[int] = []
+        for storage in self._storages.values():
+            root = str(storage.root)
+            if dir_path == root:
+                rel = ""
+            elif is_inside(dir_path, root):
+                rel = dir_path[len(root.rstrip(os.sep)) + 1 :]
+            else:
+                continue
+            key = -storage.id
+            try:
+                was_listed = key in self._kids
+                kids = self._ensure_listed(key, events)
+                for part in rel.split(os.sep) if rel else []:
+                    handle = kids.get(part)
+                    if handle is None or not self._objects[handle].is_folder:
+                        break
+                    key = handle
+                    was_listed = key in self._kids
+                    kids = self._ensure_listed(key, events)
+                else:
+                    keys.append(key)
+                    if not was_listed:
+                        fresh.append(key)
+            except StoreError:
+                continue
+        return keys, fresh
 
     def _keys_for_dir(self, dir_path: str) -> list[int]:
         """Listed folder keys whose path is ``dir_path`` (several if storages nest)."""
