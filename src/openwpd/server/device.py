@@ -267,12 +267,16 @@ class VirtualDevice:
         port: int = DEFAULT_PORT,
         *,
         allowed_guids: Sequence[bytes] | None = None,
+        quickack: bool = True,
     ) -> tuple[str, int]:
-        """Start listening for PTP/IP initiators; returns the real (host, port)."""
+        """Start listening for PTP/IP initiators; returns the real (host, port).
+        ``quickack``: acknowledge at once on every connection (see
+        :class:`~openwpd.transport.ptpip.PtpIpListener`)."""
         self._listener = PtpIpListener(
             ResponderIdentity(self.guid, self.friendly_name),
             self._start_session,
             allowed_guids=allowed_guids,
+            quickack=quickack,
         )
         self.start_watching()
         return await self._listener.start(host, port)

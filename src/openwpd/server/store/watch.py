@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 _RELEVANT = frozenset({"created", "deleted", "modified", "moved", "closed", "attrib"})
 
 
-
 class Batch(dict[str, set[str]]):
     """Dirty names by folder path, and the moves seen meanwhile as (source, destination)
     paths, in the order they happened (a rename by another program keeps its object)."""
@@ -69,6 +68,7 @@ class Batch(dict[str, set[str]]):
     def __init__(self) -> None:
         super().__init__()
         self.moves: list[tuple[str, str]] = []
+
 
 #: What is asked of the OS (on Linux, the inotify mask): opens, reads and a folder's own
 #: timestamps are never asked for, so serving a file raises nothing and another program
