@@ -244,3 +244,18 @@ def test_a_tree_that_cannot_be_watched_whole_is_said_at_info(
         assert w.touch(5, str(tmp_path / "any" / "folder"))
     finally:
         w.stop()
+
+
+def test_names_that_cannot_be_served_are_said_with_the_reason(
+    store: ObjectStore, served: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = os.fsencode(served) + b"/caf\xe9.jpg"  # Latin-1, not UTF-8
+    with open(bad, "wb") as f:
+        f.write(b"x")
+    (served / ("n" * 251 + ".txt")).write_bytes(b"y")  # 255 UTF-16 units: one too many
+    (served / "fine.txt").write_bytes(b"z")
+    s = store.add_storage(served)
+    with caplog.at_level("INFO", logger="openwpd.server.store.scan"):
+        assert [o.name for o in store.children(s.id, ROOT)] == ["fine.txt"]
+    assert "caf\\xe9.jpg: not valid UTF-8" in caplog.text
+    assert "UTF-16 code units, more than the 254" in caplog.text
