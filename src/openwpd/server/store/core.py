@@ -211,6 +211,8 @@ class ObjectStore(TreeCache):
             if self._watch_trees:
                 for storage in self._storages.values():
                     watcher.watch_tree(str(storage.root))
+            # folders listed before now are compared with the disk the next time they are
+            self._unsure.update(self._kids)
 
     def stop_watching(self) -> None:
         """Stop the watcher threads (no-op if not watching)."""

@@ -36,7 +36,7 @@ from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, StoreError, from_os_error
 from .fsops import Folder
-from .names import format_for
+from .names import format_for, is_servable
 from .objects import MAX_HANDLE, ROOT, StoredObject, StoreEvent, StoreEventKind
 from .scan import Entry, classify, is_inside, scan_dir
 from .state import StateDB
@@ -72,6 +72,8 @@ class TreeCache:
         self._watcher: FolderWatcher | None = None
         #: names the watcher reported that are not taken in yet: folder path -> names
         self._intake: dict[str, set[str]] = {}
+        #: listed folders to compare with the disk when next listed (listed before watching)
+        self._unsure: set[int] = set()
         #: when (``time.time_ns()``) each listed folder was last read whole
         self._read_at: dict[int, int] = {}
 
@@ -256,33 +258,51 @@ class TreeCache:
                 if watcher is not None:
                     watcher.unwatch(key)
                 raise
-        if watcher is not None and not watcher.touch(key, str(self._dir_path(key))):
+        if watcher is not None and (
+            not watcher.touch(key, str(self._dir_path(key))) or key in self._unsure
+        ):
+            self._unsure.discard(key)
             if watch:
                 watcher.watch(key, str(self._dir_path(key)))
             self._reconcile_dir(key, events)
         elif watcher is not None:
             # What the watcher has reported for this folder and not been taken in yet is taken
-            # in now, so a listing is complete while another program is still adding files; a
-            # folder being flooded is read through, as the OS's events for it may lag behind.
+            # in now, and names the folder has gained or lost since it was last read are
+            # caught up with (the OS's events may lag far behind another program filling it):
+            # a listing is complete while the watcher catches up.
             path = str(self._dir_path(key))
             names = self._intake.pop(path, set()) | watcher.take(path)
-            if self._changed_unseen(key, path, watcher.marked_at(path)):
-                self._reconcile_dir(key, events)
-            elif names:
+            if names:
                 self._take_in(path, sorted(names), events)
+            if self._changed_since_read(key, path):
+                self._catch_up(key, path, events)
         return kids
 
-    def _changed_unseen(self, key: int, path: str, marked_at: int) -> bool:
-        """Whether folder ``key`` has changed since its last event came in (or since it was
-        last read): its modification time says so, while the OS's events for it are still on
-        their way -- another program filling it faster than they are handled. One ``stat``.
-        The file system's clock is coarse, so a change within MTIME_SLACK_NS of the latest
-        event counts as unseen too."""
+    def _changed_since_read(self, key: int, path: str) -> bool:
+        """Whether folder ``key`` may have gained or lost names since it was last read: its
+        modification time says so (one ``stat``). The file system's clock is coarse, so a
+        change within MTIME_SLACK_NS of the read counts too."""
         try:
             mtime = os.stat(path).st_mtime_ns
         except OSError:
             return False
-        return mtime + MTIME_SLACK_NS > max(marked_at, self._read_at.get(key, 0))
+        return mtime + MTIME_SLACK_NS > self._read_at.get(key, 0)
+
+    def _catch_up(self, key: int, path: str, events: list[StoreEvent]) -> None:
+        """Take in the names folder ``key`` has gained or lost since it was last read: one
+        read of its names (no ``stat`` of the entries the cache knows: their changes are the
+        watcher's to report), then the new and the vanished names are judged one by one."""
+        read_at = time.time_ns()
+        try:
+            on_disk = set(os.listdir(path))
+        except OSError:
+            return
+        self._read_at[key] = read_at
+        kids = self._kids[key]
+        gained = [name for name in on_disk if name not in kids and is_servable(name)]
+        lost = [name for name in kids if name not in on_disk]
+        if gained or lost:
+            self._take_in(path, sorted(gained + lost), events)
 
     def _list(self, key: int) -> dict[str, int]:
         storage = self._storage_of_key(key)

@@ -31,6 +31,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,15 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from .names import is_temp_name
 
 log = logging.getLogger(__name__)
+
+# watchdog warns when a folder inside a tree watched whole is made again before the watch of
+# the one just removed is gone (same inotify watch descriptor) and reuses the watch: what the
+# store's work folder does on every upload. Nothing is lost; the warning is noise.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Callback with id .* already exists for watch",
+    category=RuntimeWarning,
+)
 
 #: Raw event types that can change what a folder serves. "opened" and "closed_no_write"
 #: (caused by our own reads) are deliberately absent.
@@ -132,8 +142,6 @@ class FolderWatcher:
         self._trees: dict[str, ObservedWatch] = {}
         self._cond = threading.Condition()
         self._dirty: Batch = Batch()
-        #: per folder path: when (wall clock, ns) its latest event came in
-        self._marked_at: dict[str, int] = {}
         self._first = 0.0
         self._last = 0.0
         self._stopping = False
@@ -227,12 +235,6 @@ class FolderWatcher:
         with self._cond:
             return self._dirty.pop(path, set())
 
-    def marked_at(self, path: str) -> int:
-        """When (``time.time_ns()``) the latest event for an entry of folder ``path`` came in;
-        0 if none has."""
-        with self._cond:
-            return self._marked_at.get(path, 0)
-
     def watched(self) -> list[int]:
         """The watched keys, least recently used first."""
         return list(self._watches)
@@ -261,7 +263,6 @@ class FolderWatcher:
         if dest:
             paths.append(dest)
         now = time.monotonic()
-        wall = time.time_ns()
         with self._cond:
             if dest and paths[0] and not event.is_synthetic:
                 self._dirty.moves.append((paths[0], dest))
@@ -274,7 +275,6 @@ class FolderWatcher:
                     self._first = now
                 self._dirty.setdefault(folder, set()).add(name)
                 self._last = now
-                self._marked_at[folder] = wall
             # Only the first mark wakes the flusher: it then sleeps out the quiet time by
             # itself. Waking it for every event (six per file another program writes) cost
             # more than the events.
