@@ -204,7 +204,12 @@ class VirtualDevice:
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
-        self.properties = DeviceProperties(friendly_name, self._on_property_changed)
+        self.properties = DeviceProperties(
+            friendly_name,
+            self._on_property_changed,
+            load=self.store.setting,
+            save=self.store.save_setting,
+        )
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
@@ -262,12 +267,16 @@ class VirtualDevice:
         port: int = DEFAULT_PORT,
         *,
         allowed_guids: Sequence[bytes] | None = None,
+        quickack: bool = True,
     ) -> tuple[str, int]:
-        """Start listening for PTP/IP initiators; returns the real (host, port)."""
+        """Start listening for PTP/IP initiators; returns the real (host, port).
+        ``quickack``: acknowledge at once on every connection (see
+        :class:`~openwpd.transport.ptpip.PtpIpListener`)."""
         self._listener = PtpIpListener(
             ResponderIdentity(self.guid, self.friendly_name),
             self._start_session,
             allowed_guids=allowed_guids,
+            quickack=quickack,
         )
         self.start_watching()
         return await self._listener.start(host, port)

@@ -16,8 +16,14 @@ def find_objects(
     ctx: OperationContext, storage_id: int, fmt: int, parent: int
 ) -> list[StoredObject]:
     """GetObjectHandles/GetNumObjects semantics (PTP): storage ALL = every storage,
-    format 0 = any, parent 0xFFFFFFFF = the root level, 0 = the whole hierarchy."""
+    format 0 = any, parent 0xFFFFFFFF = the root level, 0 = the whole hierarchy.
+
+    Format 0xFFFFFFFF is taken as "any" too: no ObjectFormat has that code, and PTP clients
+    (several Python ones among them) send it to mean every format, the way 0xFFFFFFFF means
+    every storage."""
     store = ctx.device.store
+    if fmt == ALL:
+        fmt = 0
     if storage_id == 0:
         raise MtpError(ResponseCode.INVALID_STORAGE_ID, "StorageID 0")
     if parent == 0:
