@@ -126,12 +126,17 @@ class Handle:
     async def cancel(self) -> None:
         """Cancel every pending operation of this handle (they raise Cancelled); returns once
         the handle's transaction, if it was on the wire, is finished (cancelled on the wire, or
-        escalated after the recovery budget). Never raises; a no-op when nothing is pending."""
+        escalated after the recovery budget; on a device where that is not safe,
+        ``policy.cancel_in_flight_safe`` False, it runs to its end). Never raises; a no-op when
+        nothing is pending."""
         self._epoch += 1
         self._conn._scheduler.fail_waiting(self, Cancelled)
         task = self._inflight
         if task is not None and not task.done():
-            task.cancel()
+            if self._conn.policy.cancel_in_flight_safe:
+                task.cancel()
+            # else the running transaction (a bounded window) finishes, and the operation
+            # stops before its next one (DevicePolicy.cancel_in_flight_safe)
             await wait_quietly(task)
 
     async def aclose(self) -> None:
@@ -522,7 +527,12 @@ class Handle:
         entry = await self._object(target)
         storage_id, parent_handle, parent_path = await self._parent(parent)
         await self._op().run(
-            _O.MOVE_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+            _O.MOVE_OBJECT,
+            (
+                entry.handle,
+                storage_id,
+                self._conn.policy.parent_param(_O.MOVE_OBJECT, parent_handle),
+            ),
         )
         return await self._entry_at(entry.handle, parent_path)
 
@@ -534,7 +544,12 @@ class Handle:
 
         async def copy(scope: OpScope) -> int:
             res = await scope.run(
-                _O.COPY_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+                _O.COPY_OBJECT,
+                (
+                    entry.handle,
+                    storage_id,
+                    self._conn.policy.parent_param(_O.COPY_OBJECT, parent_handle),
+                ),
             )
             return res.params[0]
 

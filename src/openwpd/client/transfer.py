@@ -467,7 +467,7 @@ async def upload(
         if handle is not None:
             # where edits work on a copy, deleting the object drops the edit with it: ending
             # it first would commit the partial data, left behind if we die before the delete
-            end_edit = editing and not op.conn.policy.quirks.edits_on_copy
+            end_edit = editing and not op.conn.policy.edits_on_copy
             await delete_quietly(op, handle, end_edit=end_edit)
         raise
     if progress is not None and size == 0:
