@@ -71,7 +71,7 @@ async def test_the_window_of_a_lone_download_and_of_a_shared_one(conn, served, t
     assert conn.window_for(h2) == conn.policy.window  # someone waits: small windows
     blocker.set()
     await asyncio.gather(task, waiting)
-    assert conn.window_for(h2) == conn.policy.solo_window
+    assert conn.window_for(h2) == conn.policy.solo_window_at(None)
 
 
 def test_the_solo_window_grows_with_the_throughput_on_a_fast_link_only() -> None:
