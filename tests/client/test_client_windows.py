@@ -14,7 +14,6 @@ from openwpd.client.policy import (
     MAX_SOLO_WINDOW,
     SOLO_WINDOW,
     DevicePolicy,
-    Quirks,
 )
 from openwpd.client.scheduler import Scheduler
 from openwpd.protocol.datasets import DeviceInfo

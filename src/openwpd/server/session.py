@@ -192,6 +192,8 @@ class DeviceSession:
                 " ".join(f"0x{p:X}" for p in op.params),
             )
         registration = HANDLERS.get(op.code)
+        if registration is not None and not self.device.offers(op.code):
+            registration = None  # withheld by the imitated profile: as if not implemented
         reply: Reply | None = None
         code: ResponseCode = ResponseCode.OK
         params: tuple[int, ...] = ()
@@ -202,7 +204,7 @@ class DeviceSession:
                 and self.device.imitation.device_info_needs_session
             )
         )
-        if registration is None or not self.device.offers(op.code):
+        if registration is None:
             code = ResponseCode.OPERATION_NOT_SUPPORTED
         elif needs_session and not self.machine.session_open:
             code = ResponseCode.SESSION_NOT_OPEN
