@@ -27,7 +27,9 @@ import builtins
 import io
 import logging
 import os
-from collections.abc import AsyncGenerator
+import shutil
+import tempfile
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -424,6 +426,90 @@ class Handle:
         await self.delete(entry)
         return await self.rename(temp, entry.name)
 
+    @property
+    def edits(self) -> bool:
+        """True when this device edits existing files (Android's edit operations, TruncateObject
+        included): :meth:`write`, :meth:`truncate` and :meth:`overwrite` then keep the object,
+        its handle and persistent unique ID."""
+        policy = self._conn.policy
+        return policy.in_place_edits or policy.atomic_replace
+
+    async def write(self, target: ObjectRef, offset: int, data: bytes) -> Entry:
+        """Write ``data`` at ``offset`` of the existing file ``target`` (past the end grows it);
+        returns its entry.
+
+        On a device with the edit operations (:attr:`edits`) this is one edit in place: the
+        object keeps its handle and persistent unique ID. A cancel or failure ends the edit (it
+        never stays open on the device); on a device that edits in place (Android) the windows
+        already sent stay written, where edits work on a copy (openwpd) nothing changes.
+        Elsewhere the file is downloaded, changed locally and put back with :meth:`replace`:
+        the object gets a new handle and ID."""
+        if offset < 0:
+            raise ValueError("negative offset")
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        if self.edits:
+            await transfer.edit_object(
+                self._op(), entry.handle, src=io.BytesIO(data), offset=offset, size=len(data)
+            )
+            return await self._entry_at(entry.handle, _parent_path(entry))
+
+        def patch(f: BinaryIO) -> None:
+            f.seek(offset)
+            f.write(data)
+
+        return await self._patched(entry, patch)
+
+    async def truncate(self, target: ObjectRef, size: int) -> Entry:
+        """Cut (or extend with zeros) the existing file ``target`` to ``size`` bytes; returns
+        its entry. In place (same object) on a device with the edit operations (:attr:`edits`);
+        elsewhere through :meth:`replace` (a new object), as :meth:`write`."""
+        if size < 0:
+            raise ValueError("negative size")
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        if self.edits:
+            await transfer.edit_object(self._op(), entry.handle, truncate=size)
+            return await self._entry_at(entry.handle, _parent_path(entry))
+        return await self._patched(entry, lambda f: f.truncate(size))
+
+    async def overwrite(
+        self, target: ObjectRef, src: BinaryIO, size: int, *, mtime: datetime | None = None
+    ) -> Entry:
+        """Make ``size`` bytes of ``src`` the whole content of the existing file ``target``;
+        returns its entry. Where edits work on a copy this is :meth:`replace`'s one atomic
+        edit; on a device that edits in place (Android) one edit that writes the new data over
+        the old and truncates it (the object keeps its handle and ID, but a cut edit leaves a
+        mix); elsewhere :meth:`replace` (a new object)."""
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        policy = self._conn.policy
+        op = self._op()
+        if policy.atomic_replace:
+            await transfer.replace_data(op, entry.handle, src, size, mtime=mtime)
+        elif policy.in_place_edits:
+            await transfer.edit_object(
+                op, entry.handle, src=src, size=size, truncate=size, mtime=mtime
+            )
+        else:
+            with tempfile.NamedTemporaryFile(prefix="openwpd-") as tmp:
+                shutil.copyfileobj(src, tmp)
+                tmp.flush()
+                return await self.replace(entry, tmp.name, mtime=mtime)
+        return await self._entry_at(entry.handle, _parent_path(entry))
+
+    async def _patched(self, entry: Entry, patch: Callable[[BinaryIO], object]) -> Entry:
+        """(No edit operations.) Download ``entry``, ``patch`` the local copy, replace it."""
+        with tempfile.TemporaryDirectory(prefix="openwpd-") as tmp:
+            local = Path(tmp) / "data"
+            await self.download(entry, local)
+            with open(local, "r+b") as f:
+                patch(f)
+            return await self.replace(entry, local, mtime=datetime.now())
+
     async def _created(self, op: OpScope, handle: int, parent_path: str | None) -> Entry:
         """The entry of an object the operation just created; if reading it fails or is
         cancelled, the caller sees a failed operation, so the object must not stay behind."""
@@ -696,3 +782,7 @@ def _with_path(entry: Entry, path: str) -> Entry:
 
 
 __all__ = ["ExecuteResult", "Handle"]
+
+
+def _parent_path(entry: Entry) -> str | None:
+    return entry.path.rsplit("/", 1)[0] if entry.path else None
