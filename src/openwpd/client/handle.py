@@ -442,8 +442,9 @@ class Handle:
         object keeps its handle and persistent unique ID. A cancel or failure ends the edit (it
         never stays open on the device); on a device that edits in place (Android) the windows
         already sent stay written, where edits work on a copy (openwpd) nothing changes.
-        Elsewhere the file is downloaded, changed locally and put back with :meth:`replace`:
-        the object gets a new handle and ID."""
+        Elsewhere the file is downloaded, changed locally and put back with :meth:`replace`
+        (a device that cannot rename either, such as a PTP camera: the old object is deleted
+        and the new one uploaded under its name): the object gets a new handle and ID."""
         if offset < 0:
             raise ValueError("negative offset")
         entry = await self._object(target)
@@ -451,7 +452,13 @@ class Handle:
             raise LocalProtocolError(f"{entry.name!r} is a folder")
         if self.edits:
             await transfer.edit_object(
-                self._op(), entry.handle, src=io.BytesIO(data), offset=offset, size=len(data)
+                self._op(),
+                entry.handle,
+                src=io.BytesIO(data),
+                offset=offset,
+                size=len(data),
+                # a device writes only within or right at the end of the file: grow it first
+                grow_to=offset if offset > entry.size else None,
             )
             return await self._entry_at(entry.handle, _parent_path(entry))
 
@@ -464,7 +471,7 @@ class Handle:
     async def truncate(self, target: ObjectRef, size: int) -> Entry:
         """Cut (or extend with zeros) the existing file ``target`` to ``size`` bytes; returns
         its entry. In place (same object) on a device with the edit operations (:attr:`edits`);
-        elsewhere through :meth:`replace` (a new object), as :meth:`write`."""
+        elsewhere the file is replaced (a new object), as :meth:`write`."""
         if size < 0:
             raise ValueError("negative size")
         entry = await self._object(target)
@@ -508,7 +515,25 @@ class Handle:
             await self.download(entry, local)
             with open(local, "r+b") as f:
                 patch(f)
-            return await self.replace(entry, local, mtime=datetime.now())
+            if self._conn.supports(_O.SET_OBJECT_PROP_VALUE):
+                return await self.replace(entry, local, mtime=datetime.now())
+            # no renaming (a PTP camera): the old object goes first, then the new one comes
+            # under its name (a cut in between loses the file on the device)
+            await self.delete(entry)
+            op = self._op()
+            parent = 0 if entry.parent in (0, ALL) else entry.parent
+            with open(local, "rb") as f:
+                handle = await transfer.upload(
+                    op,
+                    f,
+                    local.stat().st_size,
+                    entry.storage_id,
+                    parent,
+                    entry.name,
+                    mtime=datetime.now(),
+                    own_file=True,
+                )
+            return await self._created(op, handle, _parent_path(entry))
 
     async def _created(self, op: OpScope, handle: int, parent_path: str | None) -> Entry:
         """The entry of an object the operation just created; if reading it fails or is

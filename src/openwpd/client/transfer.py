@@ -552,9 +552,11 @@ async def edit_object(
     offset: int = 0,
     size: int = 0,
     truncate: int | None = None,
+    grow_to: int | None = None,
     mtime: datetime | None = None,
 ) -> None:
-    """One edit of file ``handle``: BeginEditObject, ``size`` bytes of ``src`` written at
+    """One edit of file ``handle``: BeginEditObject, TruncateObject to ``grow_to`` (when
+    given: devices refuse writes that start past the end), ``size`` bytes of ``src`` written at
     ``offset`` in SendPartialObject windows, then TruncateObject to ``truncate`` (when given),
     EndEditObject, DateModified. The object keeps its handle and persistent unique ID.
 
@@ -571,6 +573,8 @@ async def edit_object(
         await _end_edit_quietly(op, handle)  # a cancelled BeginEditObject may have opened it
         raise
     try:
+        if grow_to is not None:
+            await op.run(_O.TRUNCATE_OBJECT, (handle, grow_to & 0xFFFFFFFF, grow_to >> 32))
         if size:
             assert src is not None
             await _send_windows(op, handle, size, _feeder(src, size, None, False), offset)
