@@ -856,3 +856,9 @@ def test_library_warnings_are_wpd_lines(capsys: pytest.CaptureFixture[str]) -> N
         logging.getLogger("openwpd.client.handle").warning("skipping object 0x%08X: %s", 7, "x")
     assert capsys.readouterr().err == "wpd: warning: skipping object 0x00000007: x\n"
     assert (list(logger.handlers), logger.propagate) == before
+
+
+def test_a_group_alone_shows_its_help(wpd: Any) -> None:
+    result = wpd("props")
+    assert result.output.startswith("Usage: ") and " props [OPTIONS] COMMAND" in result.output
+    assert "keys" in result.output and "wpd:" not in result.output

@@ -385,8 +385,8 @@ class Handle:
         anywhere -- cancelled, failed, the connection lost, either side killed -- leaves the
         old content, and the object keeps its handle. Elsewhere the new content is uploaded
         next to it as ``.NAME.wpd-part`` first (a failed upload removes it, the old file
-        stays), then the old object is deleted and the new one renamed: only an interruption
-        between those two last steps leaves the new content under the temporary name."""
+        stays), then the old object is deleted and the new one renamed: an interruption after
+        the upload and before the rename leaves the new content under the temporary name."""
         entry = await self._object(target)
         if entry.is_folder:
             raise LocalProtocolError(f"{entry.name!r} is a folder")
