@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,7 +22,24 @@ from openwpd.cli._core import (
 )
 from openwpd.cli._output import emit_json, say
 from openwpd.client.doctor import Status, run_checks
+from openwpd.protocol.errors import OpenWpdError
 from openwpd.transport.udev import RULES_PATH, install_rules, udev_rules
+from openwpd.transport.usb import survey_usb_devices
+
+
+def unlisted_usb_devices(listed: list[str]) -> list[dict[str, Any]]:
+    """``wpd devices`` entries for USB devices that may be MTP devices but could not be listed
+    by URL (a phone whose vendor-specific MTP interface cannot be told without opening it, and
+    we may not open it), each with the reason. Never raises: no libusb just means none."""
+    try:
+        statuses = survey_usb_devices()
+    except OpenWpdError:
+        return []
+    return [
+        {"url": s.url, "reachable": False, "error": s.problem or "cannot be opened"}
+        for s in statuses
+        if s.candidate and s.url not in listed and s.problem is not None
+    ]
 
 
 @click.command()
