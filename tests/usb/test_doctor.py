@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from usb_mtp import DEVICE_URL
 
+#: each test starts `wpd` two or three times, a few seconds each under the VM's emulation
+pytestmark = pytest.mark.timeout(300)
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
 
@@ -131,5 +134,3 @@ def test_devices_and_doctor_say_permission_denied(tmp: Path) -> None:
     line = _line(doctor.stdout, "FAIL  usb://")
     assert "permission denied on /dev/bus/usb/" in line
     assert "wpd udev-rules --install" in line
-    # and the same device opens for root
-    assert "FAIL" not in wpd("doctor", tmp=tmp).stdout
