@@ -23,6 +23,9 @@ from cli.cli_support import wpd_exe
 from openwpd.client import open_connection
 from openwpd.mount.fuse import fuse_available
 
+# whole copies of many MiB through FUSE: on a loaded 2-CPU machine they take minutes
+pytestmark = pytest.mark.timeout(900)
+
 
 def _tree(root: Path) -> dict[str, str]:
     """relative path -> sha256 (or "dir") of everything under ``root``."""

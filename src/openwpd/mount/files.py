@@ -384,7 +384,7 @@ class EditWriter(Writer):
         async def discard() -> None:
             await self.handle.cancel()
             await self.handle.discard(self.entry, end_edit=editing)
-            self.tree.drop(self.entry.handle)
+            self.tree.removed(self.entry.handle)
 
         with contextlib.suppress(FsError):
             self.bridge.wait(self.bridge.submit(discard()), cancel=False)
@@ -494,7 +494,7 @@ class SpoolWriter(Writer):
                 )
             try:
                 await self.handle.delete(entry)
-                self.tree.drop(entry.handle)
+                self.tree.removed(entry.handle)
                 new = await self.handle.rename(new, entry.name)
             except BaseException:
                 await self.handle.discard(new)
@@ -508,7 +508,7 @@ class SpoolWriter(Writer):
         async def discard() -> None:
             await self.handle.cancel()
             await self.handle.discard(self.entry)
-            self.tree.drop(self.entry.handle)
+            self.tree.removed(self.entry.handle)
 
         with contextlib.suppress(FsError):
             self.bridge.wait(self.bridge.submit(discard()), cancel=False)

@@ -123,6 +123,8 @@ class DeviceTree:
         self._loading: dict[FolderKey, asyncio.Future[dict[str, Entry]]] = {}
         #: handle -> the folder whose cached listing holds it
         self._where: dict[int, FolderKey] = {}
+        #: objects the mount deleted (MTP does not reuse handles within a session)
+        self._gone: set[int] = set()
         #: sizes of files being written through the mount (the writer knows them first)
         self.live_sizes: dict[int, int] = {}
         self._events: asyncio.Task[None] | None = None
@@ -226,9 +228,18 @@ class DeviceTree:
         self._folders.clear()
         self._where.clear()
 
+    def removed(self, handle: int) -> None:
+        """Forget an object the mount itself deleted, for good: an event about it that was
+        being handled meanwhile (its entry read just before the delete) must not bring it
+        back, and the device need not tell the session that deleted it."""
+        self._gone.add(handle)
+        self.drop(handle)
+
     def put(self, entry: Entry) -> None:
         """Put ``entry`` (new or changed) into its folder's cached listing, if that is
         cached; forget it where it was before (a move or a rename)."""
+        if entry.handle in self._gone:
+            return
         self.drop(entry.handle, keep_folder=True)
         key = (entry.storage_id, entry.parent)
         folder = self._folders.get(key)
@@ -401,7 +412,7 @@ class DeviceTree:
         if folder and await self.listing(entry):
             raise FsError(errno.ENOTEMPTY)
         await self.meta.delete(entry)
-        self.drop(entry.handle)
+        self.removed(entry.handle)
 
     async def rename(self, old: str, new: str) -> None:
         """Rename or move; an existing target is replaced as POSIX rename does (a file, or an
@@ -419,7 +430,7 @@ class DeviceTree:
             if target.is_folder and await self.listing(target):
                 raise FsError(errno.ENOTEMPTY)
             await self.meta.delete(target)
-            self.drop(target.handle)
+            self.removed(target.handle)
         moved = entry
         same_folder = key_of(parent) == (entry.storage_id, entry.parent)
         if not same_folder:
