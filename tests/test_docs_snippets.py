@@ -81,8 +81,13 @@ def test_blocks_type_check(tmp_path: Path) -> None:
         timeout=600,
         check=False,
     )
-    names = {f"block_{i}.py": where for i, (where, _) in enumerate(BLOCKS)}
-    report = re.sub(r"block_\d+\.py", lambda m: names[m.group(0)], done.stdout + done.stderr)
+
+    def in_document(m: re.Match[str]) -> str:
+        # block_I.py:N -> the document's own file:line
+        doc, fence = BLOCKS[int(m[1])][0].rsplit(":", 1)
+        return f"{doc}:{int(fence) + int(m[2])}"
+
+    report = re.sub(r"block_(\d+)\.py:(\d+)", in_document, done.stdout + done.stderr)
     assert done.returncode == 0, report
 
 

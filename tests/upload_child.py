@@ -8,7 +8,8 @@ as ``wpd put`` does: ``Handle.upload`` for a new file, ``Handle.replace`` onto a
 
 Job fields: ``url``, ``src`` (local file), ``folder`` (device path), ``name``, ``replace``
 (bool), ``piece`` (bytes per data-phase piece: small, so that progress is reported often),
-``pause_at`` (stop, frozen, once that many bytes were sent; None: run to the end) and ``flag``
+``pause_at`` (stop, frozen, once that many bytes were sent; None: run to the end),
+``send_object`` (upload with SendObject instead of edits) and ``flag``
 (a file the process writes "paused", "done" or "failed: ERROR" to).
 """
 
@@ -21,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from openwpd.client import open_connection, transfer
+from openwpd.client import Quirks, open_connection, transfer
+from openwpd.client.policy import EDIT_OPERATIONS
 
 
 async def run(job: dict[str, object]) -> None:
@@ -37,8 +39,10 @@ async def run(job: dict[str, object]) -> None:
             flag.write_text("paused")
             time.sleep(600)  # frozen in the middle of the data: the test kills a side now
 
+    # without the edit operations the client uploads with SendObjectPropList + SendObject
+    quirks = Quirks(disabled_operations=frozenset(EDIT_OPERATIONS)) if job["send_object"] else None
     try:
-        async with open_connection(str(job["url"])) as conn:
+        async with open_connection(str(job["url"]), quirks=quirks) as conn:
             h = conn.open_handle()
             folder = str(job["folder"])
             if job["replace"]:

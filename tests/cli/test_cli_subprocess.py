@@ -128,7 +128,10 @@ def test_sigint_during_put_leaves_the_device_clean(phone: Phone, tmp_path: Path)
     before = sorted(p.name for p in (phone.root / "Documents").iterdir())
     proc = _start(["put", str(local), "/Phone/Documents"], phone.url)
     try:
-        time.sleep(1.5)  # the upload is under way (3 GiB take far longer)
+        # the command has started (its session is open: past the imports, which take seconds
+        # on a loaded machine), then the upload is under way (3 GiB take far longer)
+        _wait_for(lambda: phone.server.session_count() > 0)
+        time.sleep(1.0)
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)

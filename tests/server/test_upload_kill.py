@@ -1,8 +1,9 @@
 """Whatever dies in the middle of an upload, the device ends with the old file or the new one.
 
 Real processes throughout: ``wpd serve`` as a user starts it, and an upload client process per
-run (forked by tests/upload_child.py) doing what ``wpd put`` does -- a new file, or onto an
-existing file. Each run stops one side at a random point:
+run (forked by tests/upload_child.py) doing what ``wpd put`` does -- a new file (created empty,
+then filled through an edit; one in four with SendObject instead), or onto an existing file.
+Each run stops one side at a random point:
 
 * (a) the client is SIGKILLed,
 * (b) ``wpd serve`` is SIGKILLed, then started again on the same state directory and folder,
@@ -179,6 +180,7 @@ class Run:
     old: bytes | None
     pause_at: int | None  # None: stopped at a random moment instead
     moment: float  # that moment, as a fraction of a whole upload's time
+    send_object: bool = False  # SendObjectPropList + SendObject rather than an edit
 
     @property
     def allowed(self) -> list[bytes | None]:
@@ -193,6 +195,7 @@ class Run:
             "replace": self.old is not None,
             "piece": PIECE,
             "pause_at": self.pause_at,
+            "send_object": self.send_object,
             "flag": str(flag),
         }
 
@@ -203,12 +206,15 @@ class Run:
             else f"at {self.moment:.0%} of an upload's time"
         )
         kind = "onto an existing file" if self.old is not None else "a new file"
+        if self.send_object:
+            kind += " with SendObject"
         return f"seed {seed}, {mode} run {self.index} ({kind}, {where})"
 
 
 def plan(rng: random.Random, served: Path, local: Path, *, moments: bool) -> list[Run]:
     """RUNS uploads, every other one onto an existing file (made now, before the device
-    starts). ``moments``: a third of the runs stop at a random moment instead of an offset."""
+    starts), one new file in four through SendObject instead of an edit. ``moments``: a third
+    of the runs stop at a random moment instead of an offset."""
     runs = []
     for i in range(RUNS):
         size = rng.randrange(64 * 1024, 768 * 1024)
@@ -231,6 +237,7 @@ def plan(rng: random.Random, served: Path, local: Path, *, moments: bool) -> lis
                 old,
                 None if at_moment else rng.randrange(0, size + 1),
                 rng.random(),
+                send_object=i % 4 == 0,
             )
         )
     return runs

@@ -32,6 +32,12 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+#: ``wpd`` or ``wpd props`` alone: click shows the help (exit 2); that is not an error line
+_HELP_SHOWN: tuple[type[BaseException], ...] = tuple(
+    t for t in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if t is not None
+)
+
+
 def _usage_line(exc: click.UsageError) -> CliError:
     # the program is `wpd` whatever name it was started by (python -m openwpd.cli, tests)
     command = exc.ctx.command_path.partition(" ")[2] if exc.ctx is not None else ""
@@ -61,6 +67,8 @@ class WpdGroup(click.Group):
     ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
+        except _HELP_SHOWN:
+            raise
         except click.UsageError as exc:
             raise _usage_line(exc) from None
 
@@ -69,6 +77,8 @@ class WpdGroup(click.Group):
             result = super().invoke(ctx)
             sys.stdout.flush()  # a broken pipe shows here at the latest, not at exit
             return result
+        except _HELP_SHOWN:
+            raise
         except click.UsageError as exc:
             raise _usage_line(exc) from None
         except BrokenPipeError:
@@ -107,9 +117,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import device, files, gadget, mount, serve, services, sync, tour
+    from openwpd.cli import device, doctor, files, gadget, mount, serve, services, sync, tour
 
-    for command in (*device.COMMANDS, *files.COMMANDS, *services.COMMANDS):
+    for command in (*device.COMMANDS, *doctor.COMMANDS, *files.COMMANDS, *services.COMMANDS):
         main.add_command(command)
     main.add_command(sync.sync)
     main.add_command(mount.mount)
