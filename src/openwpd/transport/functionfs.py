@@ -488,9 +488,13 @@ class FunctionFsGadget:
             ) from None
         self._ep0 = fd
         try:
-            self._bulk_in = os.open(self.directory / "ep1", os.O_RDWR)
+            # IN endpoints non-blocking: FunctionFS then refuses (EAGAIN) a write while no host
+            # has the function enabled, instead of holding it until the next host comes and
+            # handing that host the previous one's data. (It does not make writes return
+            # before the host has read them.) Bulk OUT reads do wait for the next host.
+            self._bulk_in = os.open(self.directory / "ep1", os.O_RDWR | os.O_NONBLOCK)
             self._bulk_out = os.open(self.directory / "ep2", os.O_RDWR)
-            self._interrupt = os.open(self.directory / "ep3", os.O_RDWR)
+            self._interrupt = os.open(self.directory / "ep3", os.O_RDWR | os.O_NONBLOCK)
         except OSError as exc:
             await self.aclose()
             raise ConnectError(f"cannot open the endpoints in {self.directory}: {exc}") from None
