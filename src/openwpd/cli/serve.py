@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from openwpd.server.context import MtpError
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
 
@@ -84,6 +85,12 @@ def _parse_guid(text: str) -> bytes:
 )
 @click.option("--gadget", "gadget_name", default=None, help="With --usb: the gadget to bind.")
 @click.option("--ptpip", is_flag=True, help="With --usb: serve PTP/IP beside it.")
+@click.option(
+    "--camera",
+    is_flag=True,
+    help="Be a still camera too: capture operations and camera settings (SIGUSR1 presses "
+    "the shutter on the device).",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -97,6 +104,7 @@ def serve(
     ffs_dir: Path | None,
     gadget_name: str | None,
     ptpip: bool,
+    camera: bool,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP (or USB with --usb).
@@ -142,7 +150,11 @@ def serve(
         _check_usb(usb_options)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(specs, host, port, name, guids, state, verbose > 0, usb_options))
+            asyncio.run(
+                _serve(
+                    specs, host, port, name, guids, state, verbose > 0, usb_options, camera=camera
+                )
+            )
     finally:
         os.close(lock)
 
@@ -223,13 +235,19 @@ async def _serve(
     state_dir: Path | None,
     verbose: bool,
     usb: _UsbOptions | None = None,
+    *,
+    camera: bool = False,
 ) -> None:
-    device = VirtualDevice(specs, friendly_name=name, state_dir=state_dir, verbose=verbose)
+    device = VirtualDevice(
+        specs, friendly_name=name, state_dir=state_dir, verbose=verbose, camera=camera
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if device.camera is not None and hasattr(signal, "SIGUSR1"):
+        loop.add_signal_handler(signal.SIGUSR1, _shutter, device)
     usb = usb or _UsbOptions()
     gadget = None
     try:
@@ -250,6 +268,29 @@ async def _serve(
         if gadget is not None:
             await gadget.aclose()
         await device.aclose()
+
+
+def _shutter(device: VirtualDevice) -> None:
+    """SIGUSR1 with --camera: a capture made on the device (a busy camera ignores it)."""
+    camera = device.camera
+    assert camera is not None
+
+    async def press() -> None:
+        try:
+            taken = await camera.trigger()
+        except MtpError as exc:
+            click.echo(f"wpd: shutter: {exc}", err=True)
+            return
+        for obj in taken:
+            click.echo(f"captured {obj.name}")
+        sys.stdout.flush()
+
+    task = asyncio.get_running_loop().create_task(press())
+    _PRESSES.add(task)
+    task.add_done_callback(_PRESSES.discard)
+
+
+_PRESSES: set[asyncio.Task[None]] = set()
 
 
 async def _serve_usb(device: VirtualDevice, usb: _UsbOptions) -> FunctionFsGadget:

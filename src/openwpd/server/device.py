@@ -28,12 +28,15 @@ from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
 from openwpd.protocol.messages import Event
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
 from openwpd.server import objprops
+from openwpd.server.camera import Camera
+from openwpd.server.handlers.capture import CAMERA_OPERATIONS
 from openwpd.server.handlers.edits import OpenEdit
 from openwpd.server.properties import DeviceProperties
 from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
 from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
+from openwpd.server.store.state import default_state_dir
 from openwpd.transport.link import Link
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
 
@@ -41,6 +44,7 @@ log = logging.getLogger("openwpd.server")
 
 MANUFACTURER = "openwpd"
 MODEL = "Virtual MTP Device"
+CAMERA_MODEL = "Virtual Camera"
 VERSION = "0.1"
 
 #: store events from the watcher's thread broadcast per loop pass (see _on_store_event)
@@ -199,12 +203,18 @@ class VirtualDevice:
         verbose: bool = False,
         strict_tids: bool = True,
         watch: bool = True,
+        camera: bool = False,
     ) -> None:
         check_storage_specs(storages)
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
-        self.properties = DeviceProperties(friendly_name, self._on_property_changed)
+        state = state_dir if state_dir is not None else default_state_dir()
+        self.properties = DeviceProperties(
+            friendly_name, self._on_property_changed, camera_state=state if camera else None
+        )
+        #: the still-image function (``camera=True``: ``wpd serve --camera``), else None
+        self.camera: Camera | None = Camera(self, state) if camera else None
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
@@ -239,17 +249,28 @@ class VirtualDevice:
     def friendly_name(self) -> str:
         return self.properties.friendly_name
 
+    @property
+    def model(self) -> str:
+        return CAMERA_MODEL if self.camera is not None else MODEL
+
     def device_info(self) -> DeviceInfo:
-        """The DeviceInfo dataset, derived from the handler registry and the properties."""
+        """The DeviceInfo dataset, derived from the handler registry and the properties. A
+        camera adds the capture operations, CaptureComplete and EXIF/JPEG as capture format."""
+        operations = supported_operations()
+        events: tuple[int, ...] = EVENTS_SUPPORTED
+        if self.camera is None:
+            operations = tuple(op for op in operations if op not in CAMERA_OPERATIONS)
+        else:
+            events = (*events, EventCode.CAPTURE_COMPLETE)
         return DeviceInfo(
             vendor_extension_desc=format_vendor_extensions(VENDOR_EXTENSIONS),
-            operations_supported=supported_operations(),
-            events_supported=tuple(sorted(EVENTS_SUPPORTED)),
+            operations_supported=operations,
+            events_supported=tuple(sorted(events)),
             device_properties_supported=self.properties.supported(),
-            capture_formats=(),
+            capture_formats=(F.EXIF_JPEG,) if self.camera is not None else (),
             playback_formats=PLAYBACK_FORMATS,
             manufacturer=MANUFACTURER,
-            model=MODEL,
+            model=self.model,
             device_version=VERSION,
             serial_number=self.serial_number,
         )
@@ -298,6 +319,8 @@ class VirtualDevice:
 
     def session_ended(self, session: DeviceSession) -> None:
         self.sessions.discard(session)
+        if self.camera is not None:
+            self.camera.session_ended(session)
         if self.verbose:
             log.info("%s disconnected", session.initiator)
 
@@ -306,6 +329,8 @@ class VirtualDevice:
         if self._listener is not None:
             await self._listener.aclose()
             self._listener = None
+        if self.camera is not None:
+            await self.camera.aclose()
         await self.services.aclose()
         self.store.stop_watching()
         self._unsubscribe()

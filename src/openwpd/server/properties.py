@@ -5,6 +5,10 @@ DeviceFriendlyName, SynchronizationPartner and DateTime (read/write, as Android 
 two; DateTime is kept as an offset from the host clock so the device's clock keeps running).
 Values are typed per PTP/MTP; a set with a value of the wrong shape answers
 InvalidDevicePropValue; every change raises DevicePropChanged in every session.
+
+With ``camera_state`` (``wpd serve --camera``) the standard camera properties of
+:mod:`openwpd.server.camera` join them: a value outside the property's range or enumeration
+answers InvalidDevicePropValue, and their values are saved in that directory on every change.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from openwpd.protocol._buffer import Reader, Writer
 from openwpd.protocol.codes import DataType, DevicePropCode, GetSet, ResponseCode
-from openwpd.protocol.datasets import DevicePropDesc, RangeForm
+from openwpd.protocol.datasets import DevicePropDesc, EnumForm, RangeForm
 from openwpd.protocol.datatypes import (
     Value,
     format_datetime,
@@ -24,6 +29,13 @@ from openwpd.protocol.datatypes import (
     write_value,
 )
 from openwpd.protocol.errors import RemoteProtocolError
+from openwpd.server.camera import (
+    CAMERA_PROPS,
+    CameraProp,
+    check_value,
+    load_settings,
+    save_settings,
+)
 from openwpd.server.context import MtpError
 
 
@@ -33,14 +45,21 @@ class _Prop:
     datatype: DataType
     writable: bool
     default: Value
-    form: RangeForm | None = None
+    form: RangeForm | EnumForm | None = None
 
 
 class DeviceProperties:
     """The device's properties and their current values."""
 
-    def __init__(self, friendly_name: str, on_change: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        friendly_name: str,
+        on_change: Callable[[int], None],
+        *,
+        camera_state: Path | None = None,
+    ) -> None:
         self._on_change = on_change
+        self._camera_state = camera_state
         self._props: dict[int, _Prop] = {
             p.code: p
             for p in (
@@ -52,7 +71,14 @@ class DeviceProperties:
                 _Prop(DevicePropCode.DATE_TIME, DataType.STR, True, ""),
             )
         }
+        self._camera: dict[int, CameraProp] = {}
+        if camera_state is not None:
+            for cp in CAMERA_PROPS:
+                self._camera[cp.code] = cp
+                self._props[cp.code] = _Prop(cp.code, cp.datatype, cp.writable, cp.default, cp.form)
         self._values: dict[int, Value] = {code: p.default for code, p in self._props.items()}
+        if camera_state is not None:
+            self._values.update(load_settings(camera_state))
         self._clock_offset = timedelta()
 
     def supported(self) -> tuple[int, ...]:
@@ -125,6 +151,9 @@ class DeviceProperties:
             return
         if code == DevicePropCode.DEVICE_FRIENDLY_NAME and not value:
             raise MtpError(ResponseCode.INVALID_DEVICE_PROP_VALUE, "empty friendly name")
+        camera_prop = self._camera.get(code)
+        if camera_prop is not None:
+            check_value(camera_prop, value)
         self._set(code, value)
 
     def reset(self, code: int) -> None:
@@ -140,4 +169,6 @@ class DeviceProperties:
     def _set(self, code: int, value: Value) -> None:
         if self._values.get(code) != value:
             self._values[code] = value
+            if code in self._camera and self._camera_state is not None:
+                save_settings(self._camera_state, {c: self._values[c] for c in self._camera})
             self._on_change(code)
