@@ -130,3 +130,26 @@ def test_cancel_of_a_pending_capture(
 def test_a_device_that_is_no_camera(opened: w.PortableDevice) -> None:
     done = opened.send_command(capture_params())
     assert done.get_error_value(c.WPD_PROPERTY_COMMON_HRESULT) == e.E_NOTIMPL
+
+
+def test_camera_settings_on_the_device_object(
+    camera: ThreadedDevice, opened_camera: w.PortableDevice
+) -> None:
+    """Until the WPD_STILL_IMAGE_* keys are mapped, the settings are the DEVICE object's
+    vendor-extended device properties (pid = PTP code), with their forms as attributes."""
+    props = opened_camera.content().properties()
+    fnum = k.vendor_device_property_key(DevicePropCode.F_NUMBER)
+    focal = k.vendor_device_property_key(DevicePropCode.FOCAL_LENGTH)
+    values = props.get_values(g.WPD_DEVICE_OBJECT_ID, [fnum, focal])
+    assert (values[fnum], values[focal]) == (560, 3500)
+    attrs = props.get_property_attributes(g.WPD_DEVICE_OBJECT_ID, fnum)
+    assert attrs[k.WPD_PROPERTY_ATTRIBUTE_CAN_WRITE] is True
+    assert 800 in list(attrs[k.WPD_PROPERTY_ATTRIBUTE_ENUMERATION_ELEMENTS])
+    attrs = props.get_property_attributes(g.WPD_DEVICE_OBJECT_ID, focal)
+    assert attrs[k.WPD_PROPERTY_ATTRIBUTE_RANGE_MIN] == 1800
+    results = props.set_values(g.WPD_DEVICE_OBJECT_ID, PortableDeviceValues({fnum: 800}))
+    assert results.get_error_value(fnum) == e.S_OK
+    assert camera.device.properties.value(DevicePropCode.F_NUMBER) == 800
+    results = props.set_values(g.WPD_DEVICE_OBJECT_ID, PortableDeviceValues({fnum: 801}))
+    assert results.get_error_value(fnum) != e.S_OK
+    assert camera.device.properties.value(DevicePropCode.F_NUMBER) == 800
