@@ -135,13 +135,19 @@ def test_a_device_that_is_no_camera(opened: w.PortableDevice) -> None:
 def test_camera_settings_on_the_device_object(
     camera: ThreadedDevice, opened_camera: w.PortableDevice
 ) -> None:
-    """Until the WPD_STILL_IMAGE_* keys are mapped, the settings are the DEVICE object's
-    vendor-extended device properties (pid = PTP code), with their forms as attributes."""
+    """The settings are the DEVICE object's WPD_STILL_IMAGE_* properties (vendor-extended
+    keys for those WPD has none for), with their forms as attributes."""
     props = opened_camera.content().properties()
-    fnum = k.vendor_device_property_key(DevicePropCode.F_NUMBER)
-    focal = k.vendor_device_property_key(DevicePropCode.FOCAL_LENGTH)
-    values = props.get_values(g.WPD_DEVICE_OBJECT_ID, [fnum, focal])
-    assert (values[fnum], values[focal]) == (560, 3500)
+    fnum = k.WPD_STILL_IMAGE_FNUMBER
+    focal = k.WPD_STILL_IMAGE_FOCAL_LENGTH
+    copyright_ = k.vendor_device_property_key(DevicePropCode.COPYRIGHT_INFO)
+    values = props.get_values(g.WPD_DEVICE_OBJECT_ID, [fnum, focal, copyright_])
+    assert (values[fnum], values[focal], values[copyright_]) == (560, 3500, "")
+    every = props.get_values(g.WPD_DEVICE_OBJECT_ID)
+    assert every[k.WPD_STILL_IMAGE_WHITE_BALANCE] == 2
+    assert every[k.WPD_STILL_IMAGE_CAPTURE_RESOLUTION] == "640x480"
+    assert every[k.WPD_STILL_IMAGE_EXPOSURE_BIAS_COMPENSATION] == 0
+    assert k.vendor_device_property_key(DevicePropCode.F_NUMBER) not in every
     attrs = props.get_property_attributes(g.WPD_DEVICE_OBJECT_ID, fnum)
     assert attrs[k.WPD_PROPERTY_ATTRIBUTE_CAN_WRITE] is True
     assert 800 in list(attrs[k.WPD_PROPERTY_ATTRIBUTE_ENUMERATION_ELEMENTS])
