@@ -353,3 +353,29 @@ async def test_shutter_on_the_device(
     assert [o.name for o in taken] == ["IMG_0001.JPG"]
     assert await cam.wait_for(EC.CAPTURE_COMPLETE) == [(0xFFFFFFFF,)]
     assert (taken[0].handle,) in [p for c, p in cam.events if c == EC.OBJECT_ADDED]
+
+
+async def test_camera_under_the_ptp_camera_profile(served: Path, tmp_path: Path) -> None:
+    """--camera with --profile ptp-camera: still no MTP operations, but capture is offered."""
+    from openwpd.protocol.profiles import profile_named
+
+    dev = VirtualDevice(
+        [StorageSpec(served, "Card")],
+        state_dir=tmp_path / "state2",
+        camera=True,
+        profile=profile_named("ptp-camera"),
+    )
+    _, port = await dev.serve("127.0.0.1", 0)
+    try:
+        who = await initiator(port)
+        info = DeviceInfo.from_bytes((await who.runner.transact(OP.GET_DEVICE_INFO)).data)
+        assert set(info.operations_supported) >= CAPTURE_OPS
+        assert OP.GET_OBJECT_PROP_LIST not in info.operations_supported
+        assert info.model == "PTP still camera"
+        res = await who.runner.transact(OP.GET_OBJECT_PROP_LIST, (0, 0, 0xDC07, 0, 1))
+        assert res.code == RC.OPERATION_NOT_SUPPORTED
+        assert (await who.runner.transact(OP.INITIATE_CAPTURE, (0, 0))).code == RC.OK
+        assert pictures(served) == ["IMG_0001.JPG"]
+        await who.runner.aclose()
+    finally:
+        await dev.aclose()

@@ -113,7 +113,8 @@ async def _probe(url: str) -> dict[str, Any]:
 @json_option
 @common_options
 def devices(as_json: bool) -> None:
-    """List the devices known (${OPENWPD_DEVICES}, plus -d / ${OPENWPD_DEVICE}) and probe them."""
+    """List the devices known (${OPENWPD_DEVICES}, plus -d / ${OPENWPD_DEVICE}, plus USB MTP/PTP
+    devices) and probe them; a device that cannot be opened says why (`wpd doctor` says more)."""
     import os
 
     urls = known_devices()
@@ -125,6 +126,9 @@ def devices(as_json: bool) -> None:
         return list(await asyncio.gather(*(_probe(u) for u in urls)))
 
     found = run_command("devices", probe_all()) if urls else []
+    from openwpd.cli.doctor import unlisted_usb_devices
+
+    found += unlisted_usb_devices(urls)
     if as_json:
         emit_json(found)
         return

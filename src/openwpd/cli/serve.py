@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from openwpd.protocol.profiles import imitated_profiles, profile_named
 from openwpd.server.context import MtpError
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
@@ -86,6 +87,13 @@ def _parse_guid(text: str) -> bytes:
 @click.option("--gadget", "gadget_name", default=None, help="With --usb: the gadget to bind.")
 @click.option("--ptpip", is_flag=True, help="With --usb: serve PTP/IP beside it.")
 @click.option(
+    "--profile",
+    type=click.Choice(imitated_profiles()),
+    default=None,
+    help="Behave like a family of real devices (what it advertises, refuses and answers); "
+    "docs/profiles.md says what each changes.",
+)
+@click.option(
     "--camera",
     is_flag=True,
     help="Be a still camera too: capture operations and camera settings (SIGUSR1 presses "
@@ -104,6 +112,7 @@ def serve(
     ffs_dir: Path | None,
     gadget_name: str | None,
     ptpip: bool,
+    profile: str | None,
     camera: bool,
     verbose: int,
 ) -> None:
@@ -152,7 +161,16 @@ def serve(
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 _serve(
-                    specs, host, port, name, guids, state, verbose > 0, usb_options, camera=camera
+                    specs,
+                    host,
+                    port,
+                    name,
+                    guids,
+                    state,
+                    verbose > 0,
+                    usb_options,
+                    profile,
+                    camera=camera,
                 )
             )
     finally:
@@ -235,11 +253,17 @@ async def _serve(
     state_dir: Path | None,
     verbose: bool,
     usb: _UsbOptions | None = None,
+    profile: str | None = None,
     *,
     camera: bool = False,
 ) -> None:
     device = VirtualDevice(
-        specs, friendly_name=name, state_dir=state_dir, verbose=verbose, camera=camera
+        specs,
+        friendly_name=name,
+        state_dir=state_dir,
+        verbose=verbose,
+        profile=profile_named(profile) if profile else None,
+        camera=camera,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

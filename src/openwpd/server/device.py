@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openwpd.protocol import ptpip
-from openwpd.protocol.codes import EventCode, ObjectFormatCode
+from openwpd.protocol.codes import EventCode, ObjectFormatCode, OperationCode
 from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
 from openwpd.protocol.messages import Event
+from openwpd.protocol.profiles import Imitation, Profile
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
 from openwpd.server import objprops
 from openwpd.server.camera import Camera
@@ -127,6 +128,10 @@ _EVENT_FOR = {
 }
 
 
+#: what a camera offers even under a profile that lists its operations (ptp-camera)
+_CAMERA_ADDS = frozenset({*CAMERA_OPERATIONS, OperationCode.RESET_DEVICE_PROP_VALUE})
+
+
 @dataclass(frozen=True, slots=True)
 class StorageSpec:
     """A folder to serve: ``DIR[:NAME][:ro]`` on the command line."""
@@ -203,15 +208,28 @@ class VirtualDevice:
         verbose: bool = False,
         strict_tids: bool = True,
         watch: bool = True,
+        profile: Profile | None = None,
         camera: bool = False,
     ) -> None:
         check_storage_specs(storages)
+        if profile is not None and profile.device is None:
+            raise ValueError(f"profile {profile.name!r} describes no device to imitate")
+        #: the profile imitated (``wpd serve --profile``), None for openwpd's own behaviour
+        self.profile = profile
+        #: how this device behaves where devices differ (openwpd's own: every default)
+        self.imitation: Imitation = (
+            profile.device if profile is not None and profile.device is not None else Imitation()
+        )
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
         state = state_dir if state_dir is not None else default_state_dir()
         self.properties = DeviceProperties(
-            friendly_name, self._on_property_changed, camera_state=state if camera else None
+            friendly_name,
+            self._on_property_changed,
+            load=self.store.setting,
+            save=self.store.save_setting,
+            camera_state=state if camera else None,
         )
         #: the still-image function (``camera=True``: ``wpd serve --camera``), else None
         self.camera: Camera | None = Camera(self, state) if camera else None
@@ -251,25 +269,44 @@ class VirtualDevice:
 
     @property
     def model(self) -> str:
-        return CAMERA_MODEL if self.camera is not None else MODEL
+        """The model name: an imitated profile's, else "Virtual Camera" with ``camera=True``."""
+        if self.camera is not None and self.profile is None:
+            return CAMERA_MODEL
+        return self.imitation.model
+
+    def offers(self, code: int) -> bool:
+        """Whether this device offers operation ``code`` (it has a handler, the imitated
+        profile, if any, does not withhold it, and the capture operations only as a camera)."""
+        if code in CAMERA_OPERATIONS and self.camera is None:
+            return False
+        imitation = self.imitation
+        if code in imitation.withheld:
+            return False
+        if self.camera is not None and code in _CAMERA_ADDS:
+            return True  # --camera adds to any profile (a ptp-camera that can capture)
+        return imitation.operations is None or code in imitation.operations
 
     def device_info(self) -> DeviceInfo:
-        """The DeviceInfo dataset, derived from the handler registry and the properties. A
-        camera adds the capture operations, CaptureComplete and EXIF/JPEG as capture format."""
-        operations = supported_operations()
+        """The DeviceInfo dataset, derived from the handler registry (less what an imitated
+        profile withholds) and the properties. A camera adds the capture operations,
+        CaptureComplete and EXIF/JPEG as capture format."""
+        imitation = self.imitation
+        extensions = (
+            VENDOR_EXTENSIONS
+            if imitation.vendor_extensions is None
+            else dict(imitation.vendor_extensions)
+        )
         events: tuple[int, ...] = EVENTS_SUPPORTED
-        if self.camera is None:
-            operations = tuple(op for op in operations if op not in CAMERA_OPERATIONS)
-        else:
+        if self.camera is not None:
             events = (*events, EventCode.CAPTURE_COMPLETE)
         return DeviceInfo(
-            vendor_extension_desc=format_vendor_extensions(VENDOR_EXTENSIONS),
-            operations_supported=operations,
+            vendor_extension_desc=format_vendor_extensions(extensions) if extensions else "",
+            operations_supported=tuple(op for op in supported_operations() if self.offers(op)),
             events_supported=tuple(sorted(events)),
             device_properties_supported=self.properties.supported(),
             capture_formats=(F.EXIF_JPEG,) if self.camera is not None else (),
             playback_formats=PLAYBACK_FORMATS,
-            manufacturer=MANUFACTURER,
+            manufacturer=imitation.manufacturer,
             model=self.model,
             device_version=VERSION,
             serial_number=self.serial_number,
@@ -283,12 +320,16 @@ class VirtualDevice:
         port: int = DEFAULT_PORT,
         *,
         allowed_guids: Sequence[bytes] | None = None,
+        quickack: bool = True,
     ) -> tuple[str, int]:
-        """Start listening for PTP/IP initiators; returns the real (host, port)."""
+        """Start listening for PTP/IP initiators; returns the real (host, port).
+        ``quickack``: acknowledge at once on every connection (see
+        :class:`~openwpd.transport.ptpip.PtpIpListener`)."""
         self._listener = PtpIpListener(
             ResponderIdentity(self.guid, self.friendly_name),
             self._start_session,
             allowed_guids=allowed_guids,
+            quickack=quickack,
         )
         self.start_watching()
         return await self._listener.start(host, port)

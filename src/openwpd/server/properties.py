@@ -6,6 +6,12 @@ two; DateTime is kept as an offset from the host clock so the device's clock kee
 Values are typed per PTP/MTP; a set with a value of the wrong shape answers
 InvalidDevicePropValue; every change raises DevicePropChanged in every session.
 
+DeviceFriendlyName and SynchronizationPartner are remembered: a value a client sets is saved
+through ``save`` and comes back through ``load`` when a device starts on the same state
+directory (Windows and Android keep the name a user gave a phone, and the partner it syncs
+with). A saved friendly name wins over the one the device is started with, which stays the
+factory default that ResetDevicePropValue returns to (and a reset forgets the saved value).
+
 With ``camera_state`` (``wpd serve --camera``) the standard camera properties of
 :mod:`openwpd.server.camera` join them: a value outside the property's range or enumeration
 answers InvalidDevicePropValue, and their values are saved in that directory on every change.
@@ -56,9 +62,12 @@ class DeviceProperties:
         friendly_name: str,
         on_change: Callable[[int], None],
         *,
+        load: Callable[[str], str | None] | None = None,
+        save: Callable[[str, str | None], None] | None = None,
         camera_state: Path | None = None,
     ) -> None:
         self._on_change = on_change
+        self._save = save
         self._camera_state = camera_state
         self._props: dict[int, _Prop] = {
             p.code: p
@@ -77,6 +86,11 @@ class DeviceProperties:
                 self._camera[cp.code] = cp
                 self._props[cp.code] = _Prop(cp.code, cp.datatype, cp.writable, cp.default, cp.form)
         self._values: dict[int, Value] = {code: p.default for code, p in self._props.items()}
+        if load is not None:
+            for code in _REMEMBERED:
+                saved = load(_setting_key(code))
+                if saved is not None and (saved or code != DevicePropCode.DEVICE_FRIENDLY_NAME):
+                    self._values[code] = saved
         if camera_state is not None:
             self._values.update(load_settings(camera_state))
         self._clock_offset = timedelta()
@@ -167,8 +181,20 @@ class DeviceProperties:
                 self._set(c, self._props[c].default)
 
     def _set(self, code: int, value: Value) -> None:
+        if code in _REMEMBERED and self._save is not None:
+            # a reset to the factory default forgets the saved value
+            keep = None if value == self._props[code].default else str(value)
+            self._save(_setting_key(code), keep)
         if self._values.get(code) != value:
             self._values[code] = value
             if code in self._camera and self._camera_state is not None:
                 save_settings(self._camera_state, {c: self._values[c] for c in self._camera})
             self._on_change(code)
+
+
+#: properties a client sets that outlive the device process
+_REMEMBERED = (DevicePropCode.DEVICE_FRIENDLY_NAME, DevicePropCode.SYNCHRONIZATION_PARTNER)
+
+
+def _setting_key(code: int) -> str:
+    return f"property:0x{code:04X}"

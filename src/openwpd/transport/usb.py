@@ -336,6 +336,8 @@ class _Probe:
     endpoints: Endpoints
     device: Any
     handle: Any
+    #: Why the device could not be opened (when ``handle`` is None and it was wanted).
+    open_error: str | None = None
 
 
 def _probe(device: Any, *, keep_open: bool) -> _Probe | None:
@@ -343,10 +345,16 @@ def _probe(device: Any, *, keep_open: bool) -> _Probe | None:
     settings = [s for s in _settings(device) if len(s.endpoints) == 3]
     if not settings:
         return None
+    open_error = None
     try:
         handle = device.open()
-    except Exception:  # no permission: class 6/1/1 is still recognisable without strings
+    except Exception as exc:  # no permission: class 6/1/1 is still recognisable without strings
         handle = None
+        node = f"{_USB_DEVFS}/{int(device.getBusNumber()):03d}/{int(device.getDeviceAddress()):03d}"
+        if _usb_error_code(exc) == _LIBUSB_ERROR_ACCESS:
+            open_error = f"permission denied on {node} (see `wpd doctor` and `wpd udev-rules`)"
+        else:
+            open_error = f"cannot open {node}: {exc}"
     try:
         os_mtp: set[int] = set()
         if handle is not None and any(may_need_os_descriptor(s.cls, 3) for s in settings):
@@ -382,7 +390,7 @@ def _probe(device: Any, *, keep_open: bool) -> _Probe | None:
                 name,
                 match,
             )
-            probe = _Probe(info, endpoints, device, handle if keep_open else None)
+            probe = _Probe(info, endpoints, device, handle if keep_open else None, open_error)
             if keep_open:
                 handle = None  # handed over
             return probe
@@ -422,6 +430,142 @@ def list_usb_devices() -> list[UsbDeviceInfo]:
         return [p.info for p in _scan(ctx)]
     finally:
         ctx.close()
+
+
+# --- a survey: every device, and why one cannot be opened ---------------------------------------
+
+#: USB class codes of devices that are never MTP/PTP devices themselves (hubs).
+_CLASS_HUB = 9
+
+
+@dataclass(frozen=True, slots=True)
+class UsbDeviceStatus:
+    """One USB device as ``wpd devices`` and ``wpd doctor`` report it.
+
+    ``info`` is set when the device has an MTP/PTP interface (or might have one: see
+    ``candidate``); ``problem`` says why it cannot be opened now (None when it can):
+    no permission on its node, held by another process (``holders`` names them), no MTP/PTP
+    interface. ``kernel_driver`` is True when a kernel driver is bound to its MTP interface
+    (opening detaches it, which needs write access to the node).
+    """
+
+    bus: int
+    address: int
+    vid: int
+    pid: int
+    info: UsbDeviceInfo | None
+    candidate: bool
+    problem: str | None
+    holders: tuple[DeviceHolder, ...] = ()
+    kernel_driver: bool = False
+
+    @property
+    def node(self) -> str:
+        """The usbfs device node, ``/dev/bus/usb/BBB/DDD``."""
+        return f"{_USB_DEVFS}/{self.bus:03d}/{self.address:03d}"
+
+    @property
+    def url(self) -> str:
+        """The device's URL: the MTP interface's when known, else ``usb://BUS:ADDRESS``."""
+        return self.info.url if self.info is not None else f"usb://{self.bus}:{self.address}"
+
+
+def _hides_mtp_class(vid: int, settings: Sequence[_Setting]) -> bool:
+    """A device we cannot read strings from (no permission) that may still be an MTP device:
+    a known phone/player vendor with a vendor-specific three-endpoint interface (Android's
+    MTP interface is class 0xFF until its string is read)."""
+    from openwpd.transport.udev import HIDDEN_CLASS_VENDORS
+
+    return vid in HIDDEN_CLASS_VENDORS and any(
+        s.cls == 0xFF and len(s.endpoints) == 3 for s in settings
+    )
+
+
+def _survey_one(device: Any) -> UsbDeviceStatus | None:
+    bus, address = int(device.getBusNumber()), int(device.getDeviceAddress())
+    vid, pid = int(device.getVendorID()), int(device.getProductID())
+    node = f"{_USB_DEVFS}/{bus:03d}/{address:03d}"
+    if int(device.getDeviceClass()) == _CLASS_HUB:
+        return None
+    settings = _settings(device)
+    try:
+        handle = device.open()
+    except Exception as exc:
+        probe = _probe(device, keep_open=False)  # class 6/1/1 is visible without opening
+        candidate = probe is not None or _hides_mtp_class(vid, settings)
+        if _usb_error_code(exc) == _LIBUSB_ERROR_ACCESS:
+            problem = f"permission denied on {node} (see `wpd udev-rules`)"
+        else:
+            problem = f"cannot open {node}: {exc}"
+        info = probe.info if probe is not None else None
+        return UsbDeviceStatus(bus, address, vid, pid, info, candidate, problem)
+    handle.close()
+    probe = _probe(device, keep_open=True)
+    if probe is None:
+        return UsbDeviceStatus(
+            bus, address, vid, pid, None, False, "not an MTP/PTP device (no such interface)"
+        )
+    info, handle = probe.info, probe.handle
+    try:
+        kernel_driver = False
+        with contextlib.suppress(Exception):
+            kernel_driver = bool(handle.kernelDriverActive(info.interface))
+        try:
+            handle.claimInterface(info.interface)
+        except Exception as exc:
+            code = _usb_error_code(exc)
+            if code == _LIBUSB_ERROR_BUSY:
+                if kernel_driver:  # wpd detaches it when it opens the device
+                    return UsbDeviceStatus(
+                        bus, address, vid, pid, info, True, None, (), kernel_driver=True
+                    )
+                holders, incomplete = find_device_holders(node, exclude=(os.getpid(),))
+                problem = busy_message(info.url, node, holders, incomplete)
+                return UsbDeviceStatus(bus, address, vid, pid, info, True, problem, tuple(holders))
+            problem = f"cannot claim interface {info.interface}: {exc}"
+            return UsbDeviceStatus(bus, address, vid, pid, info, True, problem)
+        with contextlib.suppress(Exception):
+            handle.releaseInterface(info.interface)
+        return UsbDeviceStatus(
+            bus, address, vid, pid, info, True, None, kernel_driver=kernel_driver
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            handle.close()
+
+
+def survey_usb_devices() -> list[UsbDeviceStatus]:
+    """Every USB device on the buses except hubs, each with whether it is an MTP/PTP device and
+    why it cannot be opened (no permission, claimed by another process: which one, no MTP/PTP
+    interface). Claims and at once releases the MTP interface of each free candidate, which is
+    how "held by another process" is told apart (a process that holds it makes the claim fail).
+
+    Raises ConnectError when libusb or the libusb1 package is missing (the doctor says so).
+    """
+    ctx = _open_context()
+    try:
+        out: list[UsbDeviceStatus] = []
+        for device in ctx.getDeviceIterator(skip_on_error=True):
+            try:
+                status = _survey_one(device)
+            except Exception as exc:  # one odd device must not hide the others
+                log.info("skipping a USB device: %s", exc)
+                continue
+            if status is not None:
+                out.append(status)
+        return out
+    finally:
+        ctx.close()
+
+
+def libusb_version() -> str:
+    """The libusb library's version (``1.0.26``). Raises ConnectError when it is missing."""
+    usb1 = _usb1()
+    try:
+        v = usb1.getVersion()
+    except OSError as exc:
+        raise ConnectError(f"the libusb-1.0 library cannot be loaded: {exc}") from None
+    return f"{v.major}.{v.minor}.{v.micro}"
 
 
 # --- "device busy": who holds it --------------------------------------------------------------
@@ -1193,10 +1337,14 @@ async def open_usb_link(
         for p in probes:
             if p is not chosen and p.handle is not None:
                 p.handle.close()
-        if chosen is None or chosen.handle is None:
+        if chosen is not None and chosen.handle is None:
+            raise ConnectError(f"{chosen.info.url}: {chosen.open_error or 'cannot open'}")
+        if chosen is None:
             seen = ", ".join(p.info.url for p in probes) or "none"
-            what = "cannot open" if chosen is not None else "no such USB MTP device"
-            raise ConnectError(f"{want or 'usb://'}: {what} (MTP devices found: {seen})")
+            raise ConnectError(
+                f"{want or 'usb://'}: no such USB MTP device (MTP devices found: {seen}; "
+                "`wpd doctor` says why a device is missing)"
+            )
         try:
             _claim(chosen)
         except BaseException:
@@ -1225,10 +1373,13 @@ __all__ = [
     "DeviceHolder",
     "UsbDeviceId",
     "UsbDeviceInfo",
+    "UsbDeviceStatus",
     "UsbLink",
     "busy_message",
     "find_device_holders",
+    "libusb_version",
     "list_usb_devices",
     "open_usb_link",
     "parse_usb_url",
+    "survey_usb_devices",
 ]
