@@ -83,7 +83,9 @@ async def test_send_object_followed_by_the_next_request_is_answered(
     assert (served / "up.txt").read_bytes() == b"hello"
 
 
-async def test_send_object_with_end_data_alone_is_answered(raw: RawInitiator, served: Path) -> None:
+async def test_send_object_with_end_data_alone_is_answered(
+    raw: RawInitiator, served: Path
+) -> None:
     await announce(raw, 1)
     await raw.cmd.send(raw.request(OP.SEND_OBJECT, 2, data_out=True) + ptpip.EndData(2).build())
     assert (await raw.read_reply(2)).code == RC.INCOMPLETE_TRANSFER  # 0 of 5 bytes
