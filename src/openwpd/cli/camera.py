@@ -93,7 +93,10 @@ async def _download(h: Handle, entry: Entry, folder: Path) -> Path:
     if dest.exists():
         raise CliError(f"{dest} exists: not overwritten", ExitCode.LOCAL)
     doing(f"download of {entry.name}")
-    await h.download(entry, dest)
+    try:
+        await h.download(entry, dest, replace=False)  # not even a file made meanwhile
+    except FileExistsError:
+        raise CliError(f"{dest} exists: not overwritten", ExitCode.LOCAL) from None
     return dest
 
 
