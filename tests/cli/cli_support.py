@@ -21,15 +21,17 @@ from openwpd.server.samples import SampleSet, make_samples
 class DeviceThread:
     """A VirtualDevice serving ``specs`` on 127.0.0.1 (ephemeral port) from its own thread."""
 
-    def __init__(self, specs: list[StorageSpec], state_dir: Path) -> None:
+    def __init__(self, specs: list[StorageSpec], state_dir: Path, *, camera: bool = False) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.port = 0
-        self.device: VirtualDevice = self.call(self._make(specs, state_dir))
+        self.device: VirtualDevice = self.call(self._make(specs, state_dir, camera))
 
-    async def _make(self, specs: list[StorageSpec], state_dir: Path) -> VirtualDevice:
-        device = VirtualDevice(specs, state_dir=state_dir, friendly_name="cli test device")
+    async def _make(self, specs: list[StorageSpec], state_dir: Path, camera: bool) -> VirtualDevice:
+        device = VirtualDevice(
+            specs, state_dir=state_dir, friendly_name="cli test device", camera=camera
+        )
         _, self.port = await device.serve("127.0.0.1", 0)
         return device
 

@@ -22,7 +22,9 @@ from openwpd.wpd import PortableDeviceValues, keys
 class ThreadedDevice:
     """A virtual device serving ``root`` (storage "Phone") on 127.0.0.1 from its own thread."""
 
-    def __init__(self, root: Path, state: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, root: Path, state: Path, *, read_only: bool = False, camera: bool = False
+    ) -> None:
         self.root = root
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -31,6 +33,7 @@ class ThreadedDevice:
             [StorageSpec(root, "Phone", read_only=read_only)],
             state_dir=state,
             friendly_name="test device",
+            camera=camera,
         )
         _, self.port = self.run(self.device.serve("127.0.0.1", 0))
         self.url = f"ptpip://127.0.0.1:{self.port}"

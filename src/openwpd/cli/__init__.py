@@ -117,9 +117,21 @@ def main() -> None:
 
 
 def _register() -> None:
-    from openwpd.cli import device, doctor, files, gadget, mount, serve, services, sync, tour
+    from openwpd.cli import (
+        camera,
+        device,
+        doctor,
+        files,
+        gadget,
+        mount,
+        serve,
+        services,
+        sync,
+        tour,
+    )
 
-    for command in (*device.COMMANDS, *doctor.COMMANDS, *files.COMMANDS, *services.COMMANDS):
+    commands = (*device.COMMANDS, *doctor.COMMANDS, *files.COMMANDS, *services.COMMANDS)
+    for command in (*commands, *camera.COMMANDS):
         main.add_command(command)
     main.add_command(sync.sync)
     main.add_command(mount.mount)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from openwpd.protocol.profiles import imitated_profiles, profile_named
+from openwpd.server.context import MtpError
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
 
@@ -92,6 +93,12 @@ def _parse_guid(text: str) -> bytes:
     help="Behave like a family of real devices (what it advertises, refuses and answers); "
     "docs/profiles.md says what each changes.",
 )
+@click.option(
+    "--camera",
+    is_flag=True,
+    help="Be a still camera too: capture operations and camera settings (SIGUSR1 presses "
+    "the shutter on the device).",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -106,6 +113,7 @@ def serve(
     gadget_name: str | None,
     ptpip: bool,
     profile: str | None,
+    camera: bool,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP (or USB with --usb).
@@ -152,7 +160,18 @@ def serve(
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
-                _serve(specs, host, port, name, guids, state, verbose > 0, usb_options, profile)
+                _serve(
+                    specs,
+                    host,
+                    port,
+                    name,
+                    guids,
+                    state,
+                    verbose > 0,
+                    usb_options,
+                    profile,
+                    camera=camera,
+                )
             )
     finally:
         os.close(lock)
@@ -235,6 +254,8 @@ async def _serve(
     verbose: bool,
     usb: _UsbOptions | None = None,
     profile: str | None = None,
+    *,
+    camera: bool = False,
 ) -> None:
     device = VirtualDevice(
         specs,
@@ -242,12 +263,15 @@ async def _serve(
         state_dir=state_dir,
         verbose=verbose,
         profile=profile_named(profile) if profile else None,
+        camera=camera,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if device.camera is not None and hasattr(signal, "SIGUSR1"):
+        loop.add_signal_handler(signal.SIGUSR1, _shutter, device)
     usb = usb or _UsbOptions()
     gadget = None
     try:
@@ -268,6 +292,29 @@ async def _serve(
         if gadget is not None:
             await gadget.aclose()
         await device.aclose()
+
+
+def _shutter(device: VirtualDevice) -> None:
+    """SIGUSR1 with --camera: a capture made on the device (a busy camera ignores it)."""
+    camera = device.camera
+    assert camera is not None
+
+    async def press() -> None:
+        try:
+            taken = await camera.trigger()
+        except MtpError as exc:
+            click.echo(f"wpd: shutter: {exc}", err=True)
+            return
+        for obj in taken:
+            click.echo(f"captured {obj.name}")
+        sys.stdout.flush()
+
+    task = asyncio.get_running_loop().create_task(press())
+    _PRESSES.add(task)
+    task.add_done_callback(_PRESSES.discard)
+
+
+_PRESSES: set[asyncio.Task[None]] = set()
 
 
 async def _serve_usb(device: VirtualDevice, usb: _UsbOptions) -> FunctionFsGadget:

@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
 from openwpd.client import listing, transfer, wire
+from openwpd.client.camera import DeviceProperty
 from openwpd.client.connection import OpScope, wait_quietly
 from openwpd.client.entries import (
     Entry,
@@ -53,6 +54,7 @@ from openwpd.protocol._buffer import Reader
 from openwpd.protocol.codes import (
     ALL,
     OBJECT_PROP_TYPES,
+    EventCode,
     ObjectFormatCode,
     ObjectPropCode,
     OperationCode,
@@ -80,6 +82,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("openwpd.client")
 
 _O = OperationCode
+#: How long :meth:`Handle.capture` waits for CaptureComplete after the device answered.
+CAPTURE_TIMEOUT = 60.0
 _P = ObjectPropCode
 
 ObjectRef = Entry | str
@@ -777,6 +781,58 @@ class Handle:
     async def reset_device_property(self, code: int) -> None:
         """Reset device property ``code`` to its factory default (ResetDevicePropValue)."""
         await self._op().run(_O.RESET_DEVICE_PROP_VALUE, (code,))
+
+    async def device_properties(self) -> builtins.list[DeviceProperty]:
+        """Every device property DeviceInfo lists, described (type, form and allowed values,
+        current value, factory default), with readable names (:mod:`openwpd.client.camera`).
+        A property whose description the device refuses is left out."""
+        found: builtins.list[DeviceProperty] = []
+        for code in self._conn.device_info.device_properties_supported:
+            try:
+                desc = await self.device_property_desc(code)
+            except ResponseError:
+                continue
+            found.append(DeviceProperty.from_desc(desc))
+        return found
+
+    # -- capture ----------------------------------------------------------------------------
+
+    async def capture(
+        self, storage_id: int = 0, object_format: int = 0, *, timeout: float = CAPTURE_TIMEOUT
+    ) -> builtins.list[Entry]:
+        """Take a picture (InitiateCapture; storage 0 and format 0 leave both to the device)
+        and return the new objects (a burst gives several), once the device has sent
+        CaptureComplete for this capture. Folders the device made for them are not returned.
+
+        Raises ResponseError (DeviceBusy while another capture runs, OperationNotSupported
+        when the device is no camera), Cancelled on :meth:`cancel` (also while waiting for the
+        capture's events), and RemoteProtocolError when no CaptureComplete comes within
+        ``timeout`` seconds of the answer."""
+        op = self._op()
+        added: builtins.list[int] = []
+        async with self.events() as stream:
+            res = await op.run(_O.INITIATE_CAPTURE, (storage_id, object_format))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                op.check()
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise RemoteProtocolError(f"no CaptureComplete within {timeout:g} s")
+                try:
+                    event = await asyncio.wait_for(anext(stream), min(left, 0.1))
+                except TimeoutError:
+                    continue
+                except StopAsyncIteration:
+                    raise Cancelled("the handle was closed") from None
+                if event.code == EventCode.OBJECT_ADDED and event.params:
+                    added.append(event.params[0])
+                elif event.code == EventCode.CAPTURE_COMPLETE and (
+                    not event.params or event.params[0] == res.tid
+                ):
+                    break
+        entries = [await self.entry(h) for h in added]
+        return [e for e in entries if not e.is_folder]
 
     # -- pass-through -----------------------------------------------------------------------
 

@@ -23,18 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openwpd.protocol import ptpip
-from openwpd.protocol.codes import EventCode, ObjectFormatCode
+from openwpd.protocol.codes import EventCode, ObjectFormatCode, OperationCode
 from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
 from openwpd.protocol.messages import Event
 from openwpd.protocol.profiles import Imitation, Profile
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
 from openwpd.server import objprops
+from openwpd.server.camera import Camera
+from openwpd.server.handlers.capture import CAMERA_OPERATIONS
 from openwpd.server.handlers.edits import OpenEdit
 from openwpd.server.properties import DeviceProperties
 from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
 from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
+from openwpd.server.store.state import default_state_dir
 from openwpd.transport.link import Link
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
 
@@ -42,6 +45,7 @@ log = logging.getLogger("openwpd.server")
 
 MANUFACTURER = "openwpd"
 MODEL = "Virtual MTP Device"
+CAMERA_MODEL = "Virtual Camera"
 VERSION = "0.1"
 
 #: store events from the watcher's thread broadcast per loop pass (see _on_store_event)
@@ -124,6 +128,10 @@ _EVENT_FOR = {
 }
 
 
+#: what a camera offers even under a profile that lists its operations (ptp-camera)
+_CAMERA_ADDS = frozenset({*CAMERA_OPERATIONS, OperationCode.RESET_DEVICE_PROP_VALUE})
+
+
 @dataclass(frozen=True, slots=True)
 class StorageSpec:
     """A folder to serve: ``DIR[:NAME][:ro]`` on the command line."""
@@ -201,6 +209,7 @@ class VirtualDevice:
         strict_tids: bool = True,
         watch: bool = True,
         profile: Profile | None = None,
+        camera: bool = False,
     ) -> None:
         check_storage_specs(storages)
         if profile is not None and profile.device is None:
@@ -214,12 +223,16 @@ class VirtualDevice:
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
+        state = state_dir if state_dir is not None else default_state_dir()
         self.properties = DeviceProperties(
             friendly_name,
             self._on_property_changed,
             load=self.store.setting,
             save=self.store.save_setting,
+            camera_state=state if camera else None,
         )
+        #: the still-image function (``camera=True``: ``wpd serve --camera``), else None
+        self.camera: Camera | None = Camera(self, state) if camera else None
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
@@ -254,32 +267,47 @@ class VirtualDevice:
     def friendly_name(self) -> str:
         return self.properties.friendly_name
 
+    @property
+    def model(self) -> str:
+        """The model name: an imitated profile's, else "Virtual Camera" with ``camera=True``."""
+        if self.camera is not None and self.profile is None:
+            return CAMERA_MODEL
+        return self.imitation.model
+
     def offers(self, code: int) -> bool:
-        """Whether this device offers operation ``code`` (it has a handler, and the imitated
-        profile, if any, does not withhold it)."""
+        """Whether this device offers operation ``code`` (it has a handler, the imitated
+        profile, if any, does not withhold it, and the capture operations only as a camera)."""
+        if code in CAMERA_OPERATIONS and self.camera is None:
+            return False
         imitation = self.imitation
         if code in imitation.withheld:
             return False
+        if self.camera is not None and code in _CAMERA_ADDS:
+            return True  # --camera adds to any profile (a ptp-camera that can capture)
         return imitation.operations is None or code in imitation.operations
 
     def device_info(self) -> DeviceInfo:
         """The DeviceInfo dataset, derived from the handler registry (less what an imitated
-        profile withholds) and the properties."""
+        profile withholds) and the properties. A camera adds the capture operations,
+        CaptureComplete and EXIF/JPEG as capture format."""
         imitation = self.imitation
         extensions = (
             VENDOR_EXTENSIONS
             if imitation.vendor_extensions is None
             else dict(imitation.vendor_extensions)
         )
+        events: tuple[int, ...] = EVENTS_SUPPORTED
+        if self.camera is not None:
+            events = (*events, EventCode.CAPTURE_COMPLETE)
         return DeviceInfo(
             vendor_extension_desc=format_vendor_extensions(extensions) if extensions else "",
             operations_supported=tuple(op for op in supported_operations() if self.offers(op)),
-            events_supported=tuple(sorted(EVENTS_SUPPORTED)),
+            events_supported=tuple(sorted(events)),
             device_properties_supported=self.properties.supported(),
-            capture_formats=(),
+            capture_formats=(F.EXIF_JPEG,) if self.camera is not None else (),
             playback_formats=PLAYBACK_FORMATS,
             manufacturer=imitation.manufacturer,
-            model=imitation.model,
+            model=self.model,
             device_version=VERSION,
             serial_number=self.serial_number,
         )
@@ -332,6 +360,8 @@ class VirtualDevice:
 
     def session_ended(self, session: DeviceSession) -> None:
         self.sessions.discard(session)
+        if self.camera is not None:
+            self.camera.session_ended(session)
         if self.verbose:
             log.info("%s disconnected", session.initiator)
 
@@ -340,6 +370,8 @@ class VirtualDevice:
         if self._listener is not None:
             await self._listener.aclose()
             self._listener = None
+        if self.camera is not None:
+            await self.camera.aclose()
         await self.services.aclose()
         self.store.stop_watching()
         self._unsubscribe()

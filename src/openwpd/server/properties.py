@@ -11,6 +11,10 @@ through ``save`` and comes back through ``load`` when a device starts on the sam
 directory (Windows and Android keep the name a user gave a phone, and the partner it syncs
 with). A saved friendly name wins over the one the device is started with, which stays the
 factory default that ResetDevicePropValue returns to (and a reset forgets the saved value).
+
+With ``camera_state`` (``wpd serve --camera``) the standard camera properties of
+:mod:`openwpd.server.camera` join them: a value outside the property's range or enumeration
+answers InvalidDevicePropValue, and their values are saved in that directory on every change.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from openwpd.protocol._buffer import Reader, Writer
 from openwpd.protocol.codes import DataType, DevicePropCode, GetSet, ResponseCode
-from openwpd.protocol.datasets import DevicePropDesc, RangeForm
+from openwpd.protocol.datasets import DevicePropDesc, EnumForm, RangeForm
 from openwpd.protocol.datatypes import (
     Value,
     format_datetime,
@@ -30,6 +35,13 @@ from openwpd.protocol.datatypes import (
     write_value,
 )
 from openwpd.protocol.errors import RemoteProtocolError
+from openwpd.server.camera import (
+    CAMERA_PROPS,
+    CameraProp,
+    check_value,
+    load_settings,
+    save_settings,
+)
 from openwpd.server.context import MtpError
 
 
@@ -39,7 +51,7 @@ class _Prop:
     datatype: DataType
     writable: bool
     default: Value
-    form: RangeForm | None = None
+    form: RangeForm | EnumForm | None = None
 
 
 class DeviceProperties:
@@ -52,9 +64,11 @@ class DeviceProperties:
         *,
         load: Callable[[str], str | None] | None = None,
         save: Callable[[str, str | None], None] | None = None,
+        camera_state: Path | None = None,
     ) -> None:
         self._on_change = on_change
         self._save = save
+        self._camera_state = camera_state
         self._props: dict[int, _Prop] = {
             p.code: p
             for p in (
@@ -66,12 +80,19 @@ class DeviceProperties:
                 _Prop(DevicePropCode.DATE_TIME, DataType.STR, True, ""),
             )
         }
+        self._camera: dict[int, CameraProp] = {}
+        if camera_state is not None:
+            for cp in CAMERA_PROPS:
+                self._camera[cp.code] = cp
+                self._props[cp.code] = _Prop(cp.code, cp.datatype, cp.writable, cp.default, cp.form)
         self._values: dict[int, Value] = {code: p.default for code, p in self._props.items()}
         if load is not None:
             for code in _REMEMBERED:
                 saved = load(_setting_key(code))
                 if saved is not None and (saved or code != DevicePropCode.DEVICE_FRIENDLY_NAME):
                     self._values[code] = saved
+        if camera_state is not None:
+            self._values.update(load_settings(camera_state))
         self._clock_offset = timedelta()
 
     def supported(self) -> tuple[int, ...]:
@@ -144,6 +165,9 @@ class DeviceProperties:
             return
         if code == DevicePropCode.DEVICE_FRIENDLY_NAME and not value:
             raise MtpError(ResponseCode.INVALID_DEVICE_PROP_VALUE, "empty friendly name")
+        camera_prop = self._camera.get(code)
+        if camera_prop is not None:
+            check_value(camera_prop, value)
         self._set(code, value)
 
     def reset(self, code: int) -> None:
@@ -163,6 +187,8 @@ class DeviceProperties:
             self._save(_setting_key(code), keep)
         if self._values.get(code) != value:
             self._values[code] = value
+            if code in self._camera and self._camera_state is not None:
+                save_settings(self._camera_state, {c: self._values[c] for c in self._camera})
             self._on_change(code)
 
 

@@ -20,7 +20,9 @@ ParentObject -> WPD_OBJECT_PARENT_ID, …); the other codes of that table use th
 0xD800–0xDBFF, and standard codes the table does not list) maps to
 ``{WPD_PROPERTIES_MTP_VENDOR_EXTENDED_OBJECT_PROPS}.code``. Device properties likewise:
 BatteryLevel, DateTime, SynchronizationPartner and DeviceFriendlyName have WPD_DEVICE_* keys,
-every other code maps into ``WPD_PROPERTIES_MTP_VENDOR_EXTENDED_DEVICE_PROPS``.
+the PTP camera properties their WPD_STILL_IMAGE_* keys (on the DEVICE object: there is no
+separate still-image functional object), every other code maps into
+``WPD_PROPERTIES_MTP_VENDOR_EXTENDED_DEVICE_PROPS``.
 
 *Values* (Windows' MTP driver): integers become VT_UI4 (UINT64 VT_UI8, signed types VT_I4/VT_I8),
 the 16-bit booleans Hidden/System VT_BOOL, ProtectionStatus VT_BOOL "can delete", UINT128 PUIDs a
@@ -381,6 +383,34 @@ _DEVICE_PROPS: tuple[PropMap, ...] = (
     PropMap(_D.DATE_TIME, k.WPD_DEVICE_DATETIME, Conv.DATE),
     PropMap(_D.SYNCHRONIZATION_PARTNER, k.WPD_DEVICE_SYNC_PARTNER),
     PropMap(_D.DEVICE_FRIENDLY_NAME, k.WPD_DEVICE_FRIENDLY_NAME),
+    # the camera settings (Windows keeps them under WPD_STILL_IMAGE_*; CompressionSetting,
+    # whose WPD type is VT_UI8, and CopyrightInfo, which has no key, stay vendor-extended)
+    PropMap(_D.IMAGE_SIZE, k.WPD_STILL_IMAGE_CAPTURE_RESOLUTION),
+    PropMap(_D.WHITE_BALANCE, k.WPD_STILL_IMAGE_WHITE_BALANCE),
+    PropMap(_D.RGB_GAIN, k.WPD_STILL_IMAGE_RGB_GAIN),
+    PropMap(_D.F_NUMBER, k.WPD_STILL_IMAGE_FNUMBER),
+    PropMap(_D.FOCAL_LENGTH, k.WPD_STILL_IMAGE_FOCAL_LENGTH),
+    PropMap(_D.FOCUS_DISTANCE, k.WPD_STILL_IMAGE_FOCUS_DISTANCE),
+    PropMap(_D.FOCUS_MODE, k.WPD_STILL_IMAGE_FOCUS_MODE),
+    PropMap(_D.EXPOSURE_METERING_MODE, k.WPD_STILL_IMAGE_EXPOSURE_METERING_MODE),
+    PropMap(_D.FLASH_MODE, k.WPD_STILL_IMAGE_FLASH_MODE),
+    PropMap(_D.EXPOSURE_TIME, k.WPD_STILL_IMAGE_EXPOSURE_TIME),
+    PropMap(_D.EXPOSURE_PROGRAM_MODE, k.WPD_STILL_IMAGE_EXPOSURE_PROGRAM_MODE),
+    PropMap(_D.EXPOSURE_INDEX, k.WPD_STILL_IMAGE_EXPOSURE_INDEX),
+    PropMap(_D.EXPOSURE_BIAS_COMPENSATION, k.WPD_STILL_IMAGE_EXPOSURE_BIAS_COMPENSATION),
+    PropMap(_D.CAPTURE_DELAY, k.WPD_STILL_IMAGE_CAPTURE_DELAY),
+    PropMap(_D.STILL_CAPTURE_MODE, k.WPD_STILL_IMAGE_CAPTURE_MODE),
+    PropMap(_D.CONTRAST, k.WPD_STILL_IMAGE_CONTRAST),
+    PropMap(_D.SHARPNESS, k.WPD_STILL_IMAGE_SHARPNESS),
+    PropMap(_D.DIGITAL_ZOOM, k.WPD_STILL_IMAGE_DIGITAL_ZOOM),
+    PropMap(_D.EFFECT_MODE, k.WPD_STILL_IMAGE_EFFECT_MODE),
+    PropMap(_D.BURST_NUMBER, k.WPD_STILL_IMAGE_BURST_NUMBER),
+    PropMap(_D.BURST_INTERVAL, k.WPD_STILL_IMAGE_BURST_INTERVAL),
+    PropMap(_D.TIMELAPSE_NUMBER, k.WPD_STILL_IMAGE_TIMELAPSE_NUMBER),
+    PropMap(_D.TIMELAPSE_INTERVAL, k.WPD_STILL_IMAGE_TIMELAPSE_INTERVAL),
+    PropMap(_D.FOCUS_METERING_MODE, k.WPD_STILL_IMAGE_FOCUS_METERING_MODE),
+    PropMap(_D.UPLOAD_URL, k.WPD_STILL_IMAGE_UPLOAD_URL),
+    PropMap(_D.ARTIST, k.WPD_STILL_IMAGE_ARTIST),
 )
 _DEVICE_BY_CODE: Mapping[int, PropMap] = MappingProxyType({m.code: m for m in _DEVICE_PROPS})
 _DEVICE_BY_KEY: Mapping[PropertyKey, PropMap] = MappingProxyType({m.key: m for m in _DEVICE_PROPS})

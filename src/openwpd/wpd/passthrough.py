@@ -6,6 +6,7 @@ Theory of operation
 As in WPD, ``send_command`` raises only when the command did not get through (bad parameters,
 a closed handle, a cancel: 0x800704C7); the command's own outcome is
 WPD_PROPERTY_COMMON_HRESULT in the results (E_NOTIMPL for a command this API does not take).
+WPD_COMMAND_STILL_IMAGE_CAPTURE_INITIATE takes a picture on a camera (see :meth:`_capture`).
 The device's MTP response of a pass-through operation is not an HRESULT: it is returned as
 WPD_PROPERTY_MTP_EXT_RESPONSE_CODE / _RESPONSE_PARAMS next to an S_OK HRESULT.
 
@@ -124,6 +125,22 @@ class CommandRunner:
 
         return self._handle.call(run)
 
+    def _capture(self) -> int:
+        """STILL_IMAGE_CAPTURE_INITIATE: InitiateCapture, returning once the device has sent
+        CaptureComplete (the new pictures arrive as WPD_EVENT_OBJECT_ADDED through Advise).
+        E_NOTIMPL on a device without InitiateCapture; the device's refusal (DeviceBusy...) as
+        its HRESULT; ``Cancel()`` cancels a pending capture on the wire."""
+        if not self._handle.conn.supports(OperationCode.INITIATE_CAPTURE):
+            return E_NOTIMPL
+        self._handle.check_writable()
+        client = self._handle.client
+
+        async def run() -> None:
+            await client.capture()
+
+        self._handle.call(run)
+        return S_OK
+
     def _respond(self, results: PortableDeviceValues, code: int, params: tuple[int, ...]) -> None:
         results[c.WPD_PROPERTY_MTP_EXT_RESPONSE_CODE] = code
         results[c.WPD_PROPERTY_MTP_EXT_RESPONSE_PARAMS] = _uint4s(params)
@@ -145,6 +162,8 @@ class CommandRunner:
             if code == ResponseCode.OK:
                 self._handle.shared.retired = True
             return hresult_for_response(code)
+        if command == c.WPD_COMMAND_STILL_IMAGE_CAPTURE_INITIATE:
+            return self._capture()
         if command == c.WPD_COMMAND_MTP_EXT_GET_SUPPORTED_VENDOR_OPCODES:
             ops = tuple(vendor_operations(info.operations_supported))
             results[c.WPD_PROPERTY_MTP_EXT_VENDOR_OPERATION_CODES] = _uint4s(ops)

@@ -1,6 +1,7 @@
 """One module per family of operations; importing this package registers every handler."""
 
 from openwpd.server.handlers import (  # noqa: F401
+    capture,
     device,
     edits,
     objects,
