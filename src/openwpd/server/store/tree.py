@@ -271,7 +271,17 @@ class TreeCache:
             # caught up with (the OS's events may lag far behind another program filling it):
             # a listing is complete while the watcher catches up.
             path = str(self._dir_path(key))
-            names = self._intake.pop(path, set()) | watcher.take(path)
+
+            def new(name: str) -> bool:
+                # removals and changes stay the watcher's: dropping a big subtree is its
+                # work, a slice at a time, not one listing's
+                return name not in kids
+
+            names = watcher.take(path, new)
+            pending = self._intake.get(path)
+            if pending:
+                names |= {name for name in pending if new(name)}
+                pending -= names
             if names:
                 self._take_in(path, sorted(names), events)
             if self._changed_since_read(key, path):
@@ -289,9 +299,11 @@ class TreeCache:
         return mtime + MTIME_SLACK_NS > self._read_at.get(key, 0)
 
     def _catch_up(self, key: int, path: str, events: list[StoreEvent]) -> None:
-        """Take in the names folder ``key`` has gained or lost since it was last read: one
-        read of its names (no ``stat`` of the entries the cache knows: their changes are the
-        watcher's to report), then the new and the vanished names are judged one by one."""
+        """Take in the names folder ``key`` has gained since it was last read: one read of its
+        names, then the new ones are judged one by one. Entries the cache knows are left to
+        the watcher (changes and removals: a folder of 20,000 files another program deletes
+        is dropped by the watcher a slice at a time, not by one listing holding the lock),
+        and a name taken again is checked when it is (``_taken``)."""
         read_at = time.time_ns()
         try:
             on_disk = set(os.listdir(path))
@@ -300,9 +312,8 @@ class TreeCache:
         self._read_at[key] = read_at
         kids = self._kids[key]
         gained = [name for name in on_disk if name not in kids and is_servable(name)]
-        lost = [name for name in kids if name not in on_disk]
-        if gained or lost:
-            self._take_in(path, sorted(gained + lost), events)
+        if gained:
+            self._take_in(path, sorted(gained), events)
 
     def _list(self, key: int) -> dict[str, int]:
         storage = self._storage_of_key(key)

@@ -229,11 +229,19 @@ class FolderWatcher:
             with contextlib.suppress(KeyError):
                 self._observer.unschedule(watch)
 
-    def take(self, path: str) -> set[str]:
-        """The dirty names of folder ``path`` not handed over yet, now handed over (a listing
-        of that folder takes them in at once instead of after the quiet time)."""
+    def take(self, path: str, wanted: Callable[[str], bool]) -> set[str]:
+        """The dirty names of folder ``path`` not handed over yet for which ``wanted`` is
+        true, now handed over (a listing of that folder takes new names in at once instead of
+        after the quiet time); the others stay for the next batch."""
         with self._cond:
-            return self._dirty.pop(path, set())
+            names = self._dirty.get(path)
+            if not names:
+                return set()
+            taken = {name for name in names if wanted(name)}
+            names -= taken
+            if not names:
+                del self._dirty[path]
+            return taken
 
     def watched(self) -> list[int]:
         """The watched keys, least recently used first."""
