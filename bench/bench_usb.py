@@ -78,9 +78,9 @@ def _openwpd(mode: str, dest: str) -> int:
     """One openwpd client run (a process of its own, like the libmtp tools)."""
     sys.path.insert(0, str(CHECKOUT / "src"))
     from openwpd.client import open_connection
-    from openwpd.client.quirks import QuirkPolicy
+    from openwpd.client.quirks import policy_for_usb
 
-    quirks = QuirkPolicy.for_usb(0x1D6B, 0x0100, "Viveris Technologies").client_quirks()
+    quirks = policy_for_usb(0x1D6B, 0x0100, "Viveris Technologies")
 
     async def main() -> int:
         async with open_connection(URL, quirks=quirks) as conn, conn.open_handle() as h:

@@ -862,3 +862,42 @@ def test_a_group_alone_shows_its_help(wpd: Any) -> None:
     result = wpd("props")
     assert result.output.startswith("Usage: ") and " props [OPTIONS] COMMAND" in result.output
     assert "keys" in result.output and "wpd:" not in result.output
+
+
+@pytest.mark.parametrize("no_clobber", [False, True])
+def test_get_leaves_a_file_made_during_the_download_alone(
+    wpd: Any, phone: Phone, tmp_path: Path, no_clobber: bool
+) -> None:
+    big = phone.root / "Documents/big.bin"
+    with open(big, "wb") as f:
+        f.truncate(256 * 1024 * 1024)  # long enough for the file to be made meanwhile
+    out = tmp_path / "out"
+    out.mkdir()
+    dest = out / "big.bin"
+
+    def make_it_once_the_download_runs() -> None:
+        for _ in range(20000):
+            if any(p.name.endswith(".openwpd-part") for p in out.iterdir()):
+                dest.write_text("made meanwhile")
+                return
+            threading.Event().wait(0.001)
+
+    maker = threading.Thread(target=make_it_once_the_download_runs)
+    maker.start()
+    try:
+        result = wpd(
+            "get", *(["-n", "-v"] if no_clobber else []), "/Phone/Documents/big.bin", str(out)
+        )
+    finally:
+        maker.join()
+    assert dest.read_text() == "made meanwhile"
+    assert [p.name for p in out.iterdir()] == ["big.bin"]  # no temp file left
+    if no_clobber:
+        assert result.exit_code == 0, result.output
+        assert "it appeared during the download" in result.output
+    else:
+        assert result.exit_code == ExitCode.FAILED
+        assert result.output == (
+            f"wpd: {dest} appeared during the download and was left alone "
+            "(hint: -f replaces it, -n skips it)\n"
+        )

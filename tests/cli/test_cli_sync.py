@@ -285,3 +285,33 @@ def test_push_replaces_only_its_own_unchanged_copies(
     assert again.exit_code == 0, again.output
     assert device_notes.read_text() == "pushed notes, second version\n"
     assert wpd("sync", "-f", "--no-clobber", str(local), "/x").exit_code == ExitCode.USAGE
+
+
+def test_pull_leaves_a_file_made_during_the_download_alone(
+    wpd: Any, phone: Phone, tmp_path: Path
+) -> None:
+    backups = phone.root / "Big"
+    backups.mkdir()
+    with open(backups / "big.bin", "wb") as f:
+        f.truncate(256 * 1024 * 1024)  # long enough for the file to be made meanwhile
+    local = tmp_path / "backup"
+    local.mkdir()
+    dest = local / "big.bin"
+
+    def make_it_once_the_download_runs() -> None:
+        for _ in range(20000):
+            if any(p.name.endswith(".openwpd-part") for p in local.iterdir()):
+                dest.write_text("made meanwhile")
+                return
+            threading.Event().wait(0.001)
+
+    maker = threading.Thread(target=make_it_once_the_download_runs)
+    maker.start()
+    try:
+        result = wpd("sync", "/Phone/Big", str(local))
+    finally:
+        maker.join()
+    assert result.exit_code == ExitCode.FAILED, result.output
+    assert f"wpd: {dest} appeared during the download and was left alone" in result.output
+    assert dest.read_text() == "made meanwhile"
+    assert [p.name for p in local.iterdir()] == ["big.bin"]

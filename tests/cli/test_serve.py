@@ -401,3 +401,37 @@ def test_sigterm_with_a_handshake_in_progress_exits_quietly(tmp_path: Path) -> N
     assert rc == 0
     assert took < 5.0
     assert "Traceback" not in served.log.read_text()
+
+
+# -- --profile -------------------------------------------------------------------------------
+
+
+async def test_profile_makes_the_device_advertise_what_the_imitated_one_does(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    served = Served([str(folder), "--port", "0", "--profile", "umtprd"], tmp_path)
+    try:
+        runner = await connect(served.port)
+        try:
+            # umtprd answers GetDeviceInfo only inside a session (support.connect opened one)
+            info = DeviceInfo.from_bytes(
+                (await runner.transact(OperationCode.GET_DEVICE_INFO)).data
+            )
+            res = await runner.transact(OperationCode.SEND_OBJECT_PROP_LIST, (0, 0, 0, 0, 0))
+        finally:
+            await runner.aclose()
+    finally:
+        rc, _ = served.stop()
+    assert rc == 0
+    assert info.manufacturer == "Viveris Technologies"
+    assert "android.com" in info.vendor_extension_desc
+    assert OperationCode.SEND_OBJECT_PROP_LIST not in info.operations_supported
+    assert res.code == ResponseCode.OPERATION_NOT_SUPPORTED
+
+
+def test_an_unknown_profile_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_wpd(["serve", str(tmp_path), "--port", "0", "--profile", "nokia"], tmp_path)
+    assert done.returncode == 2
+    assert "android" in done.stderr and "ptp-camera" in done.stderr

@@ -12,7 +12,7 @@ import pytest
 from client_support import Connect, TrapLink, open_trap_link, tree
 
 from openwpd import Cancelled, DeviceGone, ReadTimeout, SessionReset, TransportError
-from openwpd.client import Entry, Quirks, open_connection
+from openwpd.client import DevicePolicy, Entry, Quirks, open_connection
 from openwpd.protocol.codes import OperationCode
 from openwpd.protocol.transaction import Timeouts
 from openwpd.server.context import OperationContext
@@ -171,11 +171,13 @@ async def test_a_failed_reconnect_is_sticky(
         raise DeviceGone("unplugged")
 
     async with connect(
-        timeouts=Timeouts(response=0.3, cancel_budget=0.3), reconnect=refuse
+        timeouts=Timeouts(response=0.3, cancel_budget=0.3),
+        reconnect=refuse,
+        policy=DevicePolicy(reopen_delays=(0.01, 0.02)),
     ) as conn:
         h = conn.open_handle()
         with pytest.raises(SessionReset):
             await h.execute(OperationCode.GET_NUM_OBJECTS, (0xFFFFFFFF,))
-        assert attempts == 1
+        assert attempts == 3  # the first try and one after each reopen delay
         with pytest.raises(SessionReset, match="could not reopen"):
             await h.storages()

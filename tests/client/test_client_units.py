@@ -298,13 +298,12 @@ def test_policy() -> None:
         OperationCode.SEND_PARTIAL_OBJECT,
         OperationCode.END_EDIT_OBJECT,
     )
-    policy = DevicePolicy(DeviceInfo(operations_supported=ops))
+    policy = DevicePolicy().for_device(DeviceInfo(operations_supported=ops))
     assert policy.partial_read == OperationCode.GET_PARTIAL_OBJECT
     assert policy.prop_list and policy.windowed_upload and not policy.send_prop_list
-    masked = DevicePolicy(
-        DeviceInfo(operations_supported=ops),
-        Quirks(disabled_operations=frozenset({OperationCode.GET_PARTIAL_OBJECT})),
+    masked = Quirks(disabled_operations=frozenset({OperationCode.GET_PARTIAL_OBJECT})).for_device(
+        DeviceInfo(operations_supported=ops)
     )
     assert masked.partial_read is None
     with pytest.raises(ValueError):
-        DevicePolicy(DeviceInfo(), Quirks(window=0))
+        DevicePolicy(window=0)

@@ -14,7 +14,6 @@ from openwpd.client.policy import (
     MAX_SOLO_WINDOW,
     SOLO_WINDOW,
     DevicePolicy,
-    Quirks,
 )
 from openwpd.client.scheduler import Scheduler
 from openwpd.protocol.datasets import DeviceInfo
@@ -23,12 +22,12 @@ MiB = 1024 * 1024
 
 
 def test_solo_window_defaults() -> None:
-    assert DevicePolicy(DeviceInfo()).solo_window == SOLO_WINDOW > DEFAULT_WINDOW
-    assert DevicePolicy(DeviceInfo(), Quirks(window=1 * MiB)).solo_window == 1 * MiB  # by hand
-    chosen = Quirks(window=1 * MiB, solo_window=2 * MiB)
-    assert DevicePolicy(DeviceInfo(), chosen).solo_window == 2 * MiB
+    assert DevicePolicy().solo_window_at(None) == SOLO_WINDOW > DEFAULT_WINDOW
+    assert DevicePolicy(window=1 * MiB).solo_window_at(None) == 1 * MiB  # by hand
+    chosen = DevicePolicy(window=1 * MiB, solo_window=2 * MiB)
+    assert chosen.solo_window_at(None) == 2 * MiB
     with pytest.raises(ValueError):
-        DevicePolicy(DeviceInfo(), Quirks(solo_window=0))
+        DevicePolicy(solo_window=0)
 
 
 async def test_others_waiting() -> None:
@@ -56,7 +55,7 @@ async def test_others_waiting() -> None:
 
 async def test_the_window_of_a_lone_download_and_of_a_shared_one(conn, served, tmp_path) -> None:  # type: ignore[no-untyped-def]
     h1, h2 = conn.open_handle(), conn.open_handle()
-    assert conn.window_for(h1) == conn.policy.solo_window
+    assert conn.window_for(h1) == conn.policy.solo_window_at(None)
     (served / "a.bin").write_bytes(b"a" * (3 * MiB))
     blocker = asyncio.Event()
 
@@ -71,11 +70,11 @@ async def test_the_window_of_a_lone_download_and_of_a_shared_one(conn, served, t
     assert conn.window_for(h2) == conn.policy.window  # someone waits: small windows
     blocker.set()
     await asyncio.gather(task, waiting)
-    assert conn.window_for(h2) == conn.policy.solo_window
+    assert conn.window_for(h2) == conn.policy.solo_window_at(None)
 
 
 def test_the_solo_window_grows_with_the_throughput_on_a_fast_link_only() -> None:
-    policy = DevicePolicy(DeviceInfo())
+    policy = DevicePolicy().for_device(DeviceInfo())
     assert policy.adaptive
     assert policy.solo_window_at(None) == SOLO_WINDOW  # nothing measured yet
     assert policy.solo_window_at(35e6) == SOLO_WINDOW  # USB 2.0: 0.1 s is less than the floor
@@ -83,8 +82,8 @@ def test_the_solo_window_grows_with_the_throughput_on_a_fast_link_only() -> None
     assert grown % MiB == 0 and 95 * MiB <= grown <= 100e6
     assert policy.solo_window_at(1e11) == MAX_SOLO_WINDOW
     # a window chosen by hand is kept as it is
-    assert DevicePolicy(DeviceInfo(), Quirks(window=1 * MiB)).solo_window_at(1e11) == 1 * MiB
-    fixed = DevicePolicy(DeviceInfo(), Quirks(solo_window=2 * MiB))
+    assert DevicePolicy(window=1 * MiB).solo_window_at(1e11) == 1 * MiB
+    fixed = DevicePolicy(solo_window=2 * MiB)
     assert not fixed.adaptive and fixed.solo_window_at(1e11) == 2 * MiB
 
 

@@ -97,6 +97,10 @@ def test_many_small_files_in_one_session(device: Device, folder: Path, tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("OPENWPD_GADGET_4GIB") != "1",
+    reason="opt-in (OPENWPD_GADGET_4GIB=1): over TCG's dummy_hcd 8 GiB of transfers take hours",
+)
 def test_a_file_over_4_gib_both_ways(device: Device, folder: Path, tmp_path: Path) -> None:
     size = 4 * 1024 * MiB + 4097  # over the 32-bit container length
     big = folder / "big.bin"

@@ -52,7 +52,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStor
     # within-debounce: the watcher runs but reports nothing for a minute; watch-evicted: one
     # watch only, taken over by another folder before the swap
     evicted = request.param == "watch-evicted"
-    s = ObjectStore(tmp_path / "state", debounce=60.0, max_watched_folders=1 if evicted else 32)
+    s = ObjectStore(
+        tmp_path / "state",
+        debounce=60.0,
+        max_watched_folders=1 if evicted else 32,
+        watch_trees=not evicted,  # evicted: the per-folder watches, as when a tree does not fit
+    )
     s.start_watching()
     s.evict = evicted  # type: ignore[attr-defined]
     yield s

@@ -132,3 +132,35 @@ async def test_session_over_a_usb_link_cancels_without_a_response(
         await task
         await device.aclose()
     assert sorted(os.listdir(served)) == ["big.bin"]
+
+
+async def test_after_session_already_open_the_next_transaction_id_starts_the_count(
+    served: Path, tmp_path: Path
+) -> None:
+    # a second program on a USB host that kept the device configured: its OpenSession finds
+    # the session open, and it numbers its transactions from 1 again
+    device = VirtualDevice([StorageSpec(served, "Phone")], state_dir=tmp_path / "state")
+    ini, res = memory_link_pair("usb-like")
+    task = device.serve_link(res, "pytest")
+
+    async def transact(code: int, params: tuple[int, ...], tid: int) -> int:
+        await ini.send(Operation(code, params, tid))
+        reply = await _expect(ini, Response)
+        assert isinstance(reply, Response) and reply.tid == tid
+        return reply.code
+
+    try:
+        assert await transact(OperationCode.OPEN_SESSION, (1,), 0) == ResponseCode.OK
+        for tid in (1, 2, 3):
+            assert await transact(OperationCode.GET_STORAGE_IDS, (), tid) == ResponseCode.OK
+        code = await transact(OperationCode.OPEN_SESSION, (1,), 0)
+        assert code == ResponseCode.SESSION_ALREADY_OPEN
+        for tid in (1, 2):
+            assert await transact(OperationCode.GET_STORAGE_IDS, (), tid) == ResponseCode.OK
+        # past the first one, the count is checked again
+        bad = await transact(OperationCode.GET_STORAGE_IDS, (), 7)
+        assert bad == ResponseCode.INVALID_TRANSACTION_ID
+    finally:
+        await ini.aclose()
+        await task
+        await device.aclose()

@@ -190,3 +190,34 @@ async def test_in_the_middle_of_a_data_piece_the_receiver_waits_for_all_of_it() 
 def listener_port(listener: PtpIpListener) -> int:
     assert listener._server is not None
     return int(listener._server.sockets[0].getsockname()[1])
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_QUICKACK"), reason="Linux TCP_QUICKACK")
+@pytest.mark.parametrize("quickack", [True, False])
+async def test_accepted_connections_acknowledge_at_once(quickack: bool) -> None:
+    # The kernel drops TCP_QUICKACK by itself (it reads 0 once a reply went out soon after a
+    # receipt): the device re-arms it after every read, so it reads 1 after each request.
+    links: list[PtpIpLink] = []
+
+    def start_session(link: PtpIpLink, _request: ptpip.InitCommandRequest) -> asyncio.Task[None]:
+        links.append(link)
+        return asyncio.ensure_future(asyncio.Event().wait())
+
+    listener = PtpIpListener(
+        ResponderIdentity(os.urandom(16), "lab"), start_session, quickack=quickack
+    )
+    _, port = await listener.start("127.0.0.1", 0)
+    sender, _ = await open_ptpip_link(
+        "127.0.0.1", port, identity=InitiatorIdentity(os.urandom(16), "nagle")
+    )
+    try:
+        for tid in (1, 2, 3):
+            await sender.send(Operation(OperationCode.GET_DEVICE_INFO, (), tid))
+            async with asyncio.timeout(10):
+                while links[0]._queue.qsize() < tid:
+                    await asyncio.sleep(0.01)
+            sock = links[0]._cmd.transport.get_extra_info("socket")  # type: ignore[union-attr]
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK) == int(quickack)
+    finally:
+        await sender.aclose()
+        await listener.aclose()

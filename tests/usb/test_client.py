@@ -16,15 +16,15 @@ from usb_lab import responder, umtprd_alive
 from usb_mtp import DEVICE_URL, STORE
 
 from openwpd.client import open_connection
-from openwpd.client.quirks import QuirkPolicy
+from openwpd.client.quirks import policy_for_usb
 from openwpd.protocol.errors import Cancelled
 
 STORAGE = "/shared folder"
 MiB = 1024 * 1024
 CHECKOUT = Path(__file__).resolve().parents[2]
-#: What the client must apply to umtprd (GetObjectPropList ignores Depth there): the quirk
-#: policy's operation-level part. The client does not build a QuirkPolicy by itself yet.
-QUIRKS = QuirkPolicy.for_usb(0x1D6B, 0x0100, "Viveris Technologies").client_quirks()
+#: What the client applies to umtprd (GetObjectPropList ignores Depth there): the profiles'
+#: policy for its USB identity (links made by hand carry no USB identity to match on).
+QUIRKS = policy_for_usb(0x1D6B, 0x0100, "Viveris Technologies")
 
 
 def sha(data: bytes) -> bytes:

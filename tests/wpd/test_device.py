@@ -652,6 +652,7 @@ def test_update_and_rewrite(vdev: ThreadedDevice, opened: w.PortableDevice) -> N
     doc2 = stream.get_object_id()
     stream.close()
     assert (vdev.root / "Docs" / "doc.txt").read_text() == "version 2"
+    assert doc2 == doc  # the device edits files: rewritten in place, the object keeps its ID
     assert sorted(p.name for p in (vdev.root / "Docs").iterdir()) == ["doc.txt"]
     renamed, _ = content.update_object_with_properties_and_data(
         doc2, PortableDeviceValues({k.WPD_OBJECT_ORIGINAL_FILE_NAME: "doc3.txt"})

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from openwpd.cli._core import (
+    CLOBBER_HINT,
     CliError,
     ExitCode,
     common_options,
@@ -298,7 +299,9 @@ def _safe_dest(plan: _Plan, shown: str, base: Path, *names: str) -> Path | None:
         return None
 
 
-async def _run_download(h: Handle, plan: _Plan) -> tuple[int, int]:
+async def _run_download(
+    h: Handle, plan: _Plan, force: bool = True, no_clobber: bool = False
+) -> tuple[int, int]:
     for folder in plan.folders:
         folder.mkdir(parents=True, exist_ok=True)
     # what a killed earlier run of this command left next to the files it is about to write
@@ -311,10 +314,36 @@ async def _run_download(h: Handle, plan: _Plan) -> tuple[int, int]:
     with transfer_display(plan.total, len(plan.files)) as display:
         for entry, dest in plan.files:
             doing(f"download of {entry.path}")
-            done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
+            progress = display.file(entry.name, entry.size)
+            if force:
+                done = await h.download(entry, dest, progress=progress)
+            elif (got := await download_new(h, entry, dest, progress, no_clobber)) is None:
+                continue
+            else:
+                done = got
             display.done_file(done)
             copied += done
     return len(plan.files), copied
+
+
+async def download_new(
+    h: Handle, entry: Entry, dest: Path, progress: Any, no_clobber: bool
+) -> int | None:
+    """Download ``entry`` as ``dest``, which did not exist when the command started and must
+    not be replaced if another program makes it meanwhile (the library's ``replace=False``:
+    the copy is hard-linked into place, which fails rather than replace anything). Returns
+    the bytes copied, None when ``dest`` appeared and ``no_clobber`` skips it."""
+    try:
+        return await h.download(entry, dest, progress=progress, replace=False)
+    except FileExistsError:
+        if no_clobber:
+            note(f"skipped {dest}: it appeared during the download")
+            return None
+        raise CliError(
+            f"{dest} appeared during the download and was left alone",
+            ExitCode.FAILED,
+            hint=CLOBBER_HINT,
+        ) from None
 
 
 def _summary(verb: str, files: int, size: int, started: float) -> None:
@@ -394,7 +423,7 @@ def get(remote: tuple[str, ...], local: str, force: bool, no_clobber: bool) -> N
         plan = await _plan_download(h, sources, target)
         unsafe.extend(plan.unsafe)
         _local_clobber(plan, force, no_clobber)
-        return await _run_download(h, plan)
+        return await _run_download(h, plan, force, no_clobber)
 
     files, size = with_device(f"get {' '.join(remote)}", body)
     _summary("downloaded", files, size, started)
@@ -793,4 +822,4 @@ def cp(src: str, dst: str) -> None:
 
 COMMANDS = (ls, tree, stat, get, put, cat, rm, mkdir, mv, cp)
 
-__all__ = ["COMMANDS", "iso"]
+__all__ = ["COMMANDS", "download_new", "iso"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from openwpd.protocol.profiles import imitated_profiles, profile_named
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
 
@@ -84,6 +85,13 @@ def _parse_guid(text: str) -> bytes:
 )
 @click.option("--gadget", "gadget_name", default=None, help="With --usb: the gadget to bind.")
 @click.option("--ptpip", is_flag=True, help="With --usb: serve PTP/IP beside it.")
+@click.option(
+    "--profile",
+    type=click.Choice(imitated_profiles()),
+    default=None,
+    help="Behave like a family of real devices (what it advertises, refuses and answers); "
+    "docs/profiles.md says what each changes.",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -97,6 +105,7 @@ def serve(
     ffs_dir: Path | None,
     gadget_name: str | None,
     ptpip: bool,
+    profile: str | None,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP (or USB with --usb).
@@ -142,7 +151,9 @@ def serve(
         _check_usb(usb_options)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(specs, host, port, name, guids, state, verbose > 0, usb_options))
+            asyncio.run(
+                _serve(specs, host, port, name, guids, state, verbose > 0, usb_options, profile)
+            )
     finally:
         os.close(lock)
 
@@ -223,8 +234,15 @@ async def _serve(
     state_dir: Path | None,
     verbose: bool,
     usb: _UsbOptions | None = None,
+    profile: str | None = None,
 ) -> None:
-    device = VirtualDevice(specs, friendly_name=name, state_dir=state_dir, verbose=verbose)
+    device = VirtualDevice(
+        specs,
+        friendly_name=name,
+        state_dir=state_dir,
+        verbose=verbose,
+        profile=profile_named(profile) if profile else None,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

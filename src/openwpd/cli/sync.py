@@ -19,7 +19,8 @@ synced folders). Any other file in the way -- one made by hand or by another pro
 changed on the destination side -- is never replaced by surprise: the run refuses before
 copying anything (exit 1) unless ``-f/--force`` (replace it) or ``--no-clobber`` (skip it; ``-v``
 names it) is given. (``-n`` is ``--dry-run``, as in rsync.) A destination file equal to its
-source counts as synced from then on.
+source counts as synced from then on. A file new here that another program makes while it is
+downloaded is left alone too (the download is hard-linked into place, which cannot replace).
 
 Each copied file is verified: its size on the other side must equal the source's; with
 ``--checksum`` the device's copy is read back and its SHA-256 compared with the local file's.
@@ -63,6 +64,7 @@ from openwpd.cli._output import (
     transfer_display,
 )
 from openwpd.cli._remote import Node, children, ensure_folder, is_folder, lookup, normalize, walk
+from openwpd.cli.files import download_new
 from openwpd.client import Entry, Handle
 from openwpd.client.names import UnsafeName, local_path
 from openwpd.client.transfer import PART_SUFFIX, remove_leftovers
@@ -266,7 +268,15 @@ async def _pull(
         for entry, dest, rel, existed in todo:
             if not dry_run:
                 doing(f"download of {entry.path}")
-                done = await h.download(entry, dest, progress=display.file(entry.name, entry.size))
+                progress = display.file(entry.name, entry.size)
+                if existed or clobber.force:
+                    done = await h.download(entry, dest, progress=progress)
+                else:  # new here: never replace what another program makes meanwhile
+                    got = await download_new(h, entry, dest, progress, clobber.no_clobber)
+                    if got is None:
+                        report.skipped.append(rel)
+                        continue
+                    done = got
                 display.done_file(done)
                 if not await _verify_pull(h, entry, dest, checksum):
                     dest.unlink(missing_ok=True)

@@ -43,8 +43,8 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openwpd.client.events import DeviceEvent, EventHub, EventStream
-from openwpd.client.policy import DevicePolicy, Quirks
-from openwpd.client.quirks import DeviceIdentity, QuirkPolicy
+from openwpd.client.policy import DevicePolicy
+from openwpd.client.quirks import DeviceIdentity, policy_for
 from openwpd.client.scheduler import Scheduler
 from openwpd.client.urls import DeviceUrl, attach_event_callback, open_link, parse_device_url
 from openwpd.client.wire import DataSource, Link, Result, Sink, TransactionRunner
@@ -81,8 +81,11 @@ class Connection:
     """One MTP session with a device; hands out :class:`~openwpd.client.handle.Handle` objects.
 
     Create it with :func:`open_connection`. ``device_info`` is the DeviceInfo dataset read when
-    the session opened; ``policy`` says which operations the client uses. ``generation`` counts
-    session resets (0 for the first session).
+    the session opened; ``policy`` (:class:`~openwpd.client.policy.DevicePolicy`) is everything the
+    client decides for this device: the caller's policy, or the one the device profiles give for
+    what the device says about itself, completed with DeviceInfo. The connection applies it to
+    every link it makes: the first, and each one after a recovery (which re-reads DeviceInfo).
+    ``generation`` counts session resets (0 for the first session).
     """
 
     def __init__(
@@ -92,15 +95,16 @@ class Connection:
         *,
         name: str,
         timeouts: Timeouts,
-        quirks: Quirks | None = None,
+        policy: DevicePolicy | None = None,
         reconnect: LinkFactory | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self.name = name
         self.timeouts = timeouts
-        self.quirks = quirks or Quirks()
+        #: the caller's policy (None: the profiles decide, per link)
+        self._given = policy
         self.device_info = device_info
-        self.policy = DevicePolicy(device_info, self.quirks)
+        self.policy = self._policy_for(runner.link, device_info)
         self.generation = 0
         self._runner = runner
         self._reconnect = reconnect
@@ -117,6 +121,14 @@ class Connection:
         #: the device-services state (client/services.py), made on first use; kept across resets
         self.service_state: ServiceState | None = None
         self._hook_events(runner)
+
+    def _policy_for(self, link: Link, info: DeviceInfo) -> DevicePolicy:
+        """The policy for a new link and its DeviceInfo, applied to the link (its recovery
+        steps)."""
+        base = self._given if self._given is not None else device_policy(link, info)
+        policy = base.for_device(info)
+        link.recovery = policy.recovery
+        return policy
 
     # -- public -------------------------------------------------------------------------------
 
@@ -235,7 +247,10 @@ class Connection:
             try:
                 await asyncio.wait([task])
             except asyncio.CancelledError:
-                task.cancel()
+                if self.policy.cancel_in_flight_safe:
+                    task.cancel()
+                # else the transaction (a bounded window) ends by itself: cancelling it on the
+                # wire would wedge the device (DevicePolicy.cancel_in_flight_safe)
                 await wait_quietly(task)
                 await self._after_failure()
                 raise
@@ -287,18 +302,25 @@ class Connection:
             lambda: SessionReset(f"{self.name}: the session was reset: {cause}")
         )
         log.warning("%s: the device did not recover (%s): reconnecting", self.name, cause)
-        try:
-            async with asyncio.timeout(self._connect_timeout):
-                link = await self._reconnect()
-                runner, info = await open_session(link, self.timeouts, self.name)
-        except (OpenWpdError, TimeoutError, OSError) as exc:
-            self._broken = SessionReset(f"{self.name}: could not reopen the session: {exc}")
-            self._hub.close()
-            return
+        delays = (0.0, *self.policy.reopen_delays)
+        for attempt, delay in enumerate(delays):
+            await asyncio.sleep(delay)
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    link = await self._reconnect()
+                    runner, info = await open_session(link, self.timeouts, self.name)
+            except (OpenWpdError, TimeoutError, OSError) as exc:
+                if attempt + 1 < len(delays):
+                    log.warning("%s: could not reopen the session (%s): retrying", self.name, exc)
+                    continue
+                self._broken = SessionReset(f"{self.name}: could not reopen the session: {exc}")
+                self._hub.close()
+                return
+            break
         self._runner = runner
         self._hook_events(runner)
         self.device_info = info
-        self.policy = DevicePolicy(info, self.quirks)
+        self.policy = self._policy_for(runner.link, info)
         self.cache.clear()
 
     # -- events -------------------------------------------------------------------------------
@@ -491,15 +513,16 @@ async def open_session(
         raise
 
 
-def quirk_policy(link: Link, info: DeviceInfo) -> QuirkPolicy:
-    """The device's quirk profile (client/quirks.py): from its USB identity when the link has
-    one, refined with DeviceInfo's manufacturer, model and vendor extensions."""
+def device_policy(link: Link, info: DeviceInfo) -> DevicePolicy:
+    """The policy the device profiles give (client/quirks.py): matched on the link's USB
+    identity when it has one, and on DeviceInfo's manufacturer, model and vendor extensions."""
     usb = link.usb_info
-    if usb is not None:
-        base = QuirkPolicy.for_usb(usb.vid, usb.pid, usb.manufacturer, usb.product)
-    else:
-        base = QuirkPolicy.for_identity(DeviceIdentity())
-    return base.with_device_info(info)
+    identity = (
+        DeviceIdentity(usb.vid, usb.pid, usb.manufacturer or "", usb.product or "")
+        if usb is not None
+        else DeviceIdentity()
+    )
+    return policy_for(identity.with_device_info(info))
 
 
 @asynccontextmanager
@@ -509,19 +532,20 @@ async def open_connection(
     client_name: str = "openwpd",
     timeouts: Timeouts | None = None,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-    quirks: Quirks | None = None,
+    policy: DevicePolicy | None = None,
     reconnect: LinkFactory | None = None,
     guid: bytes | None = None,
+    quirks: DevicePolicy | None = None,
 ) -> AsyncIterator[Connection]:
     """Open a device (``ptpip://HOST[:PORT]``, or an already-open transport link) and its MTP
     session; yields the :class:`Connection` and closes it on exit.
 
-    Known device quirks (client/quirks.py: umtprd, Android...) apply by themselves unless
-    ``quirks`` is given. ``timeouts`` bound every transaction and every cancel (the recovery
-    budget);
-    ``connect_timeout`` bounds connecting and (re)opening the session. A URL connection reconnects
-    by itself after an unrecoverable cancel; for a link, pass ``reconnect`` (an async factory of
-    new links) to get the same. ``quirks`` disables operations or changes the transfer window.
+    The device profiles (``openwpd.protocol.profiles``: Android, umtprd...) decide the
+    :class:`~openwpd.client.policy.DevicePolicy` by themselves unless ``policy`` is given (then
+    it is used as it is; ``quirks`` is its old name). ``timeouts`` bound every transaction and
+    every cancel (the recovery budget); ``connect_timeout`` bounds connecting and (re)opening
+    the session. A URL connection reconnects by itself after an unrecoverable cancel; for a
+    link, pass ``reconnect`` (an async factory of new links) to get the same.
 
     Raises ConnectError (cannot reach the device), ResponseError (it refused the session),
     LocalProtocolError (a malformed URL).
@@ -548,16 +572,12 @@ async def open_connection(
             runner, info = await open_session(link, timeouts, name)
     except TimeoutError:
         raise ConnectError(f"{name}: timed out opening the session") from None
-    policy = quirk_policy(link, info)
-    if quirks is None:
-        quirks = policy.client_quirks()
-    link.recovery = policy.recovery
     conn = Connection(
         runner,
         info,
         name=name,
         timeouts=timeouts,
-        quirks=quirks,
+        policy=policy if policy is not None else quirks,
         reconnect=reconnect,
         connect_timeout=connect_timeout,
     )
@@ -571,6 +591,7 @@ __all__ = [
     "Connection",
     "OpScope",
     "ProtectedScope",
+    "device_policy",
     "open_connection",
     "open_session",
     "wait_quietly",

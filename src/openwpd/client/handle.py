@@ -27,7 +27,9 @@ import builtins
 import io
 import logging
 import os
-from collections.abc import AsyncGenerator
+import shutil
+import tempfile
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -126,12 +128,17 @@ class Handle:
     async def cancel(self) -> None:
         """Cancel every pending operation of this handle (they raise Cancelled); returns once
         the handle's transaction, if it was on the wire, is finished (cancelled on the wire, or
-        escalated after the recovery budget). Never raises; a no-op when nothing is pending."""
+        escalated after the recovery budget; on a device where that is not safe,
+        ``policy.cancel_in_flight_safe`` False, it runs to its end). Never raises; a no-op when
+        nothing is pending."""
         self._epoch += 1
         self._conn._scheduler.fail_waiting(self, Cancelled)
         task = self._inflight
         if task is not None and not task.done():
-            task.cancel()
+            if self._conn.policy.cancel_in_flight_safe:
+                task.cancel()
+            # else the running transaction (a bounded window) finishes, and the operation
+            # stops before its next one (DevicePolicy.cancel_in_flight_safe)
             await wait_quietly(task)
 
     async def aclose(self) -> None:
@@ -296,16 +303,20 @@ class Handle:
         offset: int = 0,
         length: int | None = None,
         progress: Progress | None = None,
+        replace: bool = True,
     ) -> int:
         """Copy an object (or ``length`` bytes from ``offset``) to ``dest``: a path (written
         through a temporary file, renamed when complete: a failed or cancelled download leaves
         nothing), or a writable binary file object (written as the data comes). Returns the
-        number of bytes written. ``progress(done, total)`` is called as data arrives."""
+        number of bytes written. ``progress(done, total)`` is called as data arrives.
+
+        ``replace=False`` (paths only): an existing ``dest`` is never replaced, not even one
+        another program makes while the data comes; FileExistsError then, and nothing kept."""
         entry = await self._object(target)
         op = self._op()
         if isinstance(dest, str | os.PathLike):
             return await transfer.download_to_path(
-                op, entry, dest, offset=offset, length=length, progress=progress
+                op, entry, dest, offset=offset, length=length, progress=progress, replace=replace
             )
         return await transfer.read_into(
             op, entry, dest, offset=offset, length=length, progress=progress
@@ -419,6 +430,115 @@ class Handle:
         await self.delete(entry)
         return await self.rename(temp, entry.name)
 
+    @property
+    def edits(self) -> bool:
+        """True when this device edits existing files (Android's edit operations, TruncateObject
+        included): :meth:`write`, :meth:`truncate` and :meth:`overwrite` then keep the object,
+        its handle and persistent unique ID."""
+        policy = self._conn.policy
+        return policy.in_place_edits or policy.atomic_replace
+
+    async def write(self, target: ObjectRef, offset: int, data: bytes) -> Entry:
+        """Write ``data`` at ``offset`` of the existing file ``target`` (past the end grows it);
+        returns its entry.
+
+        On a device with the edit operations (:attr:`edits`) this is one edit in place: the
+        object keeps its handle and persistent unique ID. A cancel or failure ends the edit (it
+        never stays open on the device); on a device that edits in place (Android) the windows
+        already sent stay written, where edits work on a copy (openwpd) nothing changes.
+        Elsewhere the file is downloaded, changed locally and put back with :meth:`replace`
+        (a device that cannot rename either, such as a PTP camera: the old object is deleted
+        and the new one uploaded under its name): the object gets a new handle and ID."""
+        if offset < 0:
+            raise ValueError("negative offset")
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        if self.edits:
+            await transfer.edit_object(
+                self._op(),
+                entry.handle,
+                src=io.BytesIO(data),
+                offset=offset,
+                size=len(data),
+                # a device writes only within or right at the end of the file: grow it first
+                grow_to=offset if offset > entry.size else None,
+            )
+            return await self._entry_at(entry.handle, _parent_path(entry))
+
+        def patch(f: BinaryIO) -> None:
+            f.seek(offset)
+            f.write(data)
+
+        return await self._patched(entry, patch)
+
+    async def truncate(self, target: ObjectRef, size: int) -> Entry:
+        """Cut (or extend with zeros) the existing file ``target`` to ``size`` bytes; returns
+        its entry. In place (same object) on a device with the edit operations (:attr:`edits`);
+        elsewhere the file is replaced (a new object), as :meth:`write`."""
+        if size < 0:
+            raise ValueError("negative size")
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        if self.edits:
+            await transfer.edit_object(self._op(), entry.handle, truncate=size)
+            return await self._entry_at(entry.handle, _parent_path(entry))
+        return await self._patched(entry, lambda f: f.truncate(size))
+
+    async def overwrite(
+        self, target: ObjectRef, src: BinaryIO, size: int, *, mtime: datetime | None = None
+    ) -> Entry:
+        """Make ``size`` bytes of ``src`` the whole content of the existing file ``target``;
+        returns its entry. Where edits work on a copy this is :meth:`replace`'s one atomic
+        edit; on a device that edits in place (Android) one edit that writes the new data over
+        the old and truncates it (the object keeps its handle and ID, but a cut edit leaves a
+        mix); elsewhere :meth:`replace` (a new object)."""
+        entry = await self._object(target)
+        if entry.is_folder:
+            raise LocalProtocolError(f"{entry.name!r} is a folder")
+        policy = self._conn.policy
+        op = self._op()
+        if policy.atomic_replace:
+            await transfer.replace_data(op, entry.handle, src, size, mtime=mtime)
+        elif policy.in_place_edits:
+            await transfer.edit_object(
+                op, entry.handle, src=src, size=size, truncate=size, mtime=mtime
+            )
+        else:
+            with tempfile.NamedTemporaryFile(prefix="openwpd-") as tmp:
+                shutil.copyfileobj(src, tmp)
+                tmp.flush()
+                return await self.replace(entry, tmp.name, mtime=mtime)
+        return await self._entry_at(entry.handle, _parent_path(entry))
+
+    async def _patched(self, entry: Entry, patch: Callable[[BinaryIO], object]) -> Entry:
+        """(No edit operations.) Download ``entry``, ``patch`` the local copy, replace it."""
+        with tempfile.TemporaryDirectory(prefix="openwpd-") as tmp:
+            local = Path(tmp) / "data"
+            await self.download(entry, local)
+            with open(local, "r+b") as f:
+                patch(f)
+            if self._conn.supports(_O.SET_OBJECT_PROP_VALUE):
+                return await self.replace(entry, local, mtime=datetime.now())
+            # no renaming (a PTP camera): the old object goes first, then the new one comes
+            # under its name (a cut in between loses the file on the device)
+            await self.delete(entry)
+            op = self._op()
+            parent = 0 if entry.parent in (0, ALL) else entry.parent
+            with open(local, "rb") as f:
+                handle = await transfer.upload(
+                    op,
+                    f,
+                    local.stat().st_size,
+                    entry.storage_id,
+                    parent,
+                    entry.name,
+                    mtime=datetime.now(),
+                    own_file=True,
+                )
+            return await self._created(op, handle, _parent_path(entry))
+
     async def _created(self, op: OpScope, handle: int, parent_path: str | None) -> Entry:
         """The entry of an object the operation just created; if reading it fails or is
         cancelled, the caller sees a failed operation, so the object must not stay behind."""
@@ -522,7 +642,12 @@ class Handle:
         entry = await self._object(target)
         storage_id, parent_handle, parent_path = await self._parent(parent)
         await self._op().run(
-            _O.MOVE_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+            _O.MOVE_OBJECT,
+            (
+                entry.handle,
+                storage_id,
+                self._conn.policy.parent_param(_O.MOVE_OBJECT, parent_handle),
+            ),
         )
         return await self._entry_at(entry.handle, parent_path)
 
@@ -534,7 +659,12 @@ class Handle:
 
         async def copy(scope: OpScope) -> int:
             res = await scope.run(
-                _O.COPY_OBJECT, (entry.handle, storage_id, parent_handle if parent_handle else ALL)
+                _O.COPY_OBJECT,
+                (
+                    entry.handle,
+                    storage_id,
+                    self._conn.policy.parent_param(_O.COPY_OBJECT, parent_handle),
+                ),
             )
             return res.params[0]
 
@@ -681,3 +811,7 @@ def _with_path(entry: Entry, path: str) -> Entry:
 
 
 __all__ = ["ExecuteResult", "Handle"]
+
+
+def _parent_path(entry: Entry) -> str | None:
+    return entry.path.rsplit("/", 1)[0] if entry.path else None

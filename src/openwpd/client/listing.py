@@ -32,6 +32,7 @@ import asyncio
 import logging
 import struct
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 from openwpd.client.connection import OpScope, wait_quietly
 from openwpd.protocol._buffer import Reader
@@ -41,6 +42,7 @@ from openwpd.protocol.codes import (
     ObjectFormatCode,
     ObjectPropCode,
     OperationCode,
+    ResponseCode,
 )
 from openwpd.protocol.datasets import ObjectInfo, ObjectPropDesc, parse_uint32_array
 from openwpd.protocol.datatypes import Value, read_value
@@ -217,8 +219,37 @@ async def list_with_prop_list(
     The transaction runs in a task of its own; the objects parsed so far wait in a list (not the
     raw bytes), so a slow consumer never holds the session. Leaving the loop early or
     cancelling the consumer cancels the transaction on the wire.
+
+    A device that describes ObjectFileName in group 1 but refuses listings by group
+    (SpecificationByGroupUnsupported: Android's MtpServer) is asked again for every property,
+    and from then on for the whole connection.
     """
     group = await group_for_listing(op)
+    if group is None:
+        async with aclosing(_prop_list(op, storage_id, parent, None)) as items:
+            async for item in items:
+                yield item
+        return
+    first = True
+    try:
+        async with aclosing(_prop_list(op, storage_id, parent, group)) as items:
+            async for item in items:
+                first = False
+                yield item
+        return
+    except ResponseError as exc:
+        if not first or exc.code != ResponseCode.SPECIFICATION_BY_GROUP_UNSUPPORTED:
+            raise
+        log.info("%s: no listing by property group: asking for every property", op.conn.name)
+        op.conn.cache[("listing-group",)] = None
+    async with aclosing(_prop_list(op, storage_id, parent, None)) as items:
+        async for item in items:
+            yield item
+
+
+async def _prop_list(
+    op: OpScope, storage_id: int, parent: int, group: int | None
+) -> AsyncGenerator[ObjectProps, None]:
     params = (
         (parent, 0, 0, group, DEPTH_CHILDREN)
         if group is not None

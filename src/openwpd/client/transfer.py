@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -204,9 +205,13 @@ async def download_to_path(
     offset: int = 0,
     length: int | None = None,
     progress: Progress | None = None,
+    replace: bool = True,
 ) -> int:
     """Download into a temp file next to ``target``, rename on success (see the module
-    docstring); returns the bytes written."""
+    docstring); returns the bytes written. With ``replace=False`` an existing ``target`` is
+    never replaced, even one another program makes during the download: the copy is
+    hard-linked into place, which raises FileExistsError (the copy is discarded) rather than
+    replace anything; where there are no hard links (FAT) a check and a rename stand in."""
     target = Path(target)
     fd, temp = _create_part(target)
     file = os.fdopen(fd, "wb")
@@ -229,12 +234,32 @@ async def download_to_path(
         if entry.modified is not None and offset == 0 and length is None:
             stamp = entry.modified.timestamp()  # naive = local time, as MTP dates are
             os.utime(temp, (stamp, stamp))
-        os.replace(temp, target)
+        if replace:
+            os.replace(temp, target)
+        else:
+            _place_new(temp, target)
     except BaseException:
         discard(out, temp)  # the name goes at once; the pages are freed on another thread
         raise
     file.close()
     return done
+
+
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
+
+
+def _place_new(temp: Path, target: Path) -> None:
+    """Give ``temp`` the name ``target`` only if nothing has that name (FileExistsError)."""
+    try:
+        os.link(temp, target)
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(target):  # no hard links here: a check, then a rename
+            raise FileExistsError(errno.EEXIST, "File exists", str(target)) from None
+        os.rename(temp, target)
+        return
+    os.unlink(temp)
 
 
 #: the suffix of a download's temporary file (see the module docstring)
@@ -467,7 +492,7 @@ async def upload(
         if handle is not None:
             # where edits work on a copy, deleting the object drops the edit with it: ending
             # it first would commit the partial data, left behind if we die before the delete
-            end_edit = editing and not op.conn.policy.quirks.edits_on_copy
+            end_edit = editing and not op.conn.policy.edits_on_copy
             await delete_quietly(op, handle, end_edit=end_edit)
         raise
     if progress is not None and size == 0:
@@ -497,11 +522,15 @@ def _feeder(
 
 
 async def _send_windows(
-    op: OpScope, handle: int, size: int, source: Callable[[int], Iterator[bytes | FileSlice]]
+    op: OpScope,
+    handle: int,
+    size: int,
+    source: Callable[[int], Iterator[bytes | FileSlice]],
+    start: int = 0,
 ) -> None:
-    position = 0
-    while position < size:
-        n = min(op.conn.window_for(op.owner), size - position)
+    position, end = start, start + size
+    while position < end:
+        n = min(op.conn.window_for(op.owner), end - position)
         started = time.monotonic()
         await op.run(
             _O.SEND_PARTIAL_OBJECT,
@@ -538,6 +567,71 @@ async def replace_data(
     await _set_date_modified(op, handle, mtime)
     if progress is not None and size == 0:
         progress(0, 0)
+
+
+async def edit_object(
+    op: OpScope,
+    handle: int,
+    *,
+    src: BinaryIO | None = None,
+    offset: int = 0,
+    size: int = 0,
+    truncate: int | None = None,
+    grow_to: int | None = None,
+    mtime: datetime | None = None,
+) -> None:
+    """One edit of file ``handle``: BeginEditObject, TruncateObject to ``grow_to`` (when
+    given: devices refuse writes that start past the end), ``size`` bytes of ``src`` written at
+    ``offset`` in SendPartialObject windows, then TruncateObject to ``truncate`` (when given),
+    EndEditObject, DateModified. The object keeps its handle and persistent unique ID.
+
+    Where the device edits in place (Android) what was written before a failure or cancel
+    stays written, and the edit is ended as a clean-up step no cancel stops, so it never stays
+    open on the device (holding the object). Where edits work on a copy
+    (``policy.edits_on_copy``) ending it would commit the partial copy: the edit is left for
+    the device to drop (a cancelled window, or the end of the session)."""
+    try:
+        await op.run(_O.BEGIN_EDIT_OBJECT, (handle,))
+    except ResponseError:
+        raise  # refused: no edit was opened
+    except BaseException:
+        await _end_edit_quietly(op, handle)  # a cancelled BeginEditObject may have opened it
+        raise
+    try:
+        if grow_to is not None:
+            await op.run(_O.TRUNCATE_OBJECT, (handle, grow_to & 0xFFFFFFFF, grow_to >> 32))
+        if size:
+            assert src is not None
+            await _send_windows(op, handle, size, _feeder(src, size, None, False), offset)
+        if truncate is not None:
+            await op.run(_O.TRUNCATE_OBJECT, (handle, truncate & 0xFFFFFFFF, truncate >> 32))
+    except BaseException:
+        await _end_edit_quietly(op, handle)
+        raise
+    try:
+        await op.run(_O.END_EDIT_OBJECT, (handle,))
+    except ResponseError:
+        raise  # the device's verdict on the edit, which is over
+    except BaseException:
+        await _end_edit_quietly(op, handle)
+        raise
+    await _set_date_modified(op, handle, mtime)
+
+
+async def _end_edit_quietly(op: OpScope, handle: int) -> None:
+    """End an edit left open by a failed or cancelled in-place edit (see :func:`edit_object`);
+    nothing where edits work on a copy."""
+    if op.conn.policy.edits_on_copy:
+        return
+    cleanup = ProtectedScope(op)
+
+    async def run() -> None:
+        try:
+            await cleanup.run(_O.END_EDIT_OBJECT, (handle,), check=False)
+        except OpenWpdError as exc:
+            log.warning("could not end the edit of 0x%08X: %s", handle, exc)
+
+    await wait_quietly(asyncio.ensure_future(run()))
 
 
 async def _set_date_modified(op: OpScope, handle: int, mtime: datetime | None) -> None:
@@ -591,6 +685,7 @@ __all__ = [
     "create_object",
     "delete_quietly",
     "download_to_path",
+    "edit_object",
     "encode_value",
     "read_into",
     "remove_leftovers",

@@ -26,6 +26,7 @@ from openwpd.protocol import ptpip
 from openwpd.protocol.codes import EventCode, ObjectFormatCode
 from openwpd.protocol.datasets import DeviceInfo, format_vendor_extensions
 from openwpd.protocol.messages import Event
+from openwpd.protocol.profiles import Imitation, Profile
 from openwpd.server import handlers as _handlers  # noqa: F401  (registers every handler)
 from openwpd.server import objprops
 from openwpd.server.handlers.edits import OpenEdit
@@ -199,12 +200,26 @@ class VirtualDevice:
         verbose: bool = False,
         strict_tids: bool = True,
         watch: bool = True,
+        profile: Profile | None = None,
     ) -> None:
         check_storage_specs(storages)
+        if profile is not None and profile.device is None:
+            raise ValueError(f"profile {profile.name!r} describes no device to imitate")
+        #: the profile imitated (``wpd serve --profile``), None for openwpd's own behaviour
+        self.profile = profile
+        #: how this device behaves where devices differ (openwpd's own: every default)
+        self.imitation: Imitation = (
+            profile.device if profile is not None and profile.device is not None else Imitation()
+        )
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
-        self.properties = DeviceProperties(friendly_name, self._on_property_changed)
+        self.properties = DeviceProperties(
+            friendly_name,
+            self._on_property_changed,
+            load=self.store.setting,
+            save=self.store.save_setting,
+        )
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
@@ -239,17 +254,32 @@ class VirtualDevice:
     def friendly_name(self) -> str:
         return self.properties.friendly_name
 
+    def offers(self, code: int) -> bool:
+        """Whether this device offers operation ``code`` (it has a handler, and the imitated
+        profile, if any, does not withhold it)."""
+        imitation = self.imitation
+        if code in imitation.withheld:
+            return False
+        return imitation.operations is None or code in imitation.operations
+
     def device_info(self) -> DeviceInfo:
-        """The DeviceInfo dataset, derived from the handler registry and the properties."""
+        """The DeviceInfo dataset, derived from the handler registry (less what an imitated
+        profile withholds) and the properties."""
+        imitation = self.imitation
+        extensions = (
+            VENDOR_EXTENSIONS
+            if imitation.vendor_extensions is None
+            else dict(imitation.vendor_extensions)
+        )
         return DeviceInfo(
-            vendor_extension_desc=format_vendor_extensions(VENDOR_EXTENSIONS),
-            operations_supported=supported_operations(),
+            vendor_extension_desc=format_vendor_extensions(extensions) if extensions else "",
+            operations_supported=tuple(op for op in supported_operations() if self.offers(op)),
             events_supported=tuple(sorted(EVENTS_SUPPORTED)),
             device_properties_supported=self.properties.supported(),
             capture_formats=(),
             playback_formats=PLAYBACK_FORMATS,
-            manufacturer=MANUFACTURER,
-            model=MODEL,
+            manufacturer=imitation.manufacturer,
+            model=imitation.model,
             device_version=VERSION,
             serial_number=self.serial_number,
         )
@@ -262,12 +292,16 @@ class VirtualDevice:
         port: int = DEFAULT_PORT,
         *,
         allowed_guids: Sequence[bytes] | None = None,
+        quickack: bool = True,
     ) -> tuple[str, int]:
-        """Start listening for PTP/IP initiators; returns the real (host, port)."""
+        """Start listening for PTP/IP initiators; returns the real (host, port).
+        ``quickack``: acknowledge at once on every connection (see
+        :class:`~openwpd.transport.ptpip.PtpIpListener`)."""
         self._listener = PtpIpListener(
             ResponderIdentity(self.guid, self.friendly_name),
             self._start_session,
             allowed_guids=allowed_guids,
+            quickack=quickack,
         )
         self.start_watching()
         return await self._listener.start(host, port)

@@ -5,6 +5,12 @@ DeviceFriendlyName, SynchronizationPartner and DateTime (read/write, as Android 
 two; DateTime is kept as an offset from the host clock so the device's clock keeps running).
 Values are typed per PTP/MTP; a set with a value of the wrong shape answers
 InvalidDevicePropValue; every change raises DevicePropChanged in every session.
+
+DeviceFriendlyName and SynchronizationPartner are remembered: a value a client sets is saved
+through ``save`` and comes back through ``load`` when a device starts on the same state
+directory (Windows and Android keep the name a user gave a phone, and the partner it syncs
+with). A saved friendly name wins over the one the device is started with, which stays the
+factory default that ResetDevicePropValue returns to (and a reset forgets the saved value).
 """
 
 from __future__ import annotations
@@ -39,8 +45,16 @@ class _Prop:
 class DeviceProperties:
     """The device's properties and their current values."""
 
-    def __init__(self, friendly_name: str, on_change: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        friendly_name: str,
+        on_change: Callable[[int], None],
+        *,
+        load: Callable[[str], str | None] | None = None,
+        save: Callable[[str, str | None], None] | None = None,
+    ) -> None:
         self._on_change = on_change
+        self._save = save
         self._props: dict[int, _Prop] = {
             p.code: p
             for p in (
@@ -53,6 +67,11 @@ class DeviceProperties:
             )
         }
         self._values: dict[int, Value] = {code: p.default for code, p in self._props.items()}
+        if load is not None:
+            for code in _REMEMBERED:
+                saved = load(_setting_key(code))
+                if saved is not None and (saved or code != DevicePropCode.DEVICE_FRIENDLY_NAME):
+                    self._values[code] = saved
         self._clock_offset = timedelta()
 
     def supported(self) -> tuple[int, ...]:
@@ -138,6 +157,18 @@ class DeviceProperties:
                 self._set(c, self._props[c].default)
 
     def _set(self, code: int, value: Value) -> None:
+        if code in _REMEMBERED and self._save is not None:
+            # a reset to the factory default forgets the saved value
+            keep = None if value == self._props[code].default else str(value)
+            self._save(_setting_key(code), keep)
         if self._values.get(code) != value:
             self._values[code] = value
             self._on_change(code)
+
+
+#: properties a client sets that outlive the device process
+_REMEMBERED = (DevicePropCode.DEVICE_FRIENDLY_NAME, DevicePropCode.SYNCHRONIZATION_PARTNER)
+
+
+def _setting_key(code: int) -> str:
+    return f"property:0x{code:04X}"

@@ -100,6 +100,11 @@ class DeviceSession:
         self._filling: set[int] = set()
         #: a request that arrived where a data phase was owed: served once that is answered
         self._held: Message | None = None
+        #: the last OpenSession found the session open: take the next transaction ID as it comes
+        self._tid_resync = False
+        #: (imitation: Imitation.wedge_on_data_cancel) a cancel came during a data phase: the
+        #: session answers nothing any more
+        self._wedged = False
 
     @property
     def session_id(self) -> int | None:
@@ -148,6 +153,11 @@ class DeviceSession:
         """Called by the link the moment a Cancel packet arrives (either connection)."""
         if self.machine.state in (State.CLOSED, State.ERROR):
             return
+        if self.device.imitation.wedge_on_data_cancel and self.machine.state in (
+            State.DATA_IN,
+            State.DATA_OUT,
+        ):
+            self._wedged = True
         if self.machine.state is State.IDLE:
             # The operation it names may not have left the link's queue yet (a Cancel right
             # behind the request, or one on the event connection overtaking it): _transact
@@ -184,14 +194,24 @@ class DeviceSession:
                 " ".join(f"0x{p:X}" for p in op.params),
             )
         registration = HANDLERS.get(op.code)
+        resync, self._tid_resync = self._tid_resync, False
+        if registration is not None and not self.device.offers(op.code):
+            registration = None  # withheld by the imitated profile: as if not implemented
         reply: Reply | None = None
         code: ResponseCode = ResponseCode.OK
         params: tuple[int, ...] = ()
+        needs_session = registration is not None and (
+            registration.needs_session
+            or (
+                op.code == OperationCode.GET_DEVICE_INFO
+                and self.device.imitation.device_info_needs_session
+            )
+        )
         if registration is None:
             code = ResponseCode.OPERATION_NOT_SUPPORTED
-        elif registration.needs_session and not self.machine.session_open:
+        elif needs_session and not self.machine.session_open:
             code = ResponseCode.SESSION_NOT_OPEN
-        elif not op.tid_ok and self.device.strict_tids:
+        elif not op.tid_ok and self.device.strict_tids and not resync:
             code = ResponseCode.INVALID_TRANSACTION_ID
         else:
             self._cancelled_tid = None
@@ -236,14 +256,27 @@ class DeviceSession:
             code, params = reply.code, reply.params
         if op.code == OperationCode.END_EDIT_OBJECT and code == ResponseCode.OK:
             self._filled(op.params[0] if op.params else 0)
+        if op.code == OperationCode.OPEN_SESSION and code == ResponseCode.SESSION_ALREADY_OPEN:
+            # a new program on a USB host that kept the device configured numbers its
+            # transactions afresh (libmtp, jmtpfs): its next transaction ID starts the count
+            self._tid_resync = True
         await self.send(Response(code, params))
 
     async def _finish_cancel(self) -> None:
+        if self._wedged:
+            await self._play_dead()
         if self.machine.state is State.CANCELLING:
             response = self.machine.complete_cancel(self.now())
             if response is not None:
                 await self.link.send(response)
         self._cancelled_tid = None
+
+    async def _play_dead(self) -> None:
+        """(Imitation of a wedged phone.) Read and drop everything until the initiator gives up
+        and closes the link (TransportError ends the session)."""
+        log.info("%s: a cancel during a data phase wedged the imitated device", self.link.name)
+        while True:
+            await self.link.receive()
 
     # -- what lives only as long as the session ----------------------------------------------
 

@@ -108,6 +108,8 @@ class AioFile:
         return buf.raw[:got]
 
     def _io(self, opcode: int, buf: ctypes.Array[ctypes.c_char], size: int) -> int:
+        if not self._ctx.value:
+            raise OSError(errno.EBADF, "the AIO context is closed")
         iocb = _Iocb()
         iocb.aio_lio_opcode = opcode
         iocb.aio_fildes = self._fd

@@ -142,6 +142,8 @@ EP_BULK_IN = 0x81
 EP_BULK_OUT = 0x02
 EP_INTERRUPT_IN = 0x83
 
+_OPEN_SESSION = 0x1002
+
 #: bytes per bulk OUT read (a multiple of every max packet size); the kernel buffers a whole read
 READ_SIZE = 128 * 1024
 #: bytes per bulk IN write
@@ -331,6 +333,8 @@ class FunctionFsLink(Link):
             if isinstance(msg, Operation):
                 self._cancelled = False
                 self._current_tid = msg.tid
+                if msg.code == _OPEN_SESSION:
+                    self._gadget.drop_stale_events()
             self._queue.put_nowait(msg)
 
     @property
@@ -440,9 +444,11 @@ class FunctionFsGadget:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ffs-bulk-in")
         self._events = ThreadPoolExecutor(1, thread_name_prefix="ffs-interrupt")
         self._pending_events = 0
+        self._event_generation = 0
         #: bulk IN writes and bulk OUT reads that can be taken back (None: plain blocking I/O)
         self._aio: _aio.AioFile | None = None
         self._aio_out: _aio.AioFile | None = None
+        self._aio_int: _aio.AioFile | None = None
         self._room = threading.Condition()
         self._sessions: set[asyncio.Task[None]] = set()
         #: ep0 events seen, for logs and tests
@@ -492,6 +498,7 @@ class FunctionFsGadget:
             try:
                 self._aio = _aio.AioFile(self._bulk_in)
                 self._aio_out = _aio.AioFile(self._bulk_out)
+                self._aio_int = _aio.AioFile(self._interrupt)
             except OSError as exc:  # a kernel without AIO: writes cannot be taken back
                 log.warning("FunctionFS: no AIO (%s); a host that stops reading blocks us", exc)
         for target, name in ((self._ep0_loop, "ffs-ep0"), (self._read_loop, "ffs-bulk-out")):
@@ -717,6 +724,24 @@ class FunctionFsGadget:
         if self._aio_out is not None:
             self._aio_out.abort()
 
+    def drop_stale_events(self) -> None:
+        """(On the loop) a host program opens a session: events still waiting for the
+        interrupt endpoint were meant for an earlier one (libmtp's tools never read them) and
+        would only bury the new program's events."""
+        self._event_generation += 1
+        if self._aio_int is not None:
+            self._aio_int.abort()
+
+    def _write_event_now(self, data: bytes, generation: int) -> None:
+        # a host that never polls the interrupt endpoint (libmtp's tools) leaves this write
+        # pending: through AIO it can be taken back (a new session, shutdown)
+        if generation != self._event_generation:
+            return
+        if self._aio_int is not None:
+            self._aio_int.write(data)
+        else:
+            self._write_all(self._interrupt, data)
+
     @staticmethod
     def _write_all(fd: int | None, data: bytes) -> None:
         if fd is None:
@@ -735,7 +760,7 @@ class FunctionFsGadget:
             log.warning("FunctionFS: the host does not read events; dropping one")
             return
         self._pending_events += 1
-        fut = self._events.submit(self._write_all, self._interrupt, data)
+        fut = self._events.submit(self._write_event_now, data, self._event_generation)
 
         def done(_f: object) -> None:
             self._pending_events -= 1
@@ -749,6 +774,10 @@ class FunctionFsGadget:
         function's descriptors). Never raises."""
         self._stopping = True
         self._host_left("the device is shutting down")
+        # pending writes and reads must return: the executors' threads are joined at exit
+        for aio in (self._aio, self._aio_out, self._aio_int):
+            if aio is not None:
+                aio.abort()
         for task in list(self._sessions):
             task.cancel()
         for task in list(self._sessions):
@@ -762,7 +791,7 @@ class FunctionFsGadget:
                     os.close(fd)
         self._writer.shutdown(wait=False, cancel_futures=True)
         self._events.shutdown(wait=False, cancel_futures=True)
-        for aio in (self._aio, self._aio_out):
+        for aio in (self._aio, self._aio_out, self._aio_int):
             if aio is not None:
                 aio.close()
-        self._aio = self._aio_out = None
+        self._aio = self._aio_out = self._aio_int = None

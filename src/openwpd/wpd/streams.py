@@ -17,12 +17,17 @@ thumbnail resource is read once (GetThumb) and served from memory.
 CreateResource, GetStream with STGM_WRITE/STGM_READWRITE) collect what is written in a
 temporary file -- sparse where the caller seeks past the end -- and touch the device only in
 ``commit``: WPD's "the object does not exist until Commit". A create commit uploads the file
-(the client deletes a partial object if the upload fails or is cancelled); a replace commit
-uploads the new data under a temporary name next to the object, then -- as one step a cancel
-cannot split -- deletes the old object and renames the new one, MTP having no way to replace
-an object's data in place that survives a cancel (Windows' MTP driver). The object's id changes;
-:meth:`get_object_id` gives the new one. ``revert`` (or ``close`` without ``commit``) discards
-the temporary file: nothing ever reaches the device.
+(the client deletes a partial object if the upload fails or is cancelled). A replace commit on
+a device with the edit operations (Android's BeginEditObject ... EndEditObject with
+TruncateObject) rewrites the object in one edit: it keeps its ID and persistent unique ID. Where
+the device's edits work on a copy (openwpd's own device) a cut or cancelled commit leaves the old
+data; where they work in place (Android) it may leave a mix of old and new data, as a phone's
+own file manager would. On other devices a replace commit uploads the new data under a temporary
+name next to the object, then -- as one step a cancel cannot split -- deletes the old object and
+renames the new one, MTP having no other way to replace an object's data (Windows' MTP driver
+does the same); the object's id then changes, and :meth:`get_object_id` gives the new one.
+``revert`` (or ``close`` without ``commit``) discards the temporary file: nothing ever reaches
+the device.
 
 Cancel: every stream is a context of its handle (:mod:`openwpd.wpd.handle`). A handle-wide
 cancel aborts a read or a commit in progress (it raises 0x800704C7) and tears the stream down:
@@ -307,6 +312,14 @@ class WriteStream(PortableDeviceDataStream):
                 mtime=self._mtime,
             )
         old = self._target
+        if client.edits:
+            # the device edits existing files: the object keeps its ID and persistent unique ID
+            entry = await client.overwrite(
+                old, cast(BinaryIO, self._spool), size, mtime=self._mtime
+            )
+            if entry.name != self._name:  # UpdateObjectWithPropertiesAndData with a new name
+                entry = await client.rename(entry, self._name)
+            return entry
         parent: Entry | Storage
         if old.parent:
             parent = await client.entry(old.parent)

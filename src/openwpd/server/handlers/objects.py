@@ -3,6 +3,8 @@ GetThumb, DeleteObject, MoveObject, CopyObject."""
 
 from __future__ import annotations
 
+import asyncio
+
 from openwpd.protocol.codes import ALL, OperationCode, ResponseCode
 from openwpd.protocol.datasets import build_uint32_array
 from openwpd.server.context import MtpError, OperationContext, Reply
@@ -16,22 +18,39 @@ def find_objects(
     ctx: OperationContext, storage_id: int, fmt: int, parent: int
 ) -> list[StoredObject]:
     """GetObjectHandles/GetNumObjects semantics (PTP): storage ALL = every storage,
-    format 0 = any, parent 0xFFFFFFFF = the root level, 0 = the whole hierarchy."""
+    format 0 = any, parent 0xFFFFFFFF = the root level, 0 = the whole hierarchy.
+
+    Format 0xFFFFFFFF is taken as "any" too: no ObjectFormat has that code, and PTP clients
+    (several Python ones among them) send it to mean every format, the way 0xFFFFFFFF means
+    every storage."""
     store = ctx.device.store
+    if fmt == ALL:
+        fmt = 0
     if storage_id == 0:
         raise MtpError(ResponseCode.INVALID_STORAGE_ID, "StorageID 0")
     if parent == 0:
-        return store.all_objects(storage_id, fmt)
+        objs = store.all_objects(storage_id, fmt)
+        if ctx.device.imitation.whole_storage_folders_only:
+            objs = [o for o in objs if o.is_folder]
+        return objs
     return store.children(storage_id, parent, fmt)
+
+
+async def _stall_if_imitated(ctx: OperationContext, storage_id: int) -> None:
+    """(Imitation of umtprd 1.3) a listing of all storages never answers."""
+    if storage_id == ALL and ctx.device.imitation.all_storages_stall:
+        await asyncio.Event().wait()
 
 
 @handles(OperationCode.GET_NUM_OBJECTS)
 async def get_num_objects(ctx: OperationContext) -> Reply:
+    await _stall_if_imitated(ctx, ctx.p(1))
     return Reply((len(find_objects(ctx, ctx.p(1), ctx.p(2), ctx.p(3))),))
 
 
 @handles(OperationCode.GET_OBJECT_HANDLES)
 async def get_object_handles(ctx: OperationContext) -> None:
+    await _stall_if_imitated(ctx, ctx.p(1))
     objs = find_objects(ctx, ctx.p(1), ctx.p(2), ctx.p(3))
     await ctx.send_data(build_uint32_array([o.handle for o in objs]))
 
@@ -83,14 +102,24 @@ async def delete_object(ctx: OperationContext) -> None:
         raise MtpError(ResponseCode.PARTIAL_DELETION)
 
 
+def _move_copy_parent(ctx: OperationContext, parent: int) -> int:
+    """The destination parent of MoveObject/CopyObject: 0 and 0xFFFFFFFF both name the storage
+    root, unless the imitated device knows only one of them (Android: 0; the other is looked up
+    as an object and is none)."""
+    root = ctx.device.imitation.move_copy_root
+    if root is not None and parent in (0, ALL) and parent != root:
+        raise MtpError(ResponseCode.INVALID_PARENT_OBJECT, f"0x{parent:X} names no folder here")
+    return parent_param(parent)
+
+
 @handles(OperationCode.MOVE_OBJECT)
 async def move_object(ctx: OperationContext) -> None:
     storage_id = ctx.p(2) or ctx.device.store.get(ctx.p(1)).storage_id
-    ctx.device.store.move(ctx.p(1), storage_id, parent_param(ctx.p(3)))
+    ctx.device.store.move(ctx.p(1), storage_id, _move_copy_parent(ctx, ctx.p(3)))
 
 
 @handles(OperationCode.COPY_OBJECT)
 async def copy_object(ctx: OperationContext) -> Reply:
     storage_id = ctx.p(2) or ctx.device.store.get(ctx.p(1)).storage_id
-    copy = ctx.device.store.copy(ctx.p(1), storage_id, parent_param(ctx.p(3)))
+    copy = ctx.device.store.copy(ctx.p(1), storage_id, _move_copy_parent(ctx, ctx.p(3)))
     return Reply((copy.handle,))

@@ -47,6 +47,7 @@ from openwpd.protocol.datasets import (
 )
 from openwpd.protocol.datatypes import Value, parse_datetime, write_value
 from openwpd.protocol.errors import RemoteProtocolError
+from openwpd.protocol.profiles import PROP_LIST_ANDROID, PROP_LIST_DEPTH_IGNORED
 from openwpd.server.context import SEND_CHUNK, MtpError, OperationContext, Reply
 from openwpd.server.handlers.transfer import create_object
 from openwpd.server.objprops import (
@@ -256,6 +257,24 @@ def _select_objects(ctx: OperationContext, handle: int, depth: int) -> list[Stor
     return tops if depth == 1 else _below(ctx, tops, depth)
 
 
+def _android_prop_list_request(handle: int, code: int, group: int, depth: int) -> tuple[int, int]:
+    """(Imitation of Android's MtpServer) the (handle, depth) it serves for a GetObjectPropList
+    request, or the error it answers: a property code is needed (no groups); depth 0 or 1 only,
+    except "every object" (handle 0 or 0xFFFFFFFF with depth 0xFFFFFFFF), which it serves as
+    depth 0 of 0xFFFFFFFF."""
+    if code == 0:
+        raise MtpError(
+            ResponseCode.SPECIFICATION_BY_GROUP_UNSUPPORTED
+            if group
+            else ResponseCode.PARAMETER_NOT_SUPPORTED
+        )
+    if depth == ALL and handle in (0, ALL):
+        return ALL, 0
+    if depth not in (0, 1):
+        raise MtpError(ResponseCode.SPECIFICATION_BY_DEPTH_UNSUPPORTED)
+    return handle, depth
+
+
 @handles(OperationCode.GET_OBJECT_PROP_LIST)
 async def get_object_prop_list(ctx: OperationContext) -> None:
     handle, fmt, code, group, depth = (ctx.p(i) for i in range(1, 6))
@@ -264,6 +283,11 @@ async def get_object_prop_list(ctx: OperationContext) -> None:
         elements = services.get_object_props(handle, code) or []
         await ctx.send_data(ObjectPropList(tuple(elements)).to_bytes())
         return
+    imitation = ctx.device.imitation.prop_list
+    if imitation == PROP_LIST_ANDROID:
+        handle, depth = _android_prop_list_request(handle, code, group, depth)
+    elif imitation == PROP_LIST_DEPTH_IGNORED:
+        depth = 0
     field_formats = services.field_formats()
     if code not in (ALL, 0) and code not in PROPS and _is_field_code(ctx, code, field_formats):
         props: tuple[PropSpec, ...] = ()  # a contact/calendar field property only

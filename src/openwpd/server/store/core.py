@@ -63,7 +63,7 @@ from .state import PLACEHOLDER, TEMP, Leftover, StateDB, default_state_dir
 from .storage import Storage, storage_id_for_index
 from .tempfiles import WORK_DIR, TempFile
 from .tree import TreeCache, dt_from_ns, ns_from_dt
-from .watch import Batch, FolderWatcher
+from .watch import LOST, Batch, FolderWatcher
 from .writes import EditSession, PendingObject
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,12 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[StoreEvent], None]
 
 
-#: names of a folder-watcher batch handled per hold of the store's lock
-DISK_BATCH_SLICE = 64
+#: names of a folder taken in at a time from a folder-watcher batch
+DISK_BATCH_SLICE = 256
+#: the longest the watcher's flusher holds the store's lock at a time
+DISK_SLICE_SECONDS = 0.02
+#: names of one folder in one watcher batch that make the store read the folder through
+FLOOD_NAMES = 512
 
 
 def _replace_with_edit(
@@ -125,8 +129,10 @@ class ObjectStore(TreeCache):
     directory, ``platformdirs.user_state_dir("openwpd")``); nothing is ever written into the
     served folders except the objects initiators create (and, for the moment it takes to make
     a transfer's nameless temp file, an empty hidden folder at the storage root:
-    :data:`.tempfiles.WORK_DIR`). ``max_watched_folders`` bounds the
-    watcher's per-folder watches; ``debounce`` is its quiet time in seconds.
+    :data:`.tempfiles.WORK_DIR`). ``watch_trees`` watches every storage whole, so changes
+    anywhere are reported (see :mod:`.watch`); without it, or where a tree does not fit the
+    OS's watch budget, only listed folders are watched, at most ``max_watched_folders``;
+    ``debounce`` is the watcher's quiet time in seconds.
     """
 
     def __init__(
@@ -135,9 +141,10 @@ class ObjectStore(TreeCache):
         *,
         debounce: float = 0.2,
         max_watched_folders: int = 32,
+        watch_trees: bool = True,
     ) -> None:
         super().__init__(StateDB(Path(state_dir) if state_dir is not None else default_state_dir()))
-        self._lock = threading.RLock()
+        self._lock = _StoreLock()
         #: The device's 16-byte GUID, created once and kept in the state directory.
         self.device_guid: bytes = self._state.meta_bytes("device_guid", os.urandom(16))
         self._editing: set[int] = set()
@@ -146,6 +153,7 @@ class ObjectStore(TreeCache):
         self._subscribers: list[Subscriber] = []
         self._debounce = debounce
         self._max_watched = max_watched_folders
+        self._watch_trees = watch_trees
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -154,6 +162,19 @@ class ObjectStore(TreeCache):
     def serial_number(self) -> str:
         """A stable serial number string derived from :attr:`device_guid` (32 hex digits)."""
         return self.device_guid.hex().upper()
+
+    def setting(self, key: str) -> str | None:
+        """A device setting kept in the state directory (e.g. a property a client set), None
+        if it was never saved."""
+        with self._lock:
+            value = self._state.meta_get(f"setting:{key}")
+        return None if value is None else value.decode("utf-8", "replace")
+
+    def save_setting(self, key: str, value: str | None) -> None:
+        """Keep ``value`` for ``key`` across restarts (None forgets it)."""
+        with self._lock:
+            if not self._closed:
+                self._state.meta_put(f"setting:{key}", None if value is None else value.encode())
 
     def close(self) -> None:
         """Stop watching and close the state database. Idempotent."""
@@ -187,6 +208,11 @@ class ObjectStore(TreeCache):
             )
             watcher.start()
             self._watcher = watcher
+            if self._watch_trees:
+                for storage in self._storages.values():
+                    watcher.watch_tree(str(storage.root))
+            # folders listed before now are compared with the disk the next time they are
+            self._unsure.update(self._kids)
 
     def stop_watching(self) -> None:
         """Stop the watcher threads (no-op if not watching)."""
@@ -215,6 +241,8 @@ class ObjectStore(TreeCache):
             if not read_only:
                 self._sweep_leftovers(storage)
             self._storages[sid] = storage
+            if self._watcher is not None and self._watch_trees:
+                self._watcher.watch_tree(str(storage.root))
             return storage
 
     def _sweep_leftovers(self, storage: Storage) -> None:
@@ -534,7 +562,7 @@ class ObjectStore(TreeCache):
                     raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
                 dir_path = self._dir_path(p._key)
                 with self._folder(p._key) as folder:
-                    if p.name in self._kids[p._key] or folder.lexists(p.name):
+                    if self._taken(p._key, p.name, folder.lexists(p.name), events):
                         raise NameExistsError(p.name)
                     if p.is_folder:
                         folder.mkdir(p.name)
@@ -752,9 +780,9 @@ class ObjectStore(TreeCache):
             key = self._parent_key(obj)
             kids = self._kids[key]
             with self._folder(key) as folder:
-                if new_name in kids or (
-                    folder.lexists(new_name) and not folder.same_entry(obj.name, new_name)
-                ):
+                on_disk = folder.lexists(new_name)
+                self._taken(key, new_name, on_disk, events)  # drops what is gone from disk
+                if new_name in kids or (on_disk and not folder.same_entry(obj.name, new_name)):
                     raise NameExistsError(new_name)
                 try:
                     folder.rename(obj.name, folder, new_name)
@@ -864,7 +892,7 @@ class ObjectStore(TreeCache):
                 try:
                     if dkey not in self._kids:
                         raise StoreError(ResponseCode.INVALID_PARENT_OBJECT, "the folder is gone")
-                    if obj.name in self._kids[dkey] or dfolder.lexists(obj.name):
+                    if self._taken(dkey, obj.name, dfolder.lexists(obj.name), events):
                         raise NameExistsError(obj.name)
                     new_handle = self._alloc()
                     dfolder.rename(temp, dfolder, obj.name)
@@ -905,22 +933,194 @@ class ObjectStore(TreeCache):
             return new
 
     def _on_disk_batch(self, batch: Batch) -> None:
-        # A slice of names per lock hold (and per database transaction), with a short pause
-        # between slices: another program deleting a 50,000-file folder used to hold the lock
-        # for the whole batch, and every request of the device (a cancel's cleanup among
-        # them) waited for it.
-        work = [(dir_path, name) for dir_path, names in batch.items() for name in sorted(names)]
-        for start in range(0, len(work), DISK_BATCH_SLICE):
-            if start:
-                time.sleep(0.002)  # the loop gets the lock, and the GIL, meanwhile
+        # Taken in a slice at a time: the lock (and one database transaction) is held for at
+        # most DISK_SLICE_SECONDS, then let go for a moment, so that a request of the device
+        # (a cancel's cleanup among them) never waits for a whole batch -- another program
+        # deleting or adding tens of thousands of files. A listing meanwhile takes in its
+        # folder's pending names itself (TreeCache._ensure_listed).
+        #
+        # A folder flooded with names (FLOOD_NAMES in one batch: another program is filling
+        # it) is read through once, the way a listing reads it, instead: what is on disk by
+        # then appears at once, well before the OS's events for all of it have come through
+        # (the watcher's thread handles some 10,000 events a second; a listing reads more
+        # than 10,000 files a second).
+        moves = getattr(batch, "moves", ())
+        if moves and not self._closed:
+            with self._op() as events, self._state.batch():
+                for src, dest in moves:
+                    self._apply_move(src, dest, events)
+        if self._closed:
+            return
+        with self._op() as events:
+            if any(LOST in names for names in batch.values()):
+                with self._state.batch():
+                    for dir_path, names in batch.items():
+                        if LOST in names:
+                            names.discard(LOST)
+                            self._read_again(dir_path, events)
+        with self._lock:
             if self._closed:
                 return
+            flooded = []
+            for dir_path, names in batch.items():
+                pending = self._intake.setdefault(dir_path, set())
+                pending.update(names)
+                if len(names) >= FLOOD_NAMES:
+                    flooded.append(dir_path)
+        for dir_path in flooded:
+            self._read_through(dir_path)
+        while not self._closed:
             with self._op() as events, self._state.batch():
-                for dir_path, name in work[start : start + DISK_BATCH_SLICE]:
-                    for key in self._keys_for_dir(dir_path):
-                        root = str(self._storage_of_key(key).root)
-                        entry = classify(dir_path, name, root)
-                        self._reconcile_entry(key, name, entry, events)
+                if not self._intake:
+                    return
+                deadline = time.monotonic() + DISK_SLICE_SECONDS
+                while self._intake and time.monotonic() < deadline:
+                    dir_path, names = next(iter(self._intake.items()))
+                    chunk = [names.pop() for _ in range(min(len(names), DISK_BATCH_SLICE))]
+                    if not names:
+                        del self._intake[dir_path]
+                    self._take_in(dir_path, sorted(chunk), events)
+            self._lock.yield_to_waiters()
+
+    def _apply_move(self, src: str, dest: str, events: list[StoreEvent]) -> None:
+        """Another program renamed or moved ``src`` to ``dest``: if the object is known and
+        its destination folder is listed in the same storage, it keeps its handle and PUID
+        (ObjectInfoChanged). Otherwise nothing happens here, and the two names, marked dirty
+        as well, become a removal and an addition."""
+        src_dir, src_name = os.path.split(src)
+        dst_dir, dst_name = os.path.split(dest)
+        if not src_name or not dst_name or is_temp_name(src_name) or is_temp_name(dst_name):
+            return
+        for skey in self._keys_for_dir(src_dir):
+            handle = self._kids[skey].get(src_name)
+            if handle is None or handle in self._editing or handle in self._placeholders:
+                continue
+            obj = self._objects[handle]
+            storage = self._storages[obj.storage_id]
+            root = str(storage.root)
+            dkeys = [k for k in self._keys_for_dir(dst_dir) if self._storage_of_key(k) is storage]
+            entry = classify(dst_dir, dst_name, root)
+            if not dkeys or entry is None or entry.is_folder != obj.is_folder:
+                continue
+            dkey = dkeys[0]
+            if obj.is_folder and self._in_subtree(dkey, handle):
+                continue
+            src_rel, dst_rel = self._dir_rel(skey), self._dir_rel(dkey)
+            taken = self._kids[dkey].get(dst_name)
+            if taken is not None and taken != handle:
+                self._drop(taken, events, external=True)
+            del self._kids[skey][src_name]
+            self._kids[dkey][dst_name] = handle
+            self._state.move((root, src_rel, src_name), (root, dst_rel, dst_name))
+            self._objects[handle] = replace(
+                obj,
+                parent=max(dkey, 0),
+                name=dst_name,
+                format=format_for(dst_name, obj.is_folder),
+                size=entry.size,
+                mtime=dt_from_ns(entry.mtime_ns),
+            )
+            self._unwatch_subtree(handle)
+            events.append(StoreEvent(StoreEventKind.OBJECT_INFO_CHANGED, handle, True))
+            return
+
+    def _read_again(self, dir_path: str, events: list[StoreEvent]) -> None:
+        """Events were lost for folder ``dir_path``: compare it, and every listed folder below
+        it, with the disk."""
+        keys = [
+            key
+            for key in list(self._kids)
+            if (p := str(self._dir_path(key))) == dir_path or p.startswith(dir_path + os.sep)
+        ]
+        for key in keys:
+            if key in self._kids:
+                self._reconcile_dir(key, events)
+
+    def _read_through(self, dir_path: str) -> None:
+        """Take in the entries of folder ``dir_path`` that are new to the cache, or pending,
+        reading the folder once (a slice of entries per hold of the lock, each entry judged
+        under the lock as it is read). Untouched entries the cache knows are skipped."""
+        try:
+            it = os.scandir(dir_path)
+        except OSError:
+            return
+        with it:
+            done = False
+            while not done and not self._closed:
+                with self._op() as events, self._state.batch():
+                    keys = self._keys_for_dir(dir_path)
+                    if not keys:
+                        return
+                    pending = self._intake.get(dir_path, set())
+                    deadline = time.monotonic() + DISK_SLICE_SECONDS
+                    while time.monotonic() < deadline:
+                        chunk: list[os.DirEntry[str]] = []
+                        for de in it:
+                            chunk.append(de)
+                            if len(chunk) >= DISK_BATCH_SLICE:
+                                break
+                        else:
+                            done = True
+                        for key in keys:
+                            self._take_in_entries(key, dir_path, chunk, pending, events)
+                        for de in chunk:
+                            pending.discard(de.name)
+                        if done:
+                            break
+                    if not pending:
+                        self._intake.pop(dir_path, None)
+                self._lock.yield_to_waiters()
+
+    def _take_in_entries(
+        self,
+        key: int,
+        dir_path: str,
+        chunk: list[os.DirEntry[str]],
+        pending: set[str],
+        events: list[StoreEvent],
+    ) -> None:
+        kids = self._kids[key]
+        root = str(self._storage_of_key(key).root)
+        todo = [
+            (de.name, classify(dir_path, de.name, root, de))
+            for de in chunk
+            if de.name not in kids or de.name in pending
+        ]
+        new = [name for name, entry in todo if entry is not None and name not in kids]
+        puids = self._state.puids_for(root, self._dir_rel(key), new) if new else {}
+        for name, entry in todo:
+            self._reconcile_entry(key, name, entry, events, puid=puids.get(name))
+
+
+class _StoreLock:
+    """The store's re-entrant lock, counting the threads waiting for it: the watcher's flusher,
+    between two slices of work, pauses only when a request is actually waiting (a pause on a
+    loaded machine lasts far longer than asked, and paid after every slice it made taking in
+    a big batch several times slower)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0
+
+    def __enter__(self) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            return self._lock.acquire()
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def yield_to_waiters(self) -> None:
+        """Called without the lock held: let a waiting thread have it first."""
+        if self._waiting > 0:
+            time.sleep(0.001)
 
 
 def _remove_leftover(root: str, item: Leftover) -> None:

@@ -53,6 +53,19 @@ def is_servable(name: str) -> bool:
     )
 
 
+def unservable_reason(name: str) -> str | None:
+    """Why a name found on disk is not served, None if it is (or is the store's own temp
+    file, which is not worth a word)."""
+    if is_temp_name(name):
+        return None
+    if _has_lone_surrogate(name):
+        return "not valid UTF-8 (MTP names are Unicode)"
+    units = utf16_units(name)
+    if units > MAX_NAME_UNITS:
+        return f"{units} UTF-16 code units, more than the {MAX_NAME_UNITS} a PTP string holds"
+    return None
+
+
 def validate_name(name: str) -> None:
     """Raise :class:`InvalidNameError` unless ``name`` is a safe single path component.
 

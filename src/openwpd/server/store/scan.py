@@ -9,11 +9,32 @@ and special files (FIFOs, sockets, devices -- reading a FIFO would hang the serv
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from dataclasses import dataclass
 
-from .names import is_servable
+from .names import is_servable, unservable_reason
+
+log = logging.getLogger(__name__)
+
+#: names already said not to be served (each is said once, not at every listing)
+_told: set[str] = set()
+_TOLD_MAX = 10_000
+
+
+def _tell_unservable(dir_path: str, name: str) -> None:
+    reason = unservable_reason(name)
+    if reason is None:
+        return
+    path = os.path.join(dir_path, name)
+    if path in _told:
+        return
+    if len(_told) >= _TOLD_MAX:
+        _told.clear()
+    _told.add(path)
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    log.info("not served: %s: %s", shown, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +62,10 @@ def _entry(name: str, st: os.stat_result, is_folder: bool) -> Entry:
 def classify(
     dir_path: str, name: str, root_real: str, entry: os.DirEntry[str] | None = None
 ) -> Entry | None:
-    """The :class:`Entry` for ``dir_path/name``, or None if it is absent or not served."""
+    """The :class:`Entry` for ``dir_path/name``, or None if it is absent or not served (a
+    name MTP cannot carry is said at INFO level, once)."""
     if not is_servable(name):
+        _tell_unservable(dir_path, name)
         return None
     path = os.path.join(dir_path, name)
     try:

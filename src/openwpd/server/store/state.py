@@ -88,9 +88,22 @@ def _new_puid() -> int:
     return uuid.uuid4().int
 
 
+def _new_puids(count: int) -> list[int]:
+    """``count`` fresh PUIDs from one read of the OS's random source (a read per PUID costs
+    more than the rest of listing a file): 128 random bits each, never 0."""
+    pool = os.urandom(16 * count)
+    return [
+        int.from_bytes(pool[i : i + 16], "big") or _new_puid() for i in range(0, 16 * count, 16)
+    ]
+
+
 def join(dir_: str, name: str) -> str:
     """Relative path of ``name`` inside relative folder ``dir_`` ('' is the storage root)."""
     return f"{dir_}/{name}" if dir_ else name
+
+
+#: names per ``IN (...)`` query (SQLite allows 999 parameters in older builds)
+_IN_CHUNK = 500
 
 
 def _subtree_bounds(path: str) -> tuple[str, str]:
@@ -152,6 +165,21 @@ class StateDB:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return bytes(row[0])
 
+    def meta_get(self, key: str) -> bytes | None:
+        """The stored value for ``key``, None if there is none."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def meta_put(self, key: str, value: bytes | None) -> None:
+        """Store ``value`` for ``key`` (None removes it)."""
+        with self._transaction():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                )
+
     def puids_for_dir(self, root: str, dir_: str, names: Iterable[str]) -> dict[str, int]:
         """PUIDs of ``names`` in folder ``dir_``; names without one get a fresh PUID, stored."""
         known = {
@@ -160,7 +188,8 @@ class StateDB:
                 "SELECT name, puid FROM puid WHERE root = ? AND dir = ?", (root, dir_)
             )
         }
-        fresh = {name: _new_puid() for name in names if name not in known}
+        missing = [name for name in names if name not in known]
+        fresh = dict(zip(missing, _new_puids(len(missing)), strict=True))
         if fresh:
             with self._transaction():
                 self._db.executemany(
@@ -169,6 +198,48 @@ class StateDB:
                 )
             known.update(fresh)
         return known
+
+    def puids_for(self, root: str, dir_: str, names: list[str]) -> dict[str, int]:
+        """PUIDs of ``names`` in folder ``dir_`` -- a few of a big folder: rows looked up by
+        name, not the whole folder's -- fresh ones stored for names without one."""
+        known: dict[str, int] = {}
+        for start in range(0, len(names), _IN_CHUNK):
+            chunk = names[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                (name, int.from_bytes(blob, "big"))
+                for name, blob in self._db.execute(
+                    f"SELECT name, puid FROM puid WHERE root = ? AND dir = ? AND name IN ({marks})",
+                    (root, dir_, *chunk),
+                )
+            )
+        missing = [name for name in names if name not in known]
+        if missing:
+            fresh = dict(zip(missing, _new_puids(len(missing)), strict=True))
+            with self._transaction():
+                self._db.executemany(
+                    "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
+                    ((root, dir_, n, p.to_bytes(16, "big")) for n, p in fresh.items()),
+                )
+            known.update(fresh)
+        return known
+
+    def puid_for(self, root: str, dir_: str, name: str) -> int:
+        """The PUID of ``dir_/name``, a fresh one stored if it has none: one lookup by the
+        primary key, for a single name (another program adds files one by one; reading the
+        whole folder's rows per name made taking in N files cost N^2)."""
+        row = self._db.execute(
+            "SELECT puid FROM puid WHERE root = ? AND dir = ? AND name = ?", (root, dir_, name)
+        ).fetchone()
+        if row is not None:
+            return int.from_bytes(row[0], "big")
+        puid = _new_puid()
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
+                (root, dir_, name, puid.to_bytes(16, "big")),
+            )
+        return puid
 
     def new_object(self, root: str, dir_: str, name: str) -> int:
         """A fresh PUID for an object just created at ``dir_/name``: stale rows for that path

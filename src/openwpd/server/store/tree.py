@@ -27,6 +27,7 @@ Everything here runs under the store's lock; :class:`~.core.ObjectStore` takes i
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +36,15 @@ from openwpd.protocol.codes import ALL, ResponseCode
 
 from .errors import NameExistsError, StoreError, from_os_error
 from .fsops import Folder
-from .names import format_for
+from .names import format_for, is_servable
 from .objects import MAX_HANDLE, ROOT, StoredObject, StoreEvent, StoreEventKind
 from .scan import Entry, classify, is_inside, scan_dir
 from .state import StateDB
 from .storage import Storage
 from .watch import FolderWatcher
+
+#: the granularity of file-system timestamps to allow for (kernel ticks are 1-10 ms)
+MTIME_SLACK_NS = 20_000_000
 
 
 def dt_from_ns(ns: int) -> datetime:
@@ -66,6 +70,12 @@ class TreeCache:
         self._reserved: set[tuple[int, str]] = set()
         self._next_handle = 1
         self._watcher: FolderWatcher | None = None
+        #: names the watcher reported that are not taken in yet: folder path -> names
+        self._intake: dict[str, set[str]] = {}
+        #: listed folders to compare with the disk when next listed (listed before watching)
+        self._unsure: set[int] = set()
+        #: when (``time.time_ns()``) each listed folder was last read whole
+        self._read_at: dict[int, int] = {}
 
     def storage(self, storage_id: int) -> Storage:
         """The storage with that ID; ``INVALID_STORAGE_ID`` if there is none."""
@@ -156,12 +166,24 @@ class TreeCache:
 
     def _ready_dest(self, key: int, name: str, events: list[StoreEvent]) -> Path:
         """Check that ``name`` is free in destination folder ``key``; return its path."""
-        kids = self._ensure_listed(key, events)
+        self._ensure_listed(key, events)
         dir_path = self._dir_path(key)
         self._confine(dir_path, self._storage_of_key(key).id)
-        if name in kids or (key, name) in self._reserved or os.path.lexists(dir_path / name):
+        if (key, name) in self._reserved or self._taken(
+            key, name, os.path.lexists(dir_path / name), events
+        ):
             raise NameExistsError(name)
         return dir_path
+
+    def _taken(self, key: int, name: str, on_disk: bool, events: list[StoreEvent]) -> bool:
+        """Whether ``name`` is taken in listed folder ``key``, judged by the disk now
+        (``on_disk``: whether the name exists there at this moment). A cached object another
+        program has deleted, that the watcher has not reported yet, is dropped here with its
+        ObjectRemoved event and does not count: its name is free at once."""
+        kids = self._kids[key]
+        if name in kids and not on_disk:
+            self._reconcile_entry(key, name, None, events)
+        return on_disk or name in kids
 
     def _in_subtree(self, key: int, top: int) -> bool:
         while key > 0:
@@ -197,15 +219,18 @@ class TreeCache:
             puid=puid,
         )
 
-    def _register(self, key: int, entry: Entry, handle: int, *, fresh_puid: bool) -> StoredObject:
+    def _register(
+        self, key: int, entry: Entry, handle: int, *, fresh_puid: bool, puid: int | None = None
+    ) -> StoredObject:
         """Add the object ``entry`` of folder ``key`` to the cache. ``fresh_puid`` for objects
-        the store just created (stale PUID rows at that path are dropped)."""
+        the store just created (stale PUID rows at that path are dropped); ``puid`` if the
+        caller has looked it up already."""
         root = str(self._storage_of_key(key).root)
         rel = self._dir_rel(key)
         if fresh_puid:
             puid = self._state.new_object(root, rel, entry.name)
-        else:
-            puid = self._state.puids_for_dir(root, rel, [entry.name])[entry.name]
+        elif puid is None:
+            puid = self._state.puid_for(root, rel, entry.name)
         obj = self._make(handle, key, entry, puid)
         self._objects[handle] = obj
         self._kids[key][entry.name] = handle
@@ -233,16 +258,57 @@ class TreeCache:
                 if watcher is not None:
                     watcher.unwatch(key)
                 raise
-        if watcher is not None and not watcher.touch(key):
+        if watcher is not None and (
+            not watcher.touch(key, str(self._dir_path(key))) or key in self._unsure
+        ):
+            self._unsure.discard(key)
             if watch:
                 watcher.watch(key, str(self._dir_path(key)))
             self._reconcile_dir(key, events)
+        elif watcher is not None:
+            # What the watcher has reported for this folder and not been taken in yet is taken
+            # in now, and names the folder has gained or lost since it was last read are
+            # caught up with (the OS's events may lag far behind another program filling it):
+            # a listing is complete while the watcher catches up.
+            path = str(self._dir_path(key))
+            names = self._intake.pop(path, set()) | watcher.take(path)
+            if names:
+                self._take_in(path, sorted(names), events)
+            if self._changed_since_read(key, path):
+                self._catch_up(key, path, events)
         return kids
+
+    def _changed_since_read(self, key: int, path: str) -> bool:
+        """Whether folder ``key`` may have gained or lost names since it was last read: its
+        modification time says so (one ``stat``). The file system's clock is coarse, so a
+        change within MTIME_SLACK_NS of the read counts too."""
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            return False
+        return mtime + MTIME_SLACK_NS > self._read_at.get(key, 0)
+
+    def _catch_up(self, key: int, path: str, events: list[StoreEvent]) -> None:
+        """Take in the names folder ``key`` has gained or lost since it was last read: one
+        read of its names (no ``stat`` of the entries the cache knows: their changes are the
+        watcher's to report), then the new and the vanished names are judged one by one."""
+        read_at = time.time_ns()
+        try:
+            on_disk = set(os.listdir(path))
+        except OSError:
+            return
+        self._read_at[key] = read_at
+        kids = self._kids[key]
+        gained = [name for name in on_disk if name not in kids and is_servable(name)]
+        lost = [name for name in kids if name not in on_disk]
+        if gained or lost:
+            self._take_in(path, sorted(gained + lost), events)
 
     def _list(self, key: int) -> dict[str, int]:
         storage = self._storage_of_key(key)
         dir_path = self._dir_path(key)
         self._confine(dir_path, storage.id)
+        self._read_at[key] = time.time_ns()
         try:
             entries = scan_dir(str(dir_path), str(storage.root))
         except OSError as exc:
@@ -268,6 +334,7 @@ class TreeCache:
         del self._kids[key][obj.name]
         for h in [handle, *self._subtree(handle)]:
             self._objects.pop(h, None)
+            self._read_at.pop(h, None)
             if self._kids.pop(h, None) is not None and self._watcher is not None:
                 self._watcher.unwatch(h)
 
@@ -289,18 +356,63 @@ class TreeCache:
         dir_path = self._dir_path(key)
         try:
             self._confine(dir_path, storage.id)
+            read_at = time.time_ns()
             entries = scan_dir(str(dir_path), str(storage.root))
+            self._read_at[key] = read_at
         except (OSError, StoreError):
             return  # unreadable now: keep what we know; the parent's watch reports removal
         seen = {e.name: e for e in entries}
-        for name, handle in list(self._kids[key].items()):
+        kids = self._kids[key]
+        for name, handle in list(kids.items()):
             if name not in seen:
                 self._drop(handle, events, external=True)
+        new = [e.name for e in entries if e.name not in kids]
+        puids = self._state.puids_for(str(storage.root), self._dir_rel(key), new) if new else {}
         for entry in entries:
-            self._reconcile_entry(key, entry.name, entry, events)
+            self._reconcile_entry(key, entry.name, entry, events, puid=puids.get(entry.name))
+
+    def _take_in(self, dir_path: str, names: list[str], events: list[StoreEvent]) -> None:
+        """Compare names the watcher reported in folder ``dir_path`` with the disk, now; the
+        PUIDs of the new ones in one query. A folder no client has listed yet is listed now
+        (and the folders on the way to it), and the reported names in it that exist are
+        announced: a change anywhere in a served tree is an event."""
+        keys = self._keys_for_dir(dir_path)
+        fresh: list[int] = []
+        if not keys and self._watcher is not None:
+            keys, fresh = self._reach(dir_path, events)
+        for key in fresh:
+            kids = self._kids[key]
+            for name in names:
+                handle = kids.get(name)
+                if handle is not None:
+                    events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, handle, True))
+                    events.append(
+                        StoreEvent(
+                            StoreEventKind.STORAGE_INFO_CHANGED,
+                            self._objects[handle].storage_id,
+                            True,
+                        )
+                    )
+        for key in keys:
+            if key in fresh:
+                continue
+            storage = self._storage_of_key(key)
+            root = str(storage.root)
+            kids = self._kids[key]
+            entries = [(name, classify(dir_path, name, root)) for name in names]
+            new = [name for name, entry in entries if entry is not None and name not in kids]
+            puids = self._state.puids_for(root, self._dir_rel(key), new) if new else {}
+            for name, entry in entries:
+                self._reconcile_entry(key, name, entry, events, puid=puids.get(name))
 
     def _reconcile_entry(
-        self, key: int, name: str, entry: Entry | None, events: list[StoreEvent]
+        self,
+        key: int,
+        name: str,
+        entry: Entry | None,
+        events: list[StoreEvent],
+        *,
+        puid: int | None = None,
     ) -> None:
         kids = self._kids[key]
         handle = kids.get(name)
@@ -319,9 +431,41 @@ class TreeCache:
             self._drop(handle, events, external=True)
         if entry is None:
             return
-        obj = self._register(key, entry, self._alloc(), fresh_puid=False)
+        obj = self._register(key, entry, self._alloc(), fresh_puid=False, puid=puid)
         events.append(StoreEvent(StoreEventKind.OBJECT_ADDED, obj.handle, True))
         events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, obj.storage_id, True))
+
+    def _reach(self, dir_path: str, events: list[StoreEvent]) -> tuple[list[int], list[int]]:
+        """List the served folder at ``dir_path`` and the folders on the way to it from its
+        storage root. Returns its keys, and those of them that were not listed before."""
+        keys: list[int] = []
+        fresh: list[int] = []
+        for storage in self._storages.values():
+            root = str(storage.root)
+            if dir_path == root:
+                rel = ""
+            elif is_inside(dir_path, root):
+                rel = dir_path[len(root.rstrip(os.sep)) + 1 :]
+            else:
+                continue
+            key = -storage.id
+            try:
+                was_listed = key in self._kids
+                kids = self._ensure_listed(key, events)
+                for part in rel.split(os.sep) if rel else []:
+                    handle = kids.get(part)
+                    if handle is None or not self._objects[handle].is_folder:
+                        break
+                    key = handle
+                    was_listed = key in self._kids
+                    kids = self._ensure_listed(key, events)
+                else:
+                    keys.append(key)
+                    if not was_listed:
+                        fresh.append(key)
+            except StoreError:
+                continue
+        return keys, fresh
 
     def _keys_for_dir(self, dir_path: str) -> list[int]:
         """Listed folder keys whose path is ``dir_path`` (several if storages nest)."""

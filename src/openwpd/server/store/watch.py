@@ -9,10 +9,15 @@ lock, so they compare equal and produce no second event; the store's temp files 
 here by name. Reading a file raises only "opened"/"closed_no_write" events, which are ignored,
 so serving data never feeds back into the watcher.
 
-Only folders whose children have been listed are watched, each with its own non-recursive
-watch (no recursive watch, which would walk the whole tree up front). Every watch costs an
-inotify instance on Linux (128 per user by default), so at most ``max_watches`` are kept, least
-recently listed first out; the store re-scans an evicted folder the next time it is listed.
+Each storage root is watched whole, recursively (:meth:`FolderWatcher.watch_tree`), so a
+change in any served folder is reported, listed or not. On Linux that costs one inotify watch
+per folder from a per-user budget (``/proc/sys/fs/inotify/max_user_watches``); a tree that does
+not fit falls back, said at INFO level, to what is also used when the store is asked for it:
+only folders whose children have been listed are watched, each with its own non-recursive
+watch, at most ``max_watches`` of them (each costs an inotify instance, 128 per user by
+default), least recently listed first out; the store re-scans an evicted folder the next time
+it is listed. Moves the OS reports as one event (a rename, or a move inside a tree watched
+whole) are handed over with the batch (:attr:`Batch.moves`) so the object keeps its handle.
 
 Threads: watchdog's observer thread calls :meth:`FolderWatcher._on_fs_event`; a flusher thread
 calls ``on_batch``. The server runs on asyncio in another thread and must hop the store's
@@ -26,10 +31,25 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    EventsLostEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
@@ -37,11 +57,56 @@ from .names import is_temp_name
 
 log = logging.getLogger(__name__)
 
+# watchdog warns when a folder inside a tree watched whole is made again before the watch of
+# the one just removed is gone (same inotify watch descriptor) and reuses the watch: what the
+# store's work folder does on every upload. Nothing is lost; the warning is noise.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Callback with id .* already exists for watch",
+    category=RuntimeWarning,
+)
+
 #: Raw event types that can change what a folder serves. "opened" and "closed_no_write"
 #: (caused by our own reads) are deliberately absent.
 _RELEVANT = frozenset({"created", "deleted", "modified", "moved", "closed", "attrib"})
 
-Batch = dict[str, set[str]]
+
+class Batch(dict[str, set[str]]):
+    """Dirty names by folder path, and the moves seen meanwhile as (source, destination)
+    paths, in the order they happened (a rename by another program keeps its object)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moves: list[tuple[str, str]] = []
+
+
+#: What is asked of the OS (on Linux, the inotify mask): opens, reads and a folder's own
+#: timestamps are never asked for, so serving a file raises nothing and another program
+#: writing one costs three events, not six.
+_EVENT_FILTER: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    DirCreatedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+    FileMovedEvent,
+    DirMovedEvent,
+    FileModifiedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    EventsLostEvent,
+]
+
+#: the name marked dirty for a folder whose events were lost (the OS's queue overflowed): the
+#: store reads it, and every listed folder below it, through
+LOST = ""
+
+
+def _inotify_watch_limit() -> int:
+    """Linux's per-user inotify watch budget; 0 where there is none to read."""
+    try:
+        return int(Path("/proc/sys/fs/inotify/max_user_watches").read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 class _Handler(FileSystemEventHandler):
@@ -73,8 +138,10 @@ class FolderWatcher:
         self._observer: BaseObserver = Observer()
         self._handler = _Handler(self._on_fs_event)
         self._watches: OrderedDict[int, ObservedWatch] = OrderedDict()
+        #: storage roots watched whole (recursively): path -> watch
+        self._trees: dict[str, ObservedWatch] = {}
         self._cond = threading.Condition()
-        self._dirty: Batch = {}
+        self._dirty: Batch = Batch()
         self._first = 0.0
         self._last = 0.0
         self._stopping = False
@@ -98,13 +165,44 @@ class FolderWatcher:
 
     # -- watch set (called by the store, under its lock) -------------------------------------
 
-    def watch(self, key: int, path: str) -> bool:
-        """Watch folder ``path`` (non-recursively) under ``key``; evicts the least recently
-        used watch beyond ``max_watches``. Returns False if the folder cannot be watched."""
-        if self.touch(key):
+    def watch_tree(self, path: str) -> bool:
+        """Watch folder ``path`` and everything below it (a storage root): changes anywhere in
+        it are reported, listed or not. On Linux that is one inotify watch per folder, from
+        a per-user budget (``/proc/sys/fs/inotify/max_user_watches``); if the tree does not
+        fit, or cannot be watched, returns False (said at INFO level, what ``-v`` shows) and
+        only listed folders are watched, one by one, as :meth:`watch` does."""
+        if path in self._trees:
             return True
         try:
-            self._watches[key] = self._observer.schedule(self._handler, path, recursive=False)
+            self._trees[path] = self._observer.schedule(
+                self._handler, path, recursive=True, event_filter=_EVENT_FILTER
+            )
+        except OSError as exc:
+            limit = _inotify_watch_limit()
+            budget = f" (inotify allows {limit} watches per user)" if limit else ""
+            log.info(
+                "cannot watch all of %s: %s%s; changes are reported for listed folders only",
+                path,
+                exc.strerror or exc,
+                budget,
+            )
+            return False
+        log.info("watching %s and every folder below it", path)
+        return True
+
+    def _covered(self, path: str) -> bool:
+        return any(path == top or path.startswith(top + os.sep) for top in self._trees)
+
+    def watch(self, key: int, path: str) -> bool:
+        """Watch folder ``path`` (non-recursively) under ``key``; evicts the least recently
+        used watch beyond ``max_watches``. Returns False if the folder cannot be watched.
+        A folder inside a tree watched whole needs no watch of its own."""
+        if self.touch(key, path):
+            return True
+        try:
+            self._watches[key] = self._observer.schedule(
+                self._handler, path, recursive=False, event_filter=_EVENT_FILTER
+            )
         except OSError as exc:
             log.warning("cannot watch %s: %s", path, exc)
             return False
@@ -113,8 +211,11 @@ class FolderWatcher:
             self.unwatch(old_key)
         return True
 
-    def touch(self, key: int) -> bool:
-        """Mark ``key`` as recently used; True if it is watched."""
+    def touch(self, key: int, path: str | None = None) -> bool:
+        """Mark ``key`` as recently used; True if it is watched (or its ``path`` lies in a
+        tree watched whole)."""
+        if path is not None and self._trees and self._covered(path):
+            return True
         if key in self._watches:
             self._watches.move_to_end(key)
             return True
@@ -128,6 +229,12 @@ class FolderWatcher:
             with contextlib.suppress(KeyError):
                 self._observer.unschedule(watch)
 
+    def take(self, path: str) -> set[str]:
+        """The dirty names of folder ``path`` not handed over yet, now handed over (a listing
+        of that folder takes them in at once instead of after the quiet time)."""
+        with self._cond:
+            return self._dirty.pop(path, set())
+
     def watched(self) -> list[int]:
         """The watched keys, least recently used first."""
         return list(self._watches)
@@ -135,17 +242,31 @@ class FolderWatcher:
     # -- event intake (observer thread) ------------------------------------------------------
 
     def _on_fs_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, EventsLostEvent):
+            log.info("store watcher: events lost for %s; it is read again", event.src_path)
+            with self._cond:
+                was_idle = not self._dirty
+                now = time.monotonic()
+                if was_idle:
+                    self._first = now
+                self._last = now
+                self._dirty.setdefault(os.fsdecode(event.src_path), set()).add(LOST)
+                if was_idle:
+                    self._cond.notify_all()
+            return
         if event.event_type not in _RELEVANT:
             return
         if event.is_directory and event.event_type in ("modified", "attrib", "closed"):
             return  # a folder's own timestamps are not tracked; its entries raise their own
         paths = [os.fsdecode(event.src_path)]
-        # watchdog before 4.0 (Debian 12 ships 2.2) gives only moves a dest_path
-        dest = getattr(event, "dest_path", "")
+        dest = os.fsdecode(event.dest_path)
         if dest:
-            paths.append(os.fsdecode(dest))
+            paths.append(dest)
         now = time.monotonic()
         with self._cond:
+            if dest and paths[0] and not event.is_synthetic:
+                self._dirty.moves.append((paths[0], dest))
+            was_idle = not self._dirty
             for path in paths:
                 folder, name = os.path.split(path)
                 if not name or is_temp_name(name):
@@ -154,7 +275,11 @@ class FolderWatcher:
                     self._first = now
                 self._dirty.setdefault(folder, set()).add(name)
                 self._last = now
-            self._cond.notify_all()
+            # Only the first mark wakes the flusher: it then sleeps out the quiet time by
+            # itself. Waking it for every event (six per file another program writes) cost
+            # more than the events.
+            if was_idle and self._dirty:
+                self._cond.notify_all()
 
     # -- flusher thread -----------------------------------------------------------------------
 
@@ -171,7 +296,7 @@ class FolderWatcher:
                 self._cond.wait(min(self._debounce - quiet, self._max_delay - waited))
             if self._stopping:
                 return None
-            batch, self._dirty = self._dirty, {}
+            batch, self._dirty = self._dirty, Batch()
             return batch
 
     def _run(self) -> None:
