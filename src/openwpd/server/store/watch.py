@@ -280,12 +280,14 @@ class FolderWatcher:
         if event.is_directory and event.event_type in ("modified", "attrib", "closed"):
             return  # a folder's own timestamps are not tracked; its entries raise their own
         paths = [os.fsdecode(event.src_path)]
-        dest = os.fsdecode(event.dest_path)
+        # watchdog before 4.0 (Debian 12 ships 2.2) gives only moves a dest_path, and has no
+        # is_synthetic (the moves it makes up for a moved folder's contents)
+        dest = os.fsdecode(getattr(event, "dest_path", ""))
         if dest:
             paths.append(dest)
         now = time.monotonic()
         with self._cond:
-            if dest and paths[0] and not event.is_synthetic:
+            if dest and paths[0] and not getattr(event, "is_synthetic", False):
                 self._dirty.moves.append((paths[0], dest))
             was_idle = not self._dirty
             for path in paths:
