@@ -210,6 +210,7 @@ class VirtualDevice:
         watch: bool = True,
         profile: Profile | None = None,
         camera: bool = False,
+        allow_format: bool = False,
     ) -> None:
         check_storage_specs(storages)
         if profile is not None and profile.device is None:
@@ -233,6 +234,9 @@ class VirtualDevice:
         )
         #: the still-image function (``camera=True``: ``wpd serve --camera``), else None
         self.camera: Camera | None = Camera(self, state) if camera else None
+        #: FormatStore is offered (``wpd serve --allow-format``): off by default, since it
+        #: deletes everything in a served folder at one request
+        self.allow_format = allow_format
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
@@ -276,8 +280,11 @@ class VirtualDevice:
 
     def offers(self, code: int) -> bool:
         """Whether this device offers operation ``code`` (it has a handler, the imitated
-        profile, if any, does not withhold it, and the capture operations only as a camera)."""
+        profile, if any, does not withhold it, the capture operations only as a camera, FormatStore
+        only with ``allow_format``)."""
         if code in CAMERA_OPERATIONS and self.camera is None:
+            return False
+        if code == OperationCode.FORMAT_STORE and not self.allow_format:
             return False
         imitation = self.imitation
         if code in imitation.withheld:

@@ -766,6 +766,38 @@ class ObjectStore(TreeCache):
         deleted.append((handle, obj.parent))
         return True
 
+    def format(self, storage_id: int) -> list[int]:
+        """Empty a storage (FormatStore): delete every object in its root, folders with all
+        they hold, through the same open-folder operations as :meth:`delete` (a symlink is
+        removed, never followed). Only what the storage serves goes: the served folder itself
+        stays, and so do names the store never lists (its own hidden state and temp files).
+        Returns the handles deleted. Events: OBJECT_REMOVED for each root object, then one
+        STORAGE_INFO_CHANGED.
+
+        Raises ``INVALID_STORAGE_ID``, ``STORE_READ_ONLY``, or :class:`PartialDeletionError`
+        if something could not be deleted (a file busy or not ours to remove).
+        """
+        with self._op() as events:
+            storage = self.storage(storage_id)
+            self._writable(storage)
+            key = -storage.id
+            kids = self._ensure_listed(key, events)
+            deleted: list[tuple[int, int]] = []
+            failures: list[OSError] = []
+            with self._folder(key) as folder:
+                for handle in list(kids.values()):
+                    self._delete_rec(handle, folder, deleted, failures)
+            gone = {h for h, _ in deleted}
+            for h, parent in deleted:
+                if parent not in gone:
+                    events.append(StoreEvent(StoreEventKind.OBJECT_REMOVED, h))
+            events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, storage.id))
+            if failures:
+                raise PartialDeletionError(
+                    [h for h, _ in deleted], f"{len(failures)} object(s) could not be deleted"
+                )
+            return [h for h, _ in deleted]
+
     def rename(self, handle: int, new_name: str) -> StoredObject:
         """Rename in place (ObjectFileName). The handle and the PUID stay; the format follows
         the new extension. Raises ``STORE_READ_ONLY``, :class:`InvalidNameError`,
