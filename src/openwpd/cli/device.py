@@ -502,6 +502,47 @@ async def _show_event(h: Handle, event: DeviceEvent, as_json: bool) -> None:
     sys.stdout.flush()
 
 
+# --- format ---------------------------------------------------------------------------------------
+
+
+@click.command("format")
+@click.argument("storage")
+@click.option("--yes", is_flag=True, help="Really delete everything on STORAGE.")
+@common_options
+def format_storage(storage: str, yes: bool) -> None:
+    """Format STORAGE (/NAME, as `wpd storages` lists it): everything on it is deleted.
+
+    Without --yes nothing is done (exit 2). The device decides what formatting means; a
+    `wpd serve` device formats only with --allow-format, and then empties the served folder.
+    """
+    path = normalize(storage)
+    if path.count("/") != 1 or path == "/":
+        raise CliError(
+            f"{storage} is not a storage", ExitCode.USAGE, hint="`wpd storages` lists them"
+        )
+    if not yes:
+        raise CliError(
+            f"format {path} would delete everything on it; nothing done",
+            ExitCode.USAGE,
+            hint=f"wpd format {path} --yes",
+        )
+
+    async def body(h: Handle) -> None:
+        try:
+            await h.format(path)
+        except ResponseError as exc:
+            if exc.code != ResponseCode.OPERATION_NOT_SUPPORTED:
+                raise
+            raise CliError(
+                f"format {path}: the device does not format storages",
+                ExitCode.FAILED,
+                hint="a `wpd serve` device formats only with --allow-format",
+            ) from None
+
+    with_device(f"format {path}", body)
+    say(f"formatted {path}")
+
+
 # --- raw ------------------------------------------------------------------------------------------
 
 
@@ -577,6 +618,6 @@ def raw(
         )
 
 
-COMMANDS = (devices, info, storages, props, watch, raw)
+COMMANDS = (devices, info, storages, props, watch, format_storage, raw)
 
 __all__ = ["COMMANDS", "choose_device"]

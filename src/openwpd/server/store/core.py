@@ -58,7 +58,7 @@ from .errors import (
 from .fsops import Folder, copy_any, copy_data, move_across
 from .names import format_for, is_temp_name, new_temp_name, validate_name
 from .objects import ROOT, StoredObject, StoreEvent, StoreEventKind
-from .scan import classify
+from .scan import classify, is_inside
 from .state import PLACEHOLDER, TEMP, Leftover, StateDB, default_state_dir
 from .storage import Storage, storage_id_for_index
 from .tempfiles import WORK_DIR, TempFile
@@ -770,7 +770,8 @@ class ObjectStore(TreeCache):
         """Empty a storage (FormatStore): delete every object in its root, folders with all
         they hold, through the same open-folder operations as :meth:`delete` (a symlink is
         removed, never followed). Only what the storage serves goes: the served folder itself
-        stays, and so do names the store never lists (its own hidden state and temp files).
+        stays, and so do names the store never lists (its own hidden state and temp files) and
+        a top-level folder holding another storage's root (the services' Contacts/Calendar).
         Returns the handles deleted. Events: OBJECT_REMOVED for each root object, then one
         STORAGE_INFO_CHANGED.
 
@@ -782,10 +783,20 @@ class ObjectStore(TreeCache):
             self._writable(storage)
             key = -storage.id
             kids = self._ensure_listed(key, events)
+            # another storage served from inside this one (a service storage) is not ours to
+            # remove: the top-level folder that holds it stays
+            nested = [
+                str(other.root)
+                for other in self._storages.values()
+                if other.id != storage.id and is_inside(str(other.root), str(storage.root))
+            ]
             deleted: list[tuple[int, int]] = []
             failures: list[OSError] = []
             with self._folder(key) as folder:
                 for handle in list(kids.values()):
+                    top = str(storage.root / self._objects[handle].name)
+                    if any(is_inside(root, top) for root in nested):
+                        continue
                     self._delete_rec(handle, folder, deleted, failures)
             gone = {h for h, _ in deleted}
             for h, parent in deleted:
