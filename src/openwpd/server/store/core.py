@@ -245,6 +245,45 @@ class ObjectStore(TreeCache):
                 self._watcher.watch_tree(str(storage.root))
             return storage
 
+    def check_storages(self) -> None:
+        """Notice served folders that went away or came back (an unmounted and remounted card;
+        the device calls this now and then). A folder that is gone: its storage leaves
+        :attr:`storages` (its StorageID answers ``STORE_NOT_AVAILABLE``), its objects leave
+        the cache (their PUIDs stay recorded for its return), event STORE_REMOVED. A folder
+        that is back (a folder at the same path): the same StorageID again, listed afresh,
+        event STORE_ADDED."""
+        with self._op() as events:
+            for storage in self._storages.values():
+                present = _is_real_folder(storage.root)
+                if present == storage.available:
+                    continue
+                storage.available = present
+                tree = str(storage.root)
+                if present:
+                    if self._watcher is not None and self._watch_trees:
+                        self._watcher.unwatch_tree(tree)  # the watch of the old folder
+                        self._watcher.watch_tree(tree)
+                    events.append(StoreEvent(StoreEventKind.STORE_ADDED, storage.id, True))
+                else:
+                    self._drop_storage_cache(storage.id)
+                    if self._watcher is not None:
+                        self._watcher.unwatch_tree(tree)
+                    events.append(StoreEvent(StoreEventKind.STORE_REMOVED, storage.id, True))
+
+    def _drop_storage_cache(self, storage_id: int) -> None:
+        # Only the cache: the PUID records stay, so objects keep their PUIDs when it returns.
+        key = -storage_id
+        kids = self._kids.pop(key, None) or {}
+        self._read_at.pop(key, None)
+        self._unsure.discard(key)
+        for top in list(kids.values()):
+            for h in [top, *self._subtree(top)]:
+                self._objects.pop(h, None)
+                self._read_at.pop(h, None)
+                self._unsure.discard(h)
+                if self._kids.pop(h, None) is not None and self._watcher is not None:
+                    self._watcher.unwatch(h)
+
     def _sweep_leftovers(self, storage: Storage) -> None:
         """Remove what a killed device left in ``storage``: the placeholders and hidden temp
         files recorded in the state database (a placeholder only if the file is still the one
@@ -264,7 +303,7 @@ class ObjectStore(TreeCache):
     @property
     def storages(self) -> list[Storage]:
         """The storages, in StorageID order."""
-        return list(self._storages.values())
+        return [s for s in self._storages.values() if s.available]
 
     # -- events ------------------------------------------------------------------------------
 
@@ -315,7 +354,11 @@ class ObjectStore(TreeCache):
         """
         with self._op() as events:
             if parent in (0, ROOT):
-                sids = list(self._storages) if storage_id == ALL else [self.storage(storage_id).id]
+                sids = (
+                    [s.id for s in self.storages]
+                    if storage_id == ALL
+                    else [self.storage(storage_id).id]
+                )
                 keys = [-sid for sid in sids]
             else:
                 if storage_id != ALL:
@@ -340,7 +383,11 @@ class ObjectStore(TreeCache):
         """Every object of one storage (or of all), walking and caching the whole tree --
         what GetObjectHandles with parent 0 asks for. Folders that cannot be read are skipped."""
         with self._op() as events:
-            sids = list(self._storages) if storage_id == ALL else [self.storage(storage_id).id]
+            sids = (
+                [s.id for s in self.storages]
+                if storage_id == ALL
+                else [self.storage(storage_id).id]
+            )
             found: list[StoredObject] = []
             stack = [-sid for sid in reversed(sids)]
             while stack:
@@ -1164,6 +1211,14 @@ class _StoreLock:
         """Called without the lock held: let a waiting thread have it first."""
         if self._waiting > 0:
             time.sleep(0.001)
+
+
+def _is_real_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder now (not a symlink put in its place)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _remove_leftover(root: str, item: Leftover) -> None:
