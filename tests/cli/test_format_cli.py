@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from cli_support import Phone, run_wpd
+from cli_support import Phone, run_wpd, wpd_exe
 
 from wpd_process import start_wpd
 
@@ -56,3 +58,30 @@ def test_serve_allow_format_as_programs(tmp_path: Path) -> None:
         assert list(served.iterdir()) == [] and served.is_dir()
     finally:
         server.stop()
+
+
+def test_watch_shows_a_storage_going_away_and_back(phone: Phone) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENWPD_DEVICE")}
+    env["OPENWPD_DEVICE"] = phone.url
+    with subprocess.Popen(
+        [*wpd_exe(), "watch", "-n", "2", "-t", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        try:
+            assert proc.stderr is not None and proc.stdout is not None
+            assert "watching" in proc.stderr.readline()  # subscribed
+            away = phone.card.with_name("unmounted")
+            phone.card.rename(away)
+            first = proc.stdout.readline()
+            away.rename(phone.card)
+            second = proc.stdout.readline()
+            assert proc.wait(30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    card_id = phone.server.device.store.storages[1].id
+    assert first.split()[1:3] == ["STORE_REMOVED", f"0x{card_id:08X}"], first
+    assert second.split()[1:3] == ["STORE_ADDED", f"0x{card_id:08X}"], second

@@ -90,3 +90,40 @@ def test_format_refused_without_allow_format(tmp_path: Path) -> None:
     finally:
         device.close()
         dev.close()
+
+
+def test_a_storage_going_away_and_back_reaches_advise(tmp_path: Path) -> None:
+    """StoreRemoved / StoreAdded arrive as WPD_EVENT_OBJECT_REMOVED / _ADDED of the storage
+    object (a functional object of the storage category), as Windows' MTP driver reports them;
+    the device object's children follow."""
+    dev = _device(tmp_path, False)
+    device = w.PortableDevice()
+    try:
+        device.open(dev.url, client_info())
+        (storage,) = dev.device.store.storages
+        sid = storage_object_id(storage.id)
+        seen: list[tuple[object, object]] = []
+        arrived = threading.Event()
+
+        def sink(values: PortableDeviceValues) -> None:
+            if values.get(k.WPD_FUNCTIONAL_OBJECT_CATEGORY) == g.WPD_FUNCTIONAL_CATEGORY_STORAGE:
+                seen.append((values[k.WPD_EVENT_PARAMETER_EVENT_ID], values[k.WPD_OBJECT_ID]))
+                arrived.set()
+
+        cookie = device.advise(sink)
+        content = device.content()
+        assert sid in list(content.enum_objects(g.WPD_DEVICE_OBJECT_ID))
+        away = dev.root.with_name("unmounted")
+        dev.root.rename(away)
+        assert arrived.wait(10)
+        assert seen == [(g.WPD_EVENT_OBJECT_REMOVED, sid)]
+        assert sid not in list(content.enum_objects(g.WPD_DEVICE_OBJECT_ID))
+        arrived.clear()
+        away.rename(dev.root)
+        assert arrived.wait(10)
+        assert seen[1:] == [(g.WPD_EVENT_OBJECT_ADDED, sid)]
+        assert sid in list(content.enum_objects(g.WPD_DEVICE_OBJECT_ID))
+        device.unadvise(cookie)
+    finally:
+        device.close()
+        dev.close()
