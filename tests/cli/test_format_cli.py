@@ -84,4 +84,4 @@ def test_watch_shows_a_storage_going_away_and_back(phone: Phone) -> None:
                 proc.kill()
     card_id = phone.server.device.store.storages[1].id
     assert first.split()[1:3] == ["STORE_REMOVED", f"0x{card_id:08X}"], first
-    assert second.split()[1:3] == ["STORE_ADDED", f"0x{card_id:08X}"], second
+    assert second.split()[1:4] == ["STORE_ADDED", f"0x{card_id:08X}", "/Card"], second

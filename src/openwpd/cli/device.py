@@ -451,6 +451,8 @@ def props_set(path: str, key: str, value: str) -> None:
 # --- events ---------------------------------------------------------------------------------------
 
 _OBJECT_EVENTS = (EventCode.OBJECT_ADDED, EventCode.OBJECT_INFO_CHANGED)
+#: events naming a storage that is there to be named (a removed one no longer is)
+_STORAGE_EVENTS = (EventCode.STORE_ADDED, EventCode.STORAGE_INFO_CHANGED)
 
 
 @click.command()
@@ -485,6 +487,10 @@ async def _show_event(h: Handle, event: DeviceEvent, as_json: bool) -> None:
     if event.code in _OBJECT_EVENTS and event.params:
         with contextlib.suppress(OpenWpdError):
             what = (await h.entry(event.params[0])).name
+    elif event.code in _STORAGE_EVENTS and event.params:
+        with contextlib.suppress(OpenWpdError):
+            storages = {s.id: s.path for s in await h.storages()}
+            what = storages.get(event.params[0])
     now = datetime.now()
     if as_json:
         emit_json_line(
