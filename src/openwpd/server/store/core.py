@@ -252,6 +252,9 @@ class ObjectStore(TreeCache):
         the cache (their PUIDs stay recorded for its return), event STORE_REMOVED. A folder
         that is back (a folder at the same path): the same StorageID again, listed afresh,
         event STORE_ADDED."""
+        storages = list(self._storages.values())
+        if all(_is_real_folder(s.root) == s.available for s in storages):
+            return  # nothing changed: the store's lock is not taken (a request may hold it)
         with self._op() as events:
             for storage in self._storages.values():
                 present = _is_real_folder(storage.root)
