@@ -36,12 +36,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import watchdog.events
 from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
-    EventsLostEvent,
-    FileAttribEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -54,6 +53,15 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from .names import is_temp_name
+
+# Events newer watchdogs have (attribute changes since 4, an overflowed OS queue since 5);
+# with an older one (Debian 12 ships 2.2, as in the USB lab) they are simply not reported.
+_ATTRIB_EVENTS: tuple[type[FileSystemEvent], ...] = tuple(
+    getattr(watchdog.events, n) for n in ("FileAttribEvent",) if hasattr(watchdog.events, n)
+)
+_LOST_EVENTS: tuple[type[FileSystemEvent], ...] = tuple(
+    getattr(watchdog.events, n) for n in ("EventsLostEvent",) if hasattr(watchdog.events, n)
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +99,23 @@ _EVENT_FILTER: list[type[FileSystemEvent]] = [
     FileMovedEvent,
     DirMovedEvent,
     FileModifiedEvent,
-    FileAttribEvent,
+    *_ATTRIB_EVENTS,
     FileClosedEvent,
-    EventsLostEvent,
+    *_LOST_EVENTS,
 ]
 
 #: the name marked dirty for a folder whose events were lost (the OS's queue overflowed): the
 #: store reads it, and every listed folder below it, through
 LOST = ""
+
+
+def _schedule(
+    observer: BaseObserver, handler: FileSystemEventHandler, path: str, recursive: bool
+) -> ObservedWatch:
+    try:
+        return observer.schedule(handler, path, recursive=recursive, event_filter=_EVENT_FILTER)
+    except TypeError:  # watchdog before 4 (Debian 12's 2.2) filters nothing: every event comes
+        return observer.schedule(handler, path, recursive=recursive)
 
 
 def _inotify_watch_limit() -> int:
@@ -174,9 +191,7 @@ class FolderWatcher:
         if path in self._trees:
             return True
         try:
-            self._trees[path] = self._observer.schedule(
-                self._handler, path, recursive=True, event_filter=_EVENT_FILTER
-            )
+            self._trees[path] = _schedule(self._observer, self._handler, path, recursive=True)
         except OSError as exc:
             limit = _inotify_watch_limit()
             budget = f" (inotify allows {limit} watches per user)" if limit else ""
@@ -208,9 +223,7 @@ class FolderWatcher:
         if self.touch(key, path):
             return True
         try:
-            self._watches[key] = self._observer.schedule(
-                self._handler, path, recursive=False, event_filter=_EVENT_FILTER
-            )
+            self._watches[key] = _schedule(self._observer, self._handler, path, recursive=False)
         except OSError as exc:
             log.warning("cannot watch %s: %s", path, exc)
             return False
@@ -250,7 +263,7 @@ class FolderWatcher:
     # -- event intake (observer thread) ------------------------------------------------------
 
     def _on_fs_event(self, event: FileSystemEvent) -> None:
-        if isinstance(event, EventsLostEvent):
+        if isinstance(event, _LOST_EVENTS):
             log.info("store watcher: events lost for %s; it is read again", event.src_path)
             with self._cond:
                 was_idle = not self._dirty
