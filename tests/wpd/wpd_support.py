@@ -23,7 +23,13 @@ class ThreadedDevice:
     """A virtual device serving ``root`` (storage "Phone") on 127.0.0.1 from its own thread."""
 
     def __init__(
-        self, root: Path, state: Path, *, read_only: bool = False, camera: bool = False
+        self,
+        root: Path,
+        state: Path,
+        *,
+        read_only: bool = False,
+        camera: bool = False,
+        allow_format: bool = False,
     ) -> None:
         self.root = root
         self.loop = asyncio.new_event_loop()
@@ -34,6 +40,7 @@ class ThreadedDevice:
             state_dir=state,
             friendly_name="test device",
             camera=camera,
+            allow_format=allow_format,
         )
         _, self.port = self.run(self.device.serve("127.0.0.1", 0))
         self.url = f"ptpip://127.0.0.1:{self.port}"

@@ -451,6 +451,8 @@ def props_set(path: str, key: str, value: str) -> None:
 # --- events ---------------------------------------------------------------------------------------
 
 _OBJECT_EVENTS = (EventCode.OBJECT_ADDED, EventCode.OBJECT_INFO_CHANGED)
+#: events naming a storage that is there to be named (a removed one no longer is)
+_STORAGE_EVENTS = (EventCode.STORE_ADDED, EventCode.STORAGE_INFO_CHANGED)
 
 
 @click.command()
@@ -485,6 +487,10 @@ async def _show_event(h: Handle, event: DeviceEvent, as_json: bool) -> None:
     if event.code in _OBJECT_EVENTS and event.params:
         with contextlib.suppress(OpenWpdError):
             what = (await h.entry(event.params[0])).name
+    elif event.code in _STORAGE_EVENTS and event.params:
+        with contextlib.suppress(OpenWpdError):
+            storages = {s.id: s.path for s in await h.storages()}
+            what = storages.get(event.params[0])
     now = datetime.now()
     if as_json:
         emit_json_line(
@@ -500,6 +506,47 @@ async def _show_event(h: Handle, event: DeviceEvent, as_json: bool) -> None:
     params = " ".join(f"0x{p:08X}" for p in event.params)
     say(f"{now:%H:%M:%S.%f}"[:-3] + f"  {name:<22} {params}" + (f"  {what}" if what else ""))
     sys.stdout.flush()
+
+
+# --- format ---------------------------------------------------------------------------------------
+
+
+@click.command("format")
+@click.argument("storage")
+@click.option("--yes", is_flag=True, help="Really delete everything on STORAGE.")
+@common_options
+def format_storage(storage: str, yes: bool) -> None:
+    """Format STORAGE (/NAME, as `wpd storages` lists it): everything on it is deleted.
+
+    Without --yes nothing is done (exit 2). The device decides what formatting means; a
+    `wpd serve` device formats only with --allow-format, and then empties the served folder.
+    """
+    path = normalize(storage)
+    if path.count("/") != 1 or path == "/":
+        raise CliError(
+            f"{storage} is not a storage", ExitCode.USAGE, hint="`wpd storages` lists them"
+        )
+    if not yes:
+        raise CliError(
+            f"format {path} would delete everything on it; nothing done",
+            ExitCode.USAGE,
+            hint=f"wpd format {path} --yes",
+        )
+
+    async def body(h: Handle) -> None:
+        try:
+            await h.format(path)
+        except ResponseError as exc:
+            if exc.code != ResponseCode.OPERATION_NOT_SUPPORTED:
+                raise
+            raise CliError(
+                f"format {path}: the device does not format storages",
+                ExitCode.FAILED,
+                hint="a `wpd serve` device formats only with --allow-format",
+            ) from None
+
+    with_device(f"format {path}", body)
+    say(f"formatted {path}")
 
 
 # --- raw ------------------------------------------------------------------------------------------
@@ -577,6 +624,6 @@ def raw(
         )
 
 
-COMMANDS = (devices, info, storages, props, watch, raw)
+COMMANDS = (devices, info, storages, props, watch, format_storage, raw)
 
 __all__ = ["COMMANDS", "choose_device"]

@@ -99,6 +99,12 @@ def _parse_guid(text: str) -> bytes:
     help="Be a still camera too: capture operations and camera settings (SIGUSR1 presses "
     "the shutter on the device).",
 )
+@click.option(
+    "--allow-format",
+    is_flag=True,
+    help="Offer FormatStore: an initiator may then empty a writable storage's folder "
+    "(only what it serves; off by default).",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -114,6 +120,7 @@ def serve(
     ptpip: bool,
     profile: str | None,
     camera: bool,
+    allow_format: bool,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP (or USB with --usb).
@@ -171,6 +178,7 @@ def serve(
                     usb_options,
                     profile,
                     camera=camera,
+                    allow_format=allow_format,
                 )
             )
     finally:
@@ -256,6 +264,7 @@ async def _serve(
     profile: str | None = None,
     *,
     camera: bool = False,
+    allow_format: bool = False,
 ) -> None:
     device = VirtualDevice(
         specs,
@@ -264,6 +273,7 @@ async def _serve(
         verbose=verbose,
         profile=profile_named(profile) if profile else None,
         camera=camera,
+        allow_format=allow_format,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -641,6 +641,21 @@ class Handle:
         entry = await self._object(target)
         await self._op().run(_O.DELETE_OBJECT, (entry.handle, 0))
 
+    async def format(self, storage: Storage | str) -> None:
+        """Format a storage (FormatStore): everything on it is deleted. ``storage`` is a
+        :class:`Storage` or a path naming one (``"/<description>"``). The device's answer
+        comes as it is: ResponseError with OperationNotSupported (a device that does not
+        format, e.g. ``wpd serve`` without ``--allow-format``), StoreReadOnly, or
+        InvalidStorageID. The filesystem is left to the device (FilesystemFormat 0)."""
+        if isinstance(storage, str):
+            found = await self.resolve(storage)
+            if not isinstance(found, Storage):
+                raise LocalProtocolError(f"{storage!r} is an object, not a storage")
+            storage = found
+        if not isinstance(storage, Storage):
+            raise TypeError(f"expected a Storage or a path, not {type(storage).__name__}")
+        await self._op().run(_O.FORMAT_STORE, (storage.id, 0))
+
     async def move(self, target: ObjectRef, parent: ParentRef) -> Entry:
         """Move an object into ``parent``; returns its new entry."""
         entry = await self._object(target)

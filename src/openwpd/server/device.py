@@ -36,7 +36,7 @@ from openwpd.server.properties import DeviceProperties
 from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
-from openwpd.server.store import ObjectStore, StoreEvent, StoreEventKind
+from openwpd.server.store import ObjectStore, StoreError, StoreEvent, StoreEventKind
 from openwpd.server.store.state import default_state_dir
 from openwpd.transport.link import Link
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
@@ -125,7 +125,12 @@ _EVENT_FOR = {
     StoreEventKind.OBJECT_REMOVED: EventCode.OBJECT_REMOVED,
     StoreEventKind.OBJECT_INFO_CHANGED: EventCode.OBJECT_INFO_CHANGED,
     StoreEventKind.STORAGE_INFO_CHANGED: EventCode.STORAGE_INFO_CHANGED,
+    StoreEventKind.STORE_REMOVED: EventCode.STORE_REMOVED,
+    StoreEventKind.STORE_ADDED: EventCode.STORE_ADDED,
 }
+
+#: how often (seconds) the device looks whether a served folder went away or came back
+STORAGE_CHECK_INTERVAL = 1.0
 
 
 #: what a camera offers even under a profile that lists its operations (ptp-camera)
@@ -210,6 +215,8 @@ class VirtualDevice:
         watch: bool = True,
         profile: Profile | None = None,
         camera: bool = False,
+        allow_format: bool = False,
+        storage_check_interval: float = STORAGE_CHECK_INTERVAL,
     ) -> None:
         check_storage_specs(storages)
         if profile is not None and profile.device is None:
@@ -233,6 +240,9 @@ class VirtualDevice:
         )
         #: the still-image function (``camera=True``: ``wpd serve --camera``), else None
         self.camera: Camera | None = Camera(self, state) if camera else None
+        #: FormatStore is offered (``wpd serve --allow-format``): off by default, since it
+        #: deletes everything in a served folder at one request
+        self.allow_format = allow_format
         self.verbose = verbose
         self.strict_tids = strict_tids
         self.sessions: set[DeviceSession] = set()
@@ -249,6 +259,8 @@ class VirtualDevice:
         self._foreign_events: collections.deque[tuple[EventCode, int]] = collections.deque()
         self._foreign_scheduled = False
         self._watch = watch
+        self._storage_check_interval = storage_check_interval
+        self._storage_checker: asyncio.Task[None] | None = None
         self._unsubscribe = self.store.subscribe(self._on_store_event)
         #: MTP Device Services (after the storages: a service storage follows them)
         self.services = DeviceServices(self)
@@ -276,8 +288,11 @@ class VirtualDevice:
 
     def offers(self, code: int) -> bool:
         """Whether this device offers operation ``code`` (it has a handler, the imitated
-        profile, if any, does not withhold it, and the capture operations only as a camera)."""
+        profile, if any, does not withhold it, the capture operations only as a camera, FormatStore
+        only with ``allow_format``)."""
         if code in CAMERA_OPERATIONS and self.camera is None:
+            return False
+        if code == OperationCode.FORMAT_STORE and not self.allow_format:
             return False
         imitation = self.imitation
         if code in imitation.withheld:
@@ -341,6 +356,23 @@ class VirtualDevice:
         self._loop = asyncio.get_running_loop()
         if self._watch:
             self.store.start_watching()
+            if self._storage_checker is None:
+                self._storage_checker = asyncio.create_task(
+                    self._check_storages(), name="storage-check"
+                )
+
+    async def _check_storages(self) -> None:
+        # A served folder that goes away (an unmounted card) gives no event its watcher can
+        # rely on (the watch goes with the folder; a later mount at that path is a new folder):
+        # a look at each root now and then is what notices it, and its return.
+        while True:
+            await asyncio.sleep(self._storage_check_interval)
+            try:
+                self.store.check_storages()
+            except StoreError:
+                return  # the store closed
+            except Exception:
+                log.exception("checking the served folders failed")
 
     def _start_session(
         self, link: PtpIpLink, request: ptpip.InitCommandRequest
@@ -373,6 +405,11 @@ class VirtualDevice:
         if self.camera is not None:
             await self.camera.aclose()
         await self.services.aclose()
+        if self._storage_checker is not None:
+            self._storage_checker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._storage_checker
+            self._storage_checker = None
         self.store.stop_watching()
         self._unsubscribe()
         self.store.close()

@@ -6,7 +6,8 @@ Theory of operation
 As in WPD, ``send_command`` raises only when the command did not get through (bad parameters,
 a closed handle, a cancel: 0x800704C7); the command's own outcome is
 WPD_PROPERTY_COMMON_HRESULT in the results (E_NOTIMPL for a command this API does not take).
-WPD_COMMAND_STILL_IMAGE_CAPTURE_INITIATE takes a picture on a camera (see :meth:`_capture`).
+WPD_COMMAND_STILL_IMAGE_CAPTURE_INITIATE takes a picture on a camera (see :meth:`_capture`),
+WPD_COMMAND_STORAGE_FORMAT formats a storage (see :meth:`_format`).
 The device's MTP response of a pass-through operation is not an HRESULT: it is returned as
 WPD_PROPERTY_MTP_EXT_RESPONSE_CODE / _RESPONSE_PARAMS next to an S_OK HRESULT.
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.wpd import commands as c
+from openwpd.wpd import mapping as m
 from openwpd.wpd.errors import (
     E_INVALIDARG,
     E_NOTIMPL,
@@ -141,6 +143,21 @@ class CommandRunner:
         self._handle.call(run)
         return S_OK
 
+    def _format(self, p: PortableDeviceValues) -> int:
+        """STORAGE_FORMAT: FormatStore on the storage WPD_PROPERTY_STORAGE_OBJECT_ID names
+        (FilesystemFormat 0: the device's own). E_INVALIDARG when that names no storage object,
+        E_NOTIMPL on a device without FormatStore, else the device's answer as its HRESULT
+        (StoreReadOnly: E_ACCESSDENIED). The removed objects arrive as WPD_EVENT_OBJECT_REMOVED
+        through Advise."""
+        ref = m.parse_object_id(p.get(c.WPD_PROPERTY_STORAGE_OBJECT_ID))  # type: ignore[arg-type]
+        if ref.kind is not m.Kind.STORAGE:
+            raise WpdError(E_INVALIDARG, "STORAGE_OBJECT_ID must name a storage object")
+        if not self._handle.conn.supports(OperationCode.FORMAT_STORE):
+            return E_NOTIMPL
+        self._handle.check_writable()
+        code = self._execute(OperationCode.FORMAT_STORE, (ref.number, 0))[0]
+        return hresult_for_response(code)
+
     def _respond(self, results: PortableDeviceValues, code: int, params: tuple[int, ...]) -> None:
         results[c.WPD_PROPERTY_MTP_EXT_RESPONSE_CODE] = code
         results[c.WPD_PROPERTY_MTP_EXT_RESPONSE_PARAMS] = _uint4s(params)
@@ -164,6 +181,8 @@ class CommandRunner:
             return hresult_for_response(code)
         if command == c.WPD_COMMAND_STILL_IMAGE_CAPTURE_INITIATE:
             return self._capture()
+        if command == c.WPD_COMMAND_STORAGE_FORMAT:
+            return self._format(p)
         if command == c.WPD_COMMAND_MTP_EXT_GET_SUPPORTED_VENDOR_OPCODES:
             ops = tuple(vendor_operations(info.operations_supported))
             results[c.WPD_PROPERTY_MTP_EXT_VENDOR_OPERATION_CODES] = _uint4s(ops)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from openwpd.protocol.codes import ALL, OperationCode, ResponseCode
+from openwpd.protocol.codes import ALL, FilesystemType, OperationCode, ResponseCode
 from openwpd.protocol.datasets import build_uint32_array
 from openwpd.server.context import MtpError, OperationContext, Reply
 from openwpd.server.objinfo import object_info, parent_param
@@ -100,6 +100,27 @@ async def delete_object(ctx: OperationContext) -> None:
                 failed = True
     if failed:
         raise MtpError(ResponseCode.PARTIAL_DELETION)
+
+
+@handles(OperationCode.FORMAT_STORE)
+async def format_store(ctx: OperationContext) -> None:
+    """FormatStore(StorageID, FilesystemFormat): only with ``wpd serve --allow-format`` (the
+    device does not offer it otherwise, so it answers OperationNotSupported). Empties what the
+    storage serves (see :meth:`ObjectStore.format`); the only filesystem it can "format" to is
+    the one it has, so a FilesystemFormat other than 0 or generic hierarchical is
+    ParameterNotSupported. A read-only storage answers StoreReadOnly."""
+    store = ctx.device.store
+    storage = store.storage(ctx.p(1))
+    if ctx.p(2) not in (0, FilesystemType.GENERIC_HIERARCHICAL):
+        raise MtpError(ResponseCode.PARAMETER_NOT_SUPPORTED, f"filesystem 0x{ctx.p(2):X}")
+    try:
+        deleted = store.format(storage.id)
+    except PartialDeletionError as exc:
+        ctx.device.prop_lists.forget(exc.deleted)
+        raise MtpError(ResponseCode.PARTIAL_DELETION, str(exc)) from None
+    ctx.device.prop_lists.forget(deleted)
+    for handle in deleted:
+        ctx.device.references.pop(handle, None)
 
 
 def _move_copy_parent(ctx: OperationContext, parent: int) -> int:

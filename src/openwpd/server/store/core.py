@@ -58,7 +58,7 @@ from .errors import (
 from .fsops import Folder, copy_any, copy_data, move_across
 from .names import format_for, is_temp_name, new_temp_name, validate_name
 from .objects import ROOT, StoredObject, StoreEvent, StoreEventKind
-from .scan import classify
+from .scan import classify, is_inside
 from .state import PLACEHOLDER, TEMP, Leftover, StateDB, default_state_dir
 from .storage import Storage, storage_id_for_index
 from .tempfiles import WORK_DIR, TempFile
@@ -245,6 +245,48 @@ class ObjectStore(TreeCache):
                 self._watcher.watch_tree(str(storage.root))
             return storage
 
+    def check_storages(self) -> None:
+        """Notice served folders that went away or came back (an unmounted and remounted card;
+        the device calls this now and then). A folder that is gone: its storage leaves
+        :attr:`storages` (its StorageID answers ``STORE_NOT_AVAILABLE``), its objects leave
+        the cache (their PUIDs stay recorded for its return), event STORE_REMOVED. A folder
+        that is back (a folder at the same path): the same StorageID again, listed afresh,
+        event STORE_ADDED."""
+        storages = list(self._storages.values())
+        if all(_is_real_folder(s.root) == s.available for s in storages):
+            return  # nothing changed: the store's lock is not taken (a request may hold it)
+        with self._op() as events:
+            for storage in self._storages.values():
+                present = _is_real_folder(storage.root)
+                if present == storage.available:
+                    continue
+                storage.available = present
+                tree = str(storage.root)
+                if present:
+                    if self._watcher is not None and self._watch_trees:
+                        self._watcher.unwatch_tree(tree)  # the watch of the old folder
+                        self._watcher.watch_tree(tree)
+                    events.append(StoreEvent(StoreEventKind.STORE_ADDED, storage.id, True))
+                else:
+                    self._drop_storage_cache(storage.id)
+                    if self._watcher is not None:
+                        self._watcher.unwatch_tree(tree)
+                    events.append(StoreEvent(StoreEventKind.STORE_REMOVED, storage.id, True))
+
+    def _drop_storage_cache(self, storage_id: int) -> None:
+        # Only the cache: the PUID records stay, so objects keep their PUIDs when it returns.
+        key = -storage_id
+        kids = self._kids.pop(key, None) or {}
+        self._read_at.pop(key, None)
+        self._unsure.discard(key)
+        for top in list(kids.values()):
+            for h in [top, *self._subtree(top)]:
+                self._objects.pop(h, None)
+                self._read_at.pop(h, None)
+                self._unsure.discard(h)
+                if self._kids.pop(h, None) is not None and self._watcher is not None:
+                    self._watcher.unwatch(h)
+
     def _sweep_leftovers(self, storage: Storage) -> None:
         """Remove what a killed device left in ``storage``: the placeholders and hidden temp
         files recorded in the state database (a placeholder only if the file is still the one
@@ -264,7 +306,7 @@ class ObjectStore(TreeCache):
     @property
     def storages(self) -> list[Storage]:
         """The storages, in StorageID order."""
-        return list(self._storages.values())
+        return [s for s in self._storages.values() if s.available]
 
     # -- events ------------------------------------------------------------------------------
 
@@ -315,7 +357,11 @@ class ObjectStore(TreeCache):
         """
         with self._op() as events:
             if parent in (0, ROOT):
-                sids = list(self._storages) if storage_id == ALL else [self.storage(storage_id).id]
+                sids = (
+                    [s.id for s in self.storages]
+                    if storage_id == ALL
+                    else [self.storage(storage_id).id]
+                )
                 keys = [-sid for sid in sids]
             else:
                 if storage_id != ALL:
@@ -340,7 +386,11 @@ class ObjectStore(TreeCache):
         """Every object of one storage (or of all), walking and caching the whole tree --
         what GetObjectHandles with parent 0 asks for. Folders that cannot be read are skipped."""
         with self._op() as events:
-            sids = list(self._storages) if storage_id == ALL else [self.storage(storage_id).id]
+            sids = (
+                [s.id for s in self.storages]
+                if storage_id == ALL
+                else [self.storage(storage_id).id]
+            )
             found: list[StoredObject] = []
             stack = [-sid for sid in reversed(sids)]
             while stack:
@@ -766,6 +816,49 @@ class ObjectStore(TreeCache):
         deleted.append((handle, obj.parent))
         return True
 
+    def format(self, storage_id: int) -> list[int]:
+        """Empty a storage (FormatStore): delete every object in its root, folders with all
+        they hold, through the same open-folder operations as :meth:`delete` (a symlink is
+        removed, never followed). Only what the storage serves goes: the served folder itself
+        stays, and so do names the store never lists (its own hidden state and temp files) and
+        a top-level folder holding another storage's root (the services' Contacts/Calendar).
+        Returns the handles deleted. Events: OBJECT_REMOVED for each root object, then one
+        STORAGE_INFO_CHANGED.
+
+        Raises ``INVALID_STORAGE_ID``, ``STORE_READ_ONLY``, or :class:`PartialDeletionError`
+        if something could not be deleted (a file busy or not ours to remove).
+        """
+        with self._op() as events:
+            storage = self.storage(storage_id)
+            self._writable(storage)
+            key = -storage.id
+            kids = self._ensure_listed(key, events)
+            # another storage served from inside this one (a service storage) is not ours to
+            # remove: the top-level folder that holds it stays
+            nested = [
+                str(other.root)
+                for other in self._storages.values()
+                if other.id != storage.id and is_inside(str(other.root), str(storage.root))
+            ]
+            deleted: list[tuple[int, int]] = []
+            failures: list[OSError] = []
+            with self._folder(key) as folder:
+                for handle in list(kids.values()):
+                    top = str(storage.root / self._objects[handle].name)
+                    if any(is_inside(root, top) for root in nested):
+                        continue
+                    self._delete_rec(handle, folder, deleted, failures)
+            gone = {h for h, _ in deleted}
+            for h, parent in deleted:
+                if parent not in gone:
+                    events.append(StoreEvent(StoreEventKind.OBJECT_REMOVED, h))
+            events.append(StoreEvent(StoreEventKind.STORAGE_INFO_CHANGED, storage.id))
+            if failures:
+                raise PartialDeletionError(
+                    [h for h, _ in deleted], f"{len(failures)} object(s) could not be deleted"
+                )
+            return [h for h, _ in deleted]
+
     def rename(self, handle: int, new_name: str) -> StoredObject:
         """Rename in place (ObjectFileName). The handle and the PUID stay; the format follows
         the new extension. Raises ``STORE_READ_ONLY``, :class:`InvalidNameError`,
@@ -1121,6 +1214,14 @@ class _StoreLock:
         """Called without the lock held: let a waiting thread have it first."""
         if self._waiting > 0:
             time.sleep(0.001)
+
+
+def _is_real_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder now (not a symlink put in its place)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _remove_leftover(root: str, item: Leftover) -> None:

@@ -52,13 +52,18 @@ class StoreEventKind(enum.Enum):
     OBJECT_REMOVED = "object-removed"
     OBJECT_INFO_CHANGED = "object-info-changed"
     STORAGE_INFO_CHANGED = "storage-info-changed"
+    #: a served folder went away (an unmounted card): the storage is out of GetStorageIDs
+    STORE_REMOVED = "store-removed"
+    #: a served folder that had gone away is back, under the same StorageID
+    STORE_ADDED = "store-added"
 
 
 @dataclass(frozen=True, slots=True)
 class StoreEvent:
     """A change notification. ``target`` is an object handle, or a StorageID for
-    ``STORAGE_INFO_CHANGED``. ``external`` is True when another program changed the folder on
-    disk, False when the change went through the store (any session)."""
+    ``STORAGE_INFO_CHANGED``, ``STORE_REMOVED`` and ``STORE_ADDED``. ``external`` is True when
+    another program changed the folder on disk, False when the change went through the store
+    (any session)."""
 
     kind: StoreEventKind
     target: int

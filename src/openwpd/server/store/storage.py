@@ -64,6 +64,8 @@ class Storage:
         self.description = description or real.name or str(real)
         self.read_only = read_only
         self.reserve_bytes = reserve_bytes
+        #: False while the served folder is gone (see ObjectStore.check_storages)
+        self.available = True
 
     def __repr__(self) -> str:
         return f"Storage(0x{self.id:08X}, {str(self.root)!r}, ro={self.read_only})"

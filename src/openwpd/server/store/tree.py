@@ -78,10 +78,13 @@ class TreeCache:
         self._read_at: dict[int, int] = {}
 
     def storage(self, storage_id: int) -> Storage:
-        """The storage with that ID; ``INVALID_STORAGE_ID`` if there is none."""
+        """The storage with that ID; ``INVALID_STORAGE_ID`` if there is none,
+        ``STORE_NOT_AVAILABLE`` while its folder is gone."""
         storage = self._storages.get(storage_id)
         if storage is None:
             raise StoreError(ResponseCode.INVALID_STORAGE_ID, f"no storage 0x{storage_id:08X}")
+        if not storage.available:
+            raise StoreError(ResponseCode.STORE_NOT_AVAILABLE, f"{storage.description} is gone")
         return storage
 
     def get(self, handle: int) -> StoredObject:

@@ -205,6 +205,14 @@ class FolderWatcher:
         log.info("watching %s and every folder below it", path)
         return True
 
+    def unwatch_tree(self, path: str) -> None:
+        """Stop watching the tree at ``path`` (no-op if it is not watched whole)."""
+        watch = self._trees.pop(path, None)
+        if watch is not None:
+            # KeyError: the emitter already went away with its deleted folder.
+            with contextlib.suppress(KeyError):
+                self._observer.unschedule(watch)
+
     def _covered(self, path: str) -> bool:
         return any(path == top or path.startswith(top + os.sep) for top in self._trees)
 
