@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 import click
 
 from openwpd.protocol.profiles import imitated_profiles, profile_named
+from openwpd.server.advertise import advertise
 from openwpd.server.context import MtpError
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
+from openwpd.transport.dnssd import Advertiser
 
 from ._core import CliError, ExitCode
 
@@ -99,6 +101,11 @@ def _parse_guid(text: str) -> bytes:
     help="Be a still camera too: capture operations and camera settings (SIGUSR1 presses "
     "the shutter on the device).",
 )
+@click.option(
+    "--no-advertise",
+    is_flag=True,
+    help="Do not announce the device by DNS-SD (_ptp._tcp) on the interfaces it listens on.",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -114,6 +121,7 @@ def serve(
     ptpip: bool,
     profile: str | None,
     camera: bool,
+    no_advertise: bool,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP (or USB with --usb).
@@ -126,6 +134,10 @@ def serve(
 
     The device's identity (GUID, serial number) and object IDs live in the state directory:
     one device per state directory, which a second `wpd serve` cannot share.
+
+    The PTP/IP device is announced by DNS-SD (service _ptp._tcp, friendly name and GUID in the
+    TXT record) on the interfaces it listens on, so `wpd devices` finds it; --no-advertise
+    keeps it quiet. An announcement that fails is a warning, never a reason not to serve.
     """
     try:
         specs = [StorageSpec.parse(d) for d in dirs]
@@ -171,6 +183,7 @@ def serve(
                     usb_options,
                     profile,
                     camera=camera,
+                    advertise=not no_advertise,
                 )
             )
     finally:
@@ -256,6 +269,7 @@ async def _serve(
     profile: str | None = None,
     *,
     camera: bool = False,
+    advertise: bool = False,
 ) -> None:
     device = VirtualDevice(
         specs,
@@ -274,6 +288,7 @@ async def _serve(
         loop.add_signal_handler(signal.SIGUSR1, _shutter, device)
     usb = usb or _UsbOptions()
     gadget = None
+    advertiser: Advertiser | None = None
     try:
         if usb.usb:
             gadget = await _serve_usb(device, usb)
@@ -286,12 +301,27 @@ async def _serve(
                     hint="--port 0 picks a free port" if port else None,
                 ) from None
             click.echo(f"serving ptpip://{real_host}:{real_port}")
+            if advertise:
+                advertiser = await _advertise(device, real_host, real_port)
         sys.stdout.flush()
         await stop.wait()
     finally:
+        if advertiser is not None:
+            await advertiser.aclose()
         if gadget is not None:
             await gadget.aclose()
         await device.aclose()
+
+
+async def _advertise(device: VirtualDevice, host: str, port: int) -> Advertiser | None:
+    """Announce the device by DNS-SD; None (and a warning) when the network cannot."""
+    try:
+        advertiser = await advertise(device, host, port)
+    except Exception as exc:  # e.g. an interface without multicast: serve anyway
+        click.echo(f"wpd: warning: cannot announce the device by DNS-SD: {exc}", err=True)
+        return None
+    logging.getLogger("openwpd.dnssd").info("announced as %s", advertiser.info.name)
+    return advertiser
 
 
 def _shutter(device: VirtualDevice) -> None:
