@@ -13,6 +13,14 @@ from openwpd.server.device import StorageSpec, VirtualDevice
 from support import connect
 
 
+@pytest.fixture(autouse=True)
+def _no_browsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing devices browses the network for PTP/IP devices (DNS-SD); tests must not touch
+    the machine's network, so browsing is off unless a test (tests/cli/test_discovery.py, inside
+    its own network namespace) turns it on."""
+    monkeypatch.setenv("OPENWPD_BROWSE_SECONDS", "0")
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Path:
     """The folder the device serves (storage "Phone")."""

@@ -302,7 +302,7 @@ async def _serve(
                 ) from None
             click.echo(f"serving ptpip://{real_host}:{real_port}")
             if advertise:
-                advertiser = await _advertise(device, real_host, real_port)
+                advertiser = await _advertise(device, real_host, real_port, verbose)
         sys.stdout.flush()
         await stop.wait()
     finally:
@@ -313,14 +313,17 @@ async def _serve(
         await device.aclose()
 
 
-async def _advertise(device: VirtualDevice, host: str, port: int) -> Advertiser | None:
+async def _advertise(
+    device: VirtualDevice, host: str, port: int, verbose: bool
+) -> Advertiser | None:
     """Announce the device by DNS-SD; None (and a warning) when the network cannot."""
     try:
         advertiser = await advertise(device, host, port)
     except Exception as exc:  # e.g. an interface without multicast: serve anyway
         click.echo(f"wpd: warning: cannot announce the device by DNS-SD: {exc}", err=True)
         return None
-    logging.getLogger("openwpd.dnssd").info("announced as %s", advertiser.info.name)
+    if verbose:
+        click.echo(f"wpd: announced by DNS-SD as {advertiser.info.name!r}", err=True)
     return advertiser
 
 

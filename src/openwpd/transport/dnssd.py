@@ -93,8 +93,10 @@ class Advertiser:
         )
 
     async def start(self) -> None:
-        """Announce (zeroconf picks another instance name if this one is taken)."""
-        await self._zc.async_register_service(self.info, allow_name_change=True)
+        """Announce (zeroconf picks another instance name if this one is taken); returns once
+        the name is probed and the first announcement sent."""
+        broadcast = await self._zc.async_register_service(self.info, allow_name_change=True)
+        await broadcast
 
     async def aclose(self) -> None:
         """Say goodbye (the service disappears from browsers at once) and close the sockets."""
