@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 from cli_support import run_wpd
-from wpd_process import START_TIMEOUT, STOP_TIMEOUT, first_line
 
 from openwpd.server.device import StorageSpec, VirtualDevice
 from openwpd.transport.dnssd import FoundDevice
+from wpd_process import START_TIMEOUT, STOP_TIMEOUT, first_line
 
 #: Long enough for an announcement that is already made to be answered on loopback.
 BROWSE = "2"
