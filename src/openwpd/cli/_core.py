@@ -266,12 +266,21 @@ def note(text: str) -> None:
 # --- devices ------------------------------------------------------------------------------------
 
 
-def known_devices() -> list[str]:
+def known_devices(browse_seconds: float | None = None) -> list[str]:
     """The devices known to this machine: the WPD device manager's list (``$OPENWPD_DEVICES``,
-    comma-separated URLs, normalized, repeats and malformed entries dropped)."""
+    comma-separated URLs, normalized, repeats and malformed entries dropped; then USB devices
+    and PTP/IP devices announced by DNS-SD within ``browse_seconds``, None:
+    ``$OPENWPD_BROWSE_SECONDS``, else 1 s). A malformed ``$OPENWPD_BROWSE_SECONDS`` is a usage
+    error."""
+    from openwpd.client.urls import browse_seconds_from_env
     from openwpd.wpd import PortableDeviceManager
 
-    return PortableDeviceManager().get_devices()
+    if browse_seconds is None:
+        try:
+            browse_seconds = browse_seconds_from_env()
+        except LocalProtocolError as exc:
+            raise CliError(str(exc), ExitCode.USAGE) from None
+    return PortableDeviceManager(browse_seconds=browse_seconds).get_devices()
 
 
 def choose_device(flag: str | None) -> str:

@@ -110,14 +110,24 @@ async def _probe(url: str) -> dict[str, Any]:
 
 
 @click.command()
+@click.option(
+    "--browse",
+    "browse_seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="S",
+    help="Browse S seconds for PTP/IP devices announced by DNS-SD (0: not at all; default "
+    "${OPENWPD_BROWSE_SECONDS}, else 1).",
+)
 @json_option
 @common_options
-def devices(as_json: bool) -> None:
+def devices(browse_seconds: float | None, as_json: bool) -> None:
     """List the devices known (${OPENWPD_DEVICES}, plus -d / ${OPENWPD_DEVICE}, plus USB MTP/PTP
-    devices) and probe them; a device that cannot be opened says why (`wpd doctor` says more)."""
+    devices, plus PTP/IP devices announced on the network by DNS-SD, e.g. by `wpd serve`) and
+    probe them; a device that cannot be opened says why (`wpd doctor` says more)."""
     import os
 
-    urls = known_devices()
+    urls = known_devices(browse_seconds)
     extra = settings().device or os.environ.get(ENV_DEVICE, "").strip()
     if extra and extra not in urls:
         urls.insert(0, extra)

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 import click
 
 from openwpd.protocol.profiles import imitated_profiles, profile_named
+from openwpd.server.advertise import advertise
 from openwpd.server.context import MtpError
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
+from openwpd.transport.dnssd import Advertiser
 
 from ._core import CliError, ExitCode
 
@@ -105,6 +107,13 @@ def _parse_guid(text: str) -> bytes:
     help="Offer FormatStore: an initiator may then empty a writable storage's folder "
     "(only what it serves; off by default).",
 )
+@click.option(
+    "--no-advertise",
+    is_flag=True,
+    envvar="OPENWPD_NO_ADVERTISE",
+    help="Do not announce the device by DNS-SD (_ptp._tcp) on the interfaces it listens on "
+    "(also $OPENWPD_NO_ADVERTISE=1).",
+)
 @click.option("-v", "--verbose", count=True, help="Log every operation (-vv: protocol detail).")
 def serve(
     dirs: tuple[str, ...],
@@ -121,6 +130,7 @@ def serve(
     profile: str | None,
     camera: bool,
     allow_format: bool,
+    no_advertise: bool,
     verbose: int,
 ) -> None:
     """Serve folders as an MTP device over PTP/IP (or USB with --usb).
@@ -133,6 +143,10 @@ def serve(
 
     The device's identity (GUID, serial number) and object IDs live in the state directory:
     one device per state directory, which a second `wpd serve` cannot share.
+
+    The PTP/IP device is announced by DNS-SD (service _ptp._tcp, friendly name and GUID in the
+    TXT record) on the interfaces it listens on, so `wpd devices` finds it; --no-advertise
+    keeps it quiet. An announcement that fails is a warning, never a reason not to serve.
     """
     try:
         specs = [StorageSpec.parse(d) for d in dirs]
@@ -179,6 +193,7 @@ def serve(
                     profile,
                     camera=camera,
                     allow_format=allow_format,
+                    advertise=not no_advertise,
                 )
             )
     finally:
@@ -265,6 +280,7 @@ async def _serve(
     *,
     camera: bool = False,
     allow_format: bool = False,
+    advertise: bool = False,
 ) -> None:
     device = VirtualDevice(
         specs,
@@ -284,6 +300,7 @@ async def _serve(
         loop.add_signal_handler(signal.SIGUSR1, _shutter, device)
     usb = usb or _UsbOptions()
     gadget = None
+    advertiser: Advertiser | None = None
     try:
         if usb.usb:
             gadget = await _serve_usb(device, usb)
@@ -296,12 +313,30 @@ async def _serve(
                     hint="--port 0 picks a free port" if port else None,
                 ) from None
             click.echo(f"serving ptpip://{real_host}:{real_port}")
+            if advertise:
+                advertiser = await _advertise(device, real_host, real_port, verbose)
         sys.stdout.flush()
         await stop.wait()
     finally:
+        if advertiser is not None:
+            await advertiser.aclose()
         if gadget is not None:
             await gadget.aclose()
         await device.aclose()
+
+
+async def _advertise(
+    device: VirtualDevice, host: str, port: int, verbose: bool
+) -> Advertiser | None:
+    """Announce the device by DNS-SD; None (and a warning) when the network cannot."""
+    try:
+        advertiser = await advertise(device, host, port)
+    except Exception as exc:  # e.g. an interface without multicast: serve anyway
+        click.echo(f"wpd: warning: cannot announce the device by DNS-SD: {exc}", err=True)
+        return None
+    if verbose:
+        click.echo(f"wpd: announced by DNS-SD as {advertiser.info.name!r}", err=True)
+    return advertiser
 
 
 def _shutter(device: VirtualDevice) -> None:

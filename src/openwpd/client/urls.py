@@ -8,6 +8,8 @@ nothing else in the client.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,6 +18,8 @@ from openwpd.client.wire import Link
 from openwpd.protocol.errors import ConnectError, LocalProtocolError
 from openwpd.transport.ptpip import DEFAULT_PORT, InitiatorIdentity, open_ptpip_link
 from openwpd.transport.usb import open_usb_link
+
+log = logging.getLogger("openwpd.client")
 
 SCHEMES = ("ptpip", "usb")
 
@@ -87,21 +91,52 @@ def attach_event_callback(link: Link, callback: object) -> bool:
     return True
 
 
-def discover_devices() -> list[str]:
+#: The environment variable bounding how long discovery browses for PTP/IP devices (seconds).
+ENV_BROWSE_SECONDS = "OPENWPD_BROWSE_SECONDS"
+#: How long discovery browses for PTP/IP devices when nothing says otherwise.
+DEFAULT_BROWSE_SECONDS = 1.0
+
+
+def browse_seconds_from_env() -> float:
+    """``$OPENWPD_BROWSE_SECONDS`` (0 turns browsing off), else :data:`DEFAULT_BROWSE_SECONDS`;
+    a value that is not a number of seconds >= 0 raises LocalProtocolError."""
+    text = os.environ.get(ENV_BROWSE_SECONDS, "").strip()
+    if not text:
+        return DEFAULT_BROWSE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise LocalProtocolError(f"{ENV_BROWSE_SECONDS}={text!r} is not a number of seconds >= 0")
+    return value
+
+
+def discover_devices(browse_seconds: float | None = None) -> list[str]:
     """Device URLs found on the transports that can be searched: USB MTP/PTP devices
-    (``usb://…``). PTP/IP devices cannot be found this way; they are named by URL. Never raises:
-    a machine without USB access simply finds nothing."""
+    (``usb://…``), then PTP/IP devices announced by DNS-SD (``_ptp._tcp``) within
+    ``browse_seconds`` (None: :func:`browse_seconds_from_env`; 0: no browsing). Never raises for
+    the transports: a machine without USB access or multicast simply finds nothing there."""
+    from openwpd.transport.dnssd import browse
     from openwpd.transport.usb import list_usb_devices
 
+    seconds = browse_seconds_from_env() if browse_seconds is None else browse_seconds
+    urls: list[str] = []
+    with contextlib.suppress(Exception):  # a broken USB stack must not break the listing
+        urls += [info.url for info in list_usb_devices()]
     try:
-        return [info.url for info in list_usb_devices()]
-    except Exception:  # a broken USB stack must not break listing the named devices
-        return []
+        urls += [found.url for found in browse(seconds)]
+    except Exception:  # nor a network that cannot browse
+        log.warning("browsing for PTP/IP devices failed", exc_info=True)
+    return urls
 
 
 __all__ = [
+    "DEFAULT_BROWSE_SECONDS",
+    "ENV_BROWSE_SECONDS",
     "DeviceUrl",
     "attach_event_callback",
+    "browse_seconds_from_env",
     "discover_devices",
     "open_link",
     "parse_device_url",

@@ -8,8 +8,10 @@ are compared in their normal form, ``ptpip://host`` = ``ptpip://host:15740``):
 
 1. the ``devices`` given to the constructor;
 2. the ``OPENWPD_DEVICES`` environment variable, comma-separated URLs;
-3. devices found on the transports present: USB MTP/PTP devices (``usb://VID:PID/SERIAL``);
-   PTP/IP devices are not discoverable and must be named by 1 or 2.
+3. devices found on the transports present: USB MTP/PTP devices (``usb://VID:PID/SERIAL``),
+   then PTP/IP devices announced by DNS-SD (``_ptp._tcp``, e.g. ``wpd serve``) that answer
+   within ``browse_seconds`` (default ``$OPENWPD_BROWSE_SECONDS``, else 1 s; 0 turns browsing
+   off, so a snapshot never waits for the network).
 
 An entry that is not a device URL is left out. The names (friendly name, description,
 manufacturer) need the device: the first request connects (through the process-wide connection
@@ -53,10 +55,18 @@ class DeviceSummary:
     device_type: int
 
 
-def discover() -> list[str]:
-    """Devices found on the transports present: USB MTP/PTP devices (PTP/IP devices cannot be
-    found this way and must be named)."""
-    return discover_devices()
+def discover(browse_seconds: float | None = None) -> list[str]:
+    """Devices found on the transports present: USB MTP/PTP devices and PTP/IP devices
+    announced by DNS-SD within ``browse_seconds`` (None: ``$OPENWPD_BROWSE_SECONDS``, else
+    1 s)."""
+    return discover_devices(browse_seconds)
+
+
+def _discover_checked(browse_seconds: float | None) -> list[str]:
+    try:
+        return discover(browse_seconds)
+    except LocalProtocolError as exc:  # a malformed $OPENWPD_BROWSE_SECONDS
+        raise WpdError(E_INVALIDARG, str(exc)) from exc
 
 
 class PortableDeviceManager:
@@ -66,10 +76,11 @@ class PortableDeviceManager:
         self,
         devices: Iterable[str] | None = None,
         *,
-        discover: Callable[[], list[str]] = discover,
+        discover: Callable[[], list[str]] | None = None,
+        browse_seconds: float | None = None,
     ) -> None:
         self._configured = list(devices or [])
-        self._discover = discover
+        self._discover = discover or (lambda: _discover_checked(browse_seconds))
         self._devices: list[str] = []
         self._summaries: dict[str, DeviceSummary] = {}
         self.refresh_device_list()
