@@ -1,11 +1,9 @@
-"""The udev rules ``wpd udev-rules`` prints: the golden text, what each rule matches, and
-``udevadm verify`` where this machine's udev has it."""
+"""The udev rules ``wpd udev-rules`` prints: the golden text and what each rule matches.
+(``udevadm verify`` would check the syntax too, but Debian 12's udev 252 has no such command.)"""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -58,21 +56,6 @@ def test_mode_and_group_options() -> None:
 def test_bad_mode_or_group_is_refused(mode: str, group: str | None) -> None:
     with pytest.raises(ValueError):
         udev_rules(mode=mode, group=group)
-
-
-@pytest.mark.skipif(shutil.which("udevadm") is None, reason="udevadm is not installed here")
-def test_udevadm_verify_accepts_the_rules(tmp_path: Path) -> None:
-    help_text = subprocess.run(
-        ["udevadm", "--help"], check=False, capture_output=True, text=True
-    ).stdout
-    if "verify" not in help_text:
-        pytest.skip("this udevadm has no verify command")
-    rules = tmp_path / "69-openwpd.rules"
-    rules.write_text(udev_rules(group="plugdev"))
-    run = subprocess.run(
-        ["udevadm", "verify", str(rules)], check=False, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_install_writes_atomically_and_installed_rules_finds_it(tmp_path: Path) -> None:
