@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 from openwpd.protocol.profiles import imitated_profiles, profile_named
-from openwpd.server.advertise import advertise
 from openwpd.server.context import MtpError
 from openwpd.server.device import StorageSpec, VirtualDevice, check_storage_specs
 from openwpd.server.store.state import default_state_dir
-from openwpd.transport.dnssd import Advertiser
 
 from ._core import CliError, ExitCode
 
@@ -29,6 +27,7 @@ from ._core import CliError, ExitCode
 LOCK_NAME = "serve.lock"
 
 if TYPE_CHECKING:
+    from openwpd.transport.dnssd import Advertiser
     from openwpd.transport.functionfs import FunctionFsGadget
 
 
@@ -330,6 +329,9 @@ async def _advertise(
 ) -> Advertiser | None:
     """Announce the device by DNS-SD; None (and a warning) when the network cannot."""
     try:
+        # imported here: a machine without the zeroconf library still serves
+        from openwpd.server.advertise import advertise
+
         advertiser = await advertise(device, host, port)
     except Exception as exc:  # e.g. an interface without multicast: serve anyway
         click.echo(f"wpd: warning: cannot announce the device by DNS-SD: {exc}", err=True)

@@ -117,13 +117,19 @@ def discover_devices(browse_seconds: float | None = None) -> list[str]:
     (``usb://…``), then PTP/IP devices announced by DNS-SD (``_ptp._tcp``) within
     ``browse_seconds`` (None: :func:`browse_seconds_from_env`; 0: no browsing). Never raises for
     the transports: a machine without USB access or multicast simply finds nothing there."""
-    from openwpd.transport.dnssd import browse
     from openwpd.transport.usb import list_usb_devices
 
     seconds = browse_seconds_from_env() if browse_seconds is None else browse_seconds
     urls: list[str] = []
     with contextlib.suppress(Exception):  # a broken USB stack must not break the listing
         urls += [info.url for info in list_usb_devices()]
+    if not seconds:
+        return urls
+    try:
+        from openwpd.transport.dnssd import browse  # here: zeroconf may be missing
+    except ImportError as exc:
+        log.info("not browsing for PTP/IP devices: %s", exc)
+        return urls
     try:
         urls += [found.url for found in browse(seconds)]
     except Exception:  # nor a network that cannot browse
