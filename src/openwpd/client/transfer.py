@@ -77,6 +77,7 @@ from openwpd.protocol.datatypes import Value, format_datetime, write_value
 from openwpd.protocol.errors import (
     LocalProtocolError,
     OpenWpdError,
+    RemoteProtocolError,
     ResponseError,
 )
 from openwpd.protocol.messages import FileSlice
@@ -138,6 +139,7 @@ async def read_into(
     if read_op is None:
         return await _read_whole(op, entry, out, offset, total, progress, inline_writes)
     position = offset
+    retried = False
     while end is None or position < end:
         window = op.conn.window_for(op.owner)
         want = window if end is None else min(window, end - position)
@@ -154,7 +156,19 @@ async def read_into(
         op.conn.window_done(got, time.monotonic() - started)
         position += got
         if got < want:
-            break
+            # Short before the end the device gave: not the end of the object. Ask once more
+            # from there (the bytes so far are good); a second short answer means the object
+            # changed meanwhile, and a short copy must not pass for a whole one.
+            if end is None or not entry.size_exact:
+                break
+            if retried:
+                raise RemoteProtocolError(
+                    f"{entry.name}: the device sent {position - offset} of "
+                    f"{end - offset} bytes (did the object change?)"
+                )
+            retried = True
+            continue
+        retried = False
     if total is not None and done < total:
         log.info("%s: %d of %d bytes (the object shrank?)", entry.name, done, total)
     return done
