@@ -77,6 +77,8 @@ class HostileDevice:
     partial: bool = True
     #: announce the length of object data phases (False: PTP/IP's "unknown length")
     announce: bool = True
+    #: the first this many partial reads send only half of what was asked, then answer OK
+    short_reads: int = 0
     storage_name: str = "Phone"
     manufacturer: str = "openwpd tests"
 
@@ -214,6 +216,9 @@ class HostileDevice:
             else:
                 start = params[1] | (params[2] << 32)
                 payload = obj.data[start : start + params[3]]
+            if code != _O.GET_OBJECT and self.short_reads > 0:
+                self.short_reads -= 1
+                payload = payload[: len(payload) // 2]
             payload += b"X" * self.extra
             await data(payload, self.announce)
             await reply(_R.OK, len(payload))

@@ -72,3 +72,25 @@ async def test_data_collected_in_memory_is_bounded() -> None:
             h = conn.open_handle()
             with pytest.raises(SessionReset, match=f"at most {COLLECT_LIMIT} were expected"):
                 await h.execute(OperationCode.GET_OBJECT, (1,))
+
+
+async def test_a_short_window_is_asked_again_not_taken_for_the_end(tmp_path: Path) -> None:
+    """A window answered short before the object's known end is not the end of the object:
+    the client asks again from where it stopped, and the copy is whole."""
+    with _device(short_reads=1) as device:
+        async with open_connection(device.url, client_name="pytest") as conn:
+            h = conn.open_handle()
+            target = tmp_path / "f.bin"
+            assert await h.download("/Phone/f.bin", target) == len(DATA)
+            assert target.read_bytes() == DATA
+
+
+async def test_a_device_that_keeps_answering_short_fails_the_download(tmp_path: Path) -> None:
+    """Twice short in a row: the object changed, or the device cuts its data; either way a
+    short copy must not pass for a whole one, and nothing is kept."""
+    with _device(short_reads=1000) as device:
+        async with open_connection(device.url, client_name="pytest") as conn:
+            h = conn.open_handle()
+            with pytest.raises((RemoteProtocolError, SessionReset), match="did the object change"):
+                await h.download("/Phone/f.bin", tmp_path / "f.bin")
+            assert os.listdir(tmp_path) == []
