@@ -128,10 +128,8 @@ class Profile:
 
 _ANDROID = re.escape("android.com")
 
-#: The operations Android's MtpServer offers to an MTP initiator (its public source): the PTP
-#: core, Move/Copy, GetPartialObject, the MTP property operations except SetObjectPropList and
-#: SendObjectPropList, object references, and the Android extensions 0x95C1-0x95C5.
-ANDROID_OPERATIONS = frozenset(
+#: The PTP object and device-property operations both Android and a plain still camera offer.
+_PTP_CORE = frozenset(
     {
         _O.GET_DEVICE_INFO,
         _O.OPEN_SESSION,
@@ -149,47 +147,33 @@ ANDROID_OPERATIONS = frozenset(
         _O.GET_DEVICE_PROP_DESC,
         _O.GET_DEVICE_PROP_VALUE,
         _O.SET_DEVICE_PROP_VALUE,
-        _O.RESET_DEVICE_PROP_VALUE,
-        _O.MOVE_OBJECT,
-        _O.COPY_OBJECT,
         _O.GET_PARTIAL_OBJECT,
-        _O.GET_OBJECT_PROPS_SUPPORTED,
-        _O.GET_OBJECT_PROP_DESC,
-        _O.GET_OBJECT_PROP_VALUE,
-        _O.SET_OBJECT_PROP_VALUE,
-        _O.GET_OBJECT_PROP_LIST,
-        _O.GET_OBJECT_REFERENCES,
-        _O.SET_OBJECT_REFERENCES,
-        _O.GET_PARTIAL_OBJECT_64,
-        _O.SEND_PARTIAL_OBJECT,
-        _O.TRUNCATE_OBJECT,
-        _O.BEGIN_EDIT_OBJECT,
-        _O.END_EDIT_OBJECT,
     }
 )
 
+#: The operations Android's MtpServer offers to an MTP initiator (its public source): the PTP
+#: core, Move/Copy, GetPartialObject, the MTP property operations except SetObjectPropList and
+#: SendObjectPropList, object references, and the Android extensions 0x95C1-0x95C5.
+ANDROID_OPERATIONS = _PTP_CORE | {
+    _O.RESET_DEVICE_PROP_VALUE,
+    _O.MOVE_OBJECT,
+    _O.COPY_OBJECT,
+    _O.GET_OBJECT_PROPS_SUPPORTED,
+    _O.GET_OBJECT_PROP_DESC,
+    _O.GET_OBJECT_PROP_VALUE,
+    _O.SET_OBJECT_PROP_VALUE,
+    _O.GET_OBJECT_PROP_LIST,
+    _O.GET_OBJECT_REFERENCES,
+    _O.SET_OBJECT_REFERENCES,
+    _O.GET_PARTIAL_OBJECT_64,
+    _O.SEND_PARTIAL_OBJECT,
+    _O.TRUNCATE_OBJECT,
+    _O.BEGIN_EDIT_OBJECT,
+    _O.END_EDIT_OBJECT,
+}
+
 #: PTP 1.0's object operations a still camera offers (no MTP operations, no Move/Copy).
-PTP_CAMERA_OPERATIONS = frozenset(
-    {
-        _O.GET_DEVICE_INFO,
-        _O.OPEN_SESSION,
-        _O.CLOSE_SESSION,
-        _O.GET_STORAGE_IDS,
-        _O.GET_STORAGE_INFO,
-        _O.GET_NUM_OBJECTS,
-        _O.GET_OBJECT_HANDLES,
-        _O.GET_OBJECT_INFO,
-        _O.GET_OBJECT,
-        _O.GET_THUMB,
-        _O.DELETE_OBJECT,
-        _O.SEND_OBJECT_INFO,
-        _O.SEND_OBJECT,
-        _O.GET_DEVICE_PROP_DESC,
-        _O.GET_DEVICE_PROP_VALUE,
-        _O.SET_DEVICE_PROP_VALUE,
-        _O.GET_PARTIAL_OBJECT,
-    }
-)
+PTP_CAMERA_OPERATIONS = _PTP_CORE
 
 _ANDROID_DEVICE = Imitation(
     manufacturer="Android",
