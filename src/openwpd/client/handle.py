@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import io
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
@@ -387,13 +387,16 @@ class Handle:
     async def replace(
         self,
         target: ObjectRef,
-        src: str | os.PathLike[str],
+        src: str | os.PathLike[str] | BinaryIO,
         *,
+        size: int | None = None,
         mtime: datetime | None = None,
         progress: Progress | None = None,
     ) -> Entry:
         """Replace the content of the existing file ``target`` with the local file ``src``
-        (its modification time too, unless ``mtime`` is given); returns the new entry.
+        (its modification time too, unless ``mtime`` is given); returns the new entry. ``src``
+        may also be a readable binary file object at its start, of ``size`` bytes (its data
+        then gets the device's time unless ``mtime`` is given).
 
         Where the device's edits work on a copy (``policy.atomic_replace``: openwpd's own
         device) this is one edit, committed only when every byte arrived: an upload cut
@@ -405,30 +408,36 @@ class Handle:
         entry = await self._object(target)
         if entry.is_folder:
             raise LocalProtocolError(f"{entry.name!r} is a folder")
-        path = Path(src)
-        stat = path.stat()
-        if mtime is None:
-            mtime = datetime.fromtimestamp(stat.st_mtime)
-        parent_path = entry.path.rsplit("/", 1)[0] if entry.path else None
-        op = self._op()
-        if self._conn.policy.atomic_replace:
-            with open(path, "rb") as f:
+        own_file = isinstance(src, str | os.PathLike)
+        with contextlib.ExitStack() as stack:
+            if isinstance(src, str | os.PathLike):
+                stat = os.stat(src)
+                size = stat.st_size
+                if mtime is None:
+                    mtime = datetime.fromtimestamp(stat.st_mtime)
+                f: BinaryIO = stack.enter_context(open(src, "rb"))
+            elif size is None:
+                raise ValueError("size is needed with a file object")
+            else:
+                f = src
+            parent_path = entry.path.rsplit("/", 1)[0] if entry.path else None
+            op = self._op()
+            if self._conn.policy.atomic_replace:
                 await transfer.replace_data(
-                    op, entry.handle, f, stat.st_size, mtime=mtime, progress=progress, own_file=True
+                    op, entry.handle, f, size, mtime=mtime, progress=progress, own_file=own_file
                 )
-            return await self._entry_at(entry.handle, parent_path)
-        parent = 0 if entry.parent in (0, ALL) else entry.parent
-        with open(path, "rb") as f:
+                return await self._entry_at(entry.handle, parent_path)
+            parent = 0 if entry.parent in (0, ALL) else entry.parent
             handle = await transfer.upload(
                 op,
                 f,
-                stat.st_size,
+                size,
                 entry.storage_id,
                 parent,
                 f".{entry.name}{self.REPLACE_SUFFIX}",
                 mtime=mtime,
                 progress=progress,
-                own_file=True,
+                own_file=own_file,
             )
         temp = await self._created(op, handle, parent_path)
         await self.delete(entry)
@@ -510,10 +519,7 @@ class Handle:
                 op, entry.handle, src=src, size=size, truncate=size, mtime=mtime
             )
         else:
-            with tempfile.NamedTemporaryFile(prefix="openwpd-") as tmp:
-                shutil.copyfileobj(src, tmp)
-                tmp.flush()
-                return await self.replace(entry, tmp.name, mtime=mtime)
+            return await self.replace(entry, src, size=size, mtime=mtime)
         return await self._entry_at(entry.handle, _parent_path(entry))
 
     async def _patched(self, entry: Entry, patch: Callable[[BinaryIO], object]) -> Entry:

@@ -479,26 +479,13 @@ class SpoolWriter(Writer):
 
     def _upload(self) -> None:
         entry = self.entry
-        temp_name = f".{entry.name}.openwpd-part"
 
         async def replace() -> Entry:
-            parent_ref = await self.handle.entry(entry.parent) if entry.parent else None
-            storage = self.tree.storage_of(entry)
-            if storage is None:
-                raise FsError(errno.ENOENT)
-            parent = parent_ref if parent_ref is not None else storage
             with os.fdopen(os.dup(self._fd), "rb") as f:
                 f.seek(0)
-                new = await self.handle.upload(
-                    f, parent, name=temp_name, size=self._size, mtime=None
-                )
-            try:
-                await self.handle.delete(entry)
+                new = await self.handle.replace(entry, f, size=self._size)
+            if new.handle != entry.handle:
                 self.tree.removed(entry.handle)
-                new = await self.handle.rename(new, entry.name)
-            except BaseException:
-                await self.handle.discard(new)
-                raise
             self.tree.put(new)
             return new
 
