@@ -188,16 +188,23 @@ class StateDB:
                 "SELECT name, puid FROM puid WHERE root = ? AND dir = ?", (root, dir_)
             )
         }
-        missing = [name for name in names if name not in known]
-        fresh = dict(zip(missing, _new_puids(len(missing)), strict=True))
-        if fresh:
-            with self._transaction():
-                self._db.executemany(
-                    "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
-                    ((root, dir_, n, p.to_bytes(16, "big")) for n, p in fresh.items()),
-                )
-            known.update(fresh)
+        self._add_missing(root, dir_, names, known)
         return known
+
+    def _add_missing(
+        self, root: str, dir_: str, names: Iterable[str], known: dict[str, int]
+    ) -> None:
+        """Store fresh PUIDs for the ``names`` without one in ``known``, and add them there."""
+        missing = [name for name in names if name not in known]
+        if not missing:
+            return
+        fresh = dict(zip(missing, _new_puids(len(missing)), strict=True))
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
+                ((root, dir_, n, p.to_bytes(16, "big")) for n, p in fresh.items()),
+            )
+        known.update(fresh)
 
     def puids_for(self, root: str, dir_: str, names: list[str]) -> dict[str, int]:
         """PUIDs of ``names`` in folder ``dir_`` -- a few of a big folder: rows looked up by
@@ -213,15 +220,7 @@ class StateDB:
                     (root, dir_, *chunk),
                 )
             )
-        missing = [name for name in names if name not in known]
-        if missing:
-            fresh = dict(zip(missing, _new_puids(len(missing)), strict=True))
-            with self._transaction():
-                self._db.executemany(
-                    "INSERT INTO puid (root, dir, name, puid) VALUES (?, ?, ?, ?)",
-                    ((root, dir_, n, p.to_bytes(16, "big")) for n, p in fresh.items()),
-                )
-            known.update(fresh)
+        self._add_missing(root, dir_, names, known)
         return known
 
     def puid_for(self, root: str, dir_: str, name: str) -> int:

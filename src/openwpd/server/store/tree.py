@@ -58,6 +58,15 @@ def ns_from_dt(dt: datetime) -> int:
     return int(dt.timestamp() * 1_000_000) * 1000
 
 
+def _relative(path: str, root: str) -> str | None:
+    """``path`` relative to the storage ``root`` ("" for the root itself); None outside it."""
+    if path == root:
+        return ""
+    if is_inside(path, root):
+        return path[len(root.rstrip(os.sep)) + 1 :]
+    return None
+
+
 class TreeCache:
     """The handle maps and the lazily listed folders of every storage (not thread-safe by
     itself: callers hold the store's lock)."""
@@ -455,12 +464,8 @@ class TreeCache:
         keys: list[int] = []
         fresh: list[int] = []
         for storage in self._storages.values():
-            root = str(storage.root)
-            if dir_path == root:
-                rel = ""
-            elif is_inside(dir_path, root):
-                rel = dir_path[len(root.rstrip(os.sep)) + 1 :]
-            else:
+            rel = _relative(dir_path, str(storage.root))
+            if rel is None:
                 continue
             key = -storage.id
             try:
@@ -485,12 +490,8 @@ class TreeCache:
         """Listed folder keys whose path is ``dir_path`` (several if storages nest)."""
         found: list[int] = []
         for storage in self._storages.values():
-            root = str(storage.root)
-            if dir_path == root:
-                rel = ""
-            elif is_inside(dir_path, root):
-                rel = dir_path[len(root.rstrip(os.sep)) + 1 :]
-            else:
+            rel = _relative(dir_path, str(storage.root))
+            if rel is None:
                 continue
             key = -storage.id
             for part in rel.split(os.sep) if rel else []:
