@@ -784,6 +784,9 @@ def test_hide_temp_names() -> None:
     )
     assert hide_temp_names("'.x.jpg.wpd-part' in /Phone/.y.wpd-part") == "'x.jpg' in /Phone/y"
     assert hide_temp_names("/a/.profile and .hidden.txt") == "/a/.profile and .hidden.txt"
+    assert hide_temp_names("cannot write /a/.x.bin.ab12cd34.openwpd-part: no space") == (
+        "cannot write /a/x.bin: no space"
+    )
 
 
 def test_props_keys_lists_the_names_accepted(wpd: Any) -> None:

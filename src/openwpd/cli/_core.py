@@ -36,6 +36,7 @@ import click
 
 from openwpd.client import Handle, open_connection, parse_device_url
 from openwpd.client.names import printable
+from openwpd.client.transfer import PART_SUFFIX
 from openwpd.protocol.codes import ResponseCode
 from openwpd.protocol.errors import (
     Cancelled,
@@ -104,9 +105,11 @@ class CliError(click.ClickException):
                 click.echo(printable(detail), file=out)
 
 
-# a download's temp file (.NAME.XXXXXXXX.openwpd-part) and an upload's (.NAME.wpd-part)
+# a download's temp file (.NAME.XXXXXXXX.openwpd-part) and a replacing upload's (.NAME.wpd-part)
 _TEMP_NAME = re.compile(
-    r"(?<![^/\s'\"])\.([^/]+?)(?:\.[A-Za-z0-9_]+\.openwpd-part|\.wpd-part)(?![^/\s'\"])"
+    r"(?<![^/\s'\"])\.([^/]+?)"
+    rf"(?:\.[A-Za-z0-9_]+{re.escape(PART_SUFFIX)}|{re.escape(Handle.REPLACE_SUFFIX)})"
+    r"(?![^/\s'\":,;)])"  # the name ends where a path, a word or a clause does
 )
 
 

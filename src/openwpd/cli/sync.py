@@ -72,7 +72,7 @@ from openwpd.client.transfer import PART_SUFFIX, remove_leftovers
 #: Names of leftovers from an interrupted run: the client's temporary download files and the
 #: temporary names ``put``/``sync`` upload replacements under.
 LOCAL_PART_SUFFIX = PART_SUFFIX
-REMOTE_PART_SUFFIX = ".wpd-part"
+REMOTE_PART_SUFFIX = Handle.REPLACE_SUFFIX
 #: Modification times closer than this are the same (MTP dates have whole seconds).
 MTIME_SLACK = 1.0
 _HASH_CHUNK = 1024 * 1024
