@@ -4,8 +4,8 @@
 gives them (PTP 1.0, section 13): enumerations for the ones a camera offers a list of (white
 balance, aperture, shutter speed, ISO, flash, focus, image size...), ranges for the numeric
 ones (focal length, exposure bias, capture delay, burst and timelapse counts). Their values are
-kept in ``camera.json`` in the device's state directory, so a camera keeps its settings across
-restarts.
+kept with the device's other settings in its state directory (see
+:class:`openwpd.server.properties.DeviceProperties`), so a camera keeps them across restarts.
 
 :class:`Camera` takes the pictures. Behaviour choices:
 
@@ -35,13 +35,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openwpd.protocol.codes import DataType, DevicePropCode, EventCode, ResponseCode
@@ -60,7 +58,6 @@ log = logging.getLogger("openwpd.server")
 
 DP = DevicePropCode
 #: The file in the state directory that keeps the camera's settings.
-SETTINGS_FILE = "camera.json"
 #: The capture folder, under the first writable storage.
 CAPTURE_PATH = ("DCIM", "100OWPD")
 #: TransactionID of CaptureComplete for a capture made on the device itself.
@@ -145,40 +142,19 @@ def check_value(prop: CameraProp, value: Value) -> None:
         raise MtpError(ResponseCode.INVALID_DEVICE_PROP_VALUE, "too long")
 
 
-def load_settings(state_dir: Path) -> dict[int, Value]:
-    """The saved settings that are still valid (a broken file is ignored, not fatal)."""
+def saved_value(prop: CameraProp, text: str) -> Value | None:
+    """The value kept as ``text`` (JSON) for ``prop``, or None when it is no longer valid
+    (a broken or outdated record is ignored, not fatal)."""
     try:
-        raw = json.loads((state_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    found: dict[int, Value] = {}
-    by_code = {p.code: p for p in CAMERA_PROPS}
-    for key, value in raw.items():
-        try:
-            prop = by_code[DP(int(key, 16))]
-            check_value(prop, value)
-        except (ValueError, KeyError, MtpError, AssertionError, TypeError):
-            continue
-        if isinstance(value, str) != (prop.datatype == DataType.STR):
-            continue
-        found[prop.code] = value
-    return found
-
-
-def save_settings(state_dir: Path, values: dict[int, Value]) -> None:
-    """Write the settings atomically (a temp file renamed over the old one)."""
-    path = state_dir / SETTINGS_FILE
-    tmp = path.with_name(f".{SETTINGS_FILE}.{os.getpid()}.tmp")
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({f"0x{k:04X}": v for k, v in sorted(values.items())}))
-        os.replace(tmp, path)
-    except OSError as exc:  # the camera works on; the settings are not kept
-        log.warning("cannot save the camera settings in %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        value = json.loads(text)
+        check_value(prop, value)
+    except (ValueError, MtpError, AssertionError, TypeError):
+        return None
+    if not isinstance(value, int | str) or isinstance(value, str) != (
+        prop.datatype == DataType.STR
+    ):
+        return None
+    return value
 
 
 # -- the picture ---------------------------------------------------------------------------
@@ -263,9 +239,8 @@ _IMG = re.compile(r"IMG_(\d{4})\.JPG", re.IGNORECASE)
 class Camera:
     """The still-image function of a :class:`VirtualDevice` (see the module docstring)."""
 
-    def __init__(self, device: VirtualDevice, state_dir: Path) -> None:
+    def __init__(self, device: VirtualDevice) -> None:
         self._device = device
-        self._state_dir = state_dir
         self._busy = False
         self._open: asyncio.Task[None] | None = None
         self._open_tid = 0

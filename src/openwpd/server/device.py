@@ -37,7 +37,6 @@ from openwpd.server.registry import supported_operations
 from openwpd.server.services import DeviceServices
 from openwpd.server.session import DeviceSession
 from openwpd.server.store import ObjectStore, StoreError, StoreEvent, StoreEventKind
-from openwpd.server.store.state import default_state_dir
 from openwpd.transport.link import Link
 from openwpd.transport.ptpip import DEFAULT_PORT, PtpIpLink, PtpIpListener, ResponderIdentity
 
@@ -230,16 +229,15 @@ class VirtualDevice:
         self.store = ObjectStore(state_dir=state_dir)
         for spec in storages:
             self.store.add_storage(spec.path, spec.name, spec.read_only)
-        state = state_dir if state_dir is not None else default_state_dir()
         self.properties = DeviceProperties(
             friendly_name,
             self._on_property_changed,
             load=self.store.setting,
             save=self.store.save_setting,
-            camera_state=state if camera else None,
+            camera=camera,
         )
         #: the still-image function (``camera=True``: ``wpd serve --camera``), else None
-        self.camera: Camera | None = Camera(self, state) if camera else None
+        self.camera: Camera | None = Camera(self) if camera else None
         #: FormatStore is offered (``wpd serve --allow-format``): off by default, since it
         #: deletes everything in a served folder at one request
         self.allow_format = allow_format

@@ -19,10 +19,10 @@ answers InvalidDevicePropValue, and their values are saved in that directory on 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from openwpd.protocol._buffer import Reader, Writer
 from openwpd.protocol.codes import DataType, DevicePropCode, GetSet, ResponseCode
@@ -39,8 +39,7 @@ from openwpd.server.camera import (
     CAMERA_PROPS,
     CameraProp,
     check_value,
-    load_settings,
-    save_settings,
+    saved_value,
 )
 from openwpd.server.context import MtpError
 
@@ -64,11 +63,10 @@ class DeviceProperties:
         *,
         load: Callable[[str], str | None] | None = None,
         save: Callable[[str, str | None], None] | None = None,
-        camera_state: Path | None = None,
+        camera: bool = False,
     ) -> None:
         self._on_change = on_change
         self._save = save
-        self._camera_state = camera_state
         self._props: dict[int, _Prop] = {
             p.code: p
             for p in (
@@ -81,7 +79,7 @@ class DeviceProperties:
             )
         }
         self._camera: dict[int, CameraProp] = {}
-        if camera_state is not None:
+        if camera:
             for cp in CAMERA_PROPS:
                 self._camera[cp.code] = cp
                 self._props[cp.code] = _Prop(cp.code, cp.datatype, cp.writable, cp.default, cp.form)
@@ -91,8 +89,11 @@ class DeviceProperties:
                 saved = load(_setting_key(code))
                 if saved is not None and (saved or code != DevicePropCode.DEVICE_FRIENDLY_NAME):
                     self._values[code] = saved
-        if camera_state is not None:
-            self._values.update(load_settings(camera_state))
+            for cp in self._camera.values():
+                text = load(_setting_key(cp.code))
+                value = None if text is None else saved_value(cp, text)
+                if value is not None:
+                    self._values[cp.code] = value
         self._clock_offset = timedelta()
 
     def supported(self) -> tuple[int, ...]:
@@ -181,14 +182,14 @@ class DeviceProperties:
                 self._set(c, self._props[c].default)
 
     def _set(self, code: int, value: Value) -> None:
-        if code in _REMEMBERED and self._save is not None:
-            # a reset to the factory default forgets the saved value
-            keep = None if value == self._props[code].default else str(value)
-            self._save(_setting_key(code), keep)
+        if (code in _REMEMBERED or code in self._camera) and self._save is not None:
+            # a reset to the factory default forgets the saved value; camera values are kept
+            # as JSON (numbers and strings), the others as their string
+            default = value == self._props[code].default
+            text = json.dumps(value) if code in self._camera else str(value)
+            self._save(_setting_key(code), None if default else text)
         if self._values.get(code) != value:
             self._values[code] = value
-            if code in self._camera and self._camera_state is not None:
-                save_settings(self._camera_state, {c: self._values[c] for c in self._camera})
             self._on_change(code)
 
 
