@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from openwpd.client.wire import TransactionRunner
 from openwpd.protocol.codes import OperationCode, ResponseCode
 from openwpd.protocol.transaction import Timeouts
+from openwpd.server.store import StoreEvent
 from openwpd.transport.ptpip import InitiatorIdentity, open_ptpip_link
 
 
@@ -39,6 +43,35 @@ def nameless_files(root: Path, pid: int | None = None) -> dict[str, int]:
                 if target.startswith(f"{root}/") and target.endswith(" (deleted)"):
                     found[link] = os.stat(link).st_size
     return found
+
+
+class Recorder:
+    """Collects a store's events from any thread; waits for one with a bounded poll."""
+
+    def __init__(self) -> None:
+        self.events: list[StoreEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: StoreEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def snapshot(self) -> list[StoreEvent]:
+        with self._lock:
+            return list(self.events)
+
+    def wait_for(self, pred: Callable[[StoreEvent], bool], timeout: float = 10.0) -> StoreEvent:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.snapshot():
+                if pred(e):
+                    return e
+            time.sleep(0.02)
+        raise AssertionError(f"no matching event within {timeout}s: {self.snapshot()}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
 
 
 def device_temp_files(root: Path, pid: int | None = None) -> list[str]:

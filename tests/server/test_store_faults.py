@@ -18,20 +18,6 @@ from openwpd.server.store import ROOT, ObjectStore, StoreError, StoreEvent
 from openwpd.server.store.fsops import Folder, move_across
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Path:
-    root = tmp_path / "served"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ObjectStore]:
-    s = ObjectStore(state_dir=tmp_path / "state", debounce=0.05)
-    yield s
-    s.close()
-
-
 def _chattr(flag: str, path: Path) -> bool:
     try:
         return (

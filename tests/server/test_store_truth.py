@@ -6,59 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from openwpd.server.store import ROOT, ObjectStore, StoreEvent, StoreEventKind
+from openwpd.server.store import ROOT, ObjectStore, StoreEventKind
+from support import Recorder
 
 ADDED, REMOVED, CHANGED = (
     StoreEventKind.OBJECT_ADDED,
     StoreEventKind.OBJECT_REMOVED,
     StoreEventKind.OBJECT_INFO_CHANGED,
 )
-
-
-class Recorder:
-    """Collects events from any thread; waits with a bounded poll."""
-
-    def __init__(self) -> None:
-        self.events: list[StoreEvent] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: StoreEvent) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def snapshot(self) -> list[StoreEvent]:
-        with self._lock:
-            return list(self.events)
-
-    def wait_for(self, pred: Callable[[StoreEvent], bool], timeout: float = 10.0) -> StoreEvent:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for e in self.snapshot():
-                if pred(e):
-                    return e
-            time.sleep(0.02)
-        raise AssertionError(f"no matching event within {timeout}s: {self.snapshot()}")
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Path:
-    root = tmp_path / "served"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ObjectStore]:
-    s = ObjectStore(state_dir=tmp_path / "state", debounce=0.05)
-    yield s
-    s.close()
 
 
 def test_a_name_deleted_by_another_program_is_free_at_once(tmp_path: Path, served: Path) -> None:

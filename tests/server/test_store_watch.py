@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from openwpd.server.store import ROOT, ObjectStore, StoreError, StoreEvent, StoreEventKind
+from openwpd.server.store import ROOT, ObjectStore, StoreError, StoreEventKind
 from openwpd.server.store.watch import FolderWatcher
+from support import Recorder
 
 ADDED, REMOVED, CHANGED, STORAGE = (
     StoreEventKind.OBJECT_ADDED,
@@ -20,49 +19,6 @@ ADDED, REMOVED, CHANGED, STORAGE = (
     StoreEventKind.OBJECT_INFO_CHANGED,
     StoreEventKind.STORAGE_INFO_CHANGED,
 )
-
-
-class Recorder:
-    """Collects events from any thread; waits with a bounded poll."""
-
-    def __init__(self) -> None:
-        self.events: list[StoreEvent] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: StoreEvent) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def snapshot(self) -> list[StoreEvent]:
-        with self._lock:
-            return list(self.events)
-
-    def wait_for(self, pred: Callable[[StoreEvent], bool], timeout: float = 5.0) -> StoreEvent:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for e in self.snapshot():
-                if pred(e):
-                    return e
-            time.sleep(0.02)
-        raise AssertionError(f"no matching event within {timeout}s: {self.snapshot()}")
-
-    def clear(self) -> None:
-        with self._lock:
-            self.events.clear()
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Path:
-    root = tmp_path / "served"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ObjectStore]:
-    s = ObjectStore(state_dir=tmp_path / "state", debounce=0.05)
-    yield s
-    s.close()
 
 
 def settle(seconds: float = 0.6) -> None:
